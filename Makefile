@@ -1,0 +1,74 @@
+# Remit — every set-up step lives here, so `make serve` and `make test` work on a fresh machine
+# with only python3 and make (plus root for Debian's chromium, installed for the browser tests).
+
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+KG      := $(BIN)/kg
+STAMP   := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+HOST    ?= 127.0.0.1
+PORT    ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: all install build validate serve test test-fast bench load publish browser node clean distclean
+
+all: build
+
+## install: create .venv and install Remit with its pinned dependencies
+install: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
+	touch $@
+
+## node: install the query UI (YASGUI) from the npm registry, as pinned in package-lock.json
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: $(NODE_STAMP)
+
+## browser: Debian's chromium for the headless browser tests (no browser download by any test tool)
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  echo "installing Debian chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+## build: reason, validate and write the artefacts to build/ (skipped when the sources are unchanged)
+build: $(STAMP)
+	$(KG) build
+
+## validate: the validation report for people
+validate: $(STAMP)
+	$(KG) validate
+
+## serve: build if the sources changed, then serve at http://$(HOST):$(PORT)
+serve: $(STAMP) $(NODE_STAMP)
+	$(KG) build
+	$(KG) serve --host $(HOST) --port $(PORT)
+
+## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph, browser)
+test: $(STAMP) $(NODE_STAMP) browser
+	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider
+
+## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test)
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+## load: the bounded load test with runaway queries (long; not part of test)
+load: $(STAMP)
+	$(BIN)/python -m bench.load
+
+## publish: the static site (pages, dumps, VoID/DCAT, ontology docs) in site/
+publish: $(STAMP)
+	$(KG) publish site
+
+clean:
+	rm -rf build site test-artifacts .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,76 @@
+"""Every namespace Remit uses, declared once.
+
+Term IRIs live on one stable base with no version in them:
+
+* ``REMIT``  https://w3id.org/remit/def/      ontology classes and properties
+* ``RSH``    https://w3id.org/remit/shapes/   SHACL shapes
+* ``ID``     https://w3id.org/remit/id/       everything the data mints (bodies, agreements, concepts ...)
+
+The ontology's version lives in ``owl:versionIRI``/``owl:versionInfo`` only.
+"""
+
+from __future__ import annotations
+
+from rdflib import Graph, Namespace
+from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
+
+__all__ = [
+    "BASE", "REMIT", "RSH", "ID", "ONTOLOGY_IRI",
+    "ORG", "PROV", "SKOS", "DCTERMS", "DCAT", "VOID", "SD", "VCARD", "OWL", "RDF", "RDFS",
+    "SH", "XSD", "FOAF", "TIME", "SCHEMA", "LEG", "PREFIXES", "bind_all",
+    "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT",
+]
+
+BASE = "https://w3id.org/remit/"
+REMIT = Namespace(BASE + "def/")
+RSH = Namespace(BASE + "shapes/")
+ID = Namespace(BASE + "id/")
+ONTOLOGY_IRI = BASE + "def"
+
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+TIME = Namespace("http://www.w3.org/2006/time#")
+SCHEMA = Namespace("https://schema.org/")
+LEG = Namespace("http://www.legislation.gov.uk/id/")
+
+# Named graphs of the built dataset (asserted and inferred triples are kept apart).
+GRAPH_ASSERTED = ID["graph/asserted"]
+GRAPH_INFERRED = ID["graph/inferred"]
+GRAPH_ONTOLOGY = ID["graph/ontology"]
+GRAPH_SHAPES = ID["graph/shapes"]
+GRAPH_REPORT = ID["graph/validation-report"]
+
+PREFIXES: dict[str, str] = {
+    "remit": str(REMIT),
+    "rsh": str(RSH),
+    "id": str(ID),
+    "org": str(ORG),
+    "prov": str(PROV),
+    "skos": str(SKOS),
+    "dcterms": str(DCTERMS),
+    "dcat": str(DCAT),
+    "void": str(VOID),
+    "sd": str(SD),
+    "vcard": str(VCARD),
+    "owl": str(OWL),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "sh": str(SH),
+    "xsd": str(XSD),
+    "foaf": str(FOAF),
+    "time": str(TIME),
+    "schema": str(SCHEMA),
+    "leg": str(LEG),
+}
+
+
+def bind_all(g: Graph) -> Graph:
+    """Bind Remit's prefixes on a graph (replacing rdflib's defaults for the same prefix)."""
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    return g
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every namespace, for queries written in Python."""
+    return "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in PREFIXES.items())
