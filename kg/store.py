@@ -1,0 +1,58 @@
+"""The embedded store: a pyoxigraph on-disk store written by the build and opened read-only to serve.
+
+The build writes the store into a fresh folder beside the target and swaps it in with a rename, so a
+reader sees the old store or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+
+__all__ = ["write_store", "open_store", "DEFAULT_GRAPHS", "default_graph_nodes"]
+
+#: The graphs whose union is the default graph of every query Remit serves.
+DEFAULT_GRAPHS: tuple[str, ...] = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))
+
+
+def default_graph_nodes() -> list[ox.NamedNode]:
+    return [ox.NamedNode(g) for g in DEFAULT_GRAPHS]
+
+
+def write_store(dataset_file: Path, store_dir: Path) -> int:
+    """Bulk-load a TriG or N-Quads file into a new on-disk store at ``store_dir``; return the quad count.
+
+    The store is written to a sibling temporary folder and renamed into place only when complete.
+    """
+    dataset_file = Path(dataset_file)
+    store_dir = Path(store_dir)
+    tmp = store_dir.with_name(store_dir.name + ".new")
+    old = store_dir.with_name(store_dir.name + ".old")
+    for leftover in (tmp, old):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    store = ox.Store(str(tmp))
+    fmt = ox.RdfFormat.from_extension(dataset_file.suffix.lstrip(".")) or ox.RdfFormat.TRIG
+    store.bulk_load(path=str(dataset_file), format=fmt)
+    store.optimize()
+    count = len(store)
+    store.flush()
+    del store
+    if store_dir.exists():
+        store_dir.rename(old)
+    tmp.rename(store_dir)
+    if old.exists():
+        shutil.rmtree(old)
+    return count
+
+
+def open_store(store_dir: Path) -> ox.Store:
+    """Open a built store read-only (many processes may do so at once)."""
+    store_dir = Path(store_dir)
+    if not store_dir.is_dir():
+        raise FileNotFoundError(f"no built store at {store_dir}: run `kg build` first")
+    return ox.Store.read_only(str(store_dir))
