@@ -15,7 +15,7 @@ from rdflib import Graph, Namespace
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
 
 __all__ = [
-    "BASE", "REMIT", "RSH", "ID", "ONTOLOGY_IRI",
+    "BASE", "REMIT", "RSH", "ID", "ONTOLOGY_IRI", "ID_PREFIXES",
     "ORG", "PROV", "SKOS", "DCTERMS", "DCAT", "VOID", "SD", "VCARD", "OWL", "RDF", "RDFS",
     "SH", "XSD", "FOAF", "TIME", "SCHEMA", "LEG", "PREFIXES", "bind_all",
     "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT",
@@ -40,10 +40,31 @@ GRAPH_ONTOLOGY = ID["graph/ontology"]
 GRAPH_SHAPES = ID["graph/shapes"]
 GRAPH_REPORT = ID["graph/validation-report"]
 
+#: One prefix per kind of instance (Turtle prefixed names cannot contain "/").
+ID_PREFIXES: dict[str, str] = {
+    "body": str(ID) + "body/",
+    "office": str(ID) + "office/",
+    "agreement": str(ID) + "agreement/",
+    "st": str(ID) + "setting-type/",
+    "fn": str(ID) + "function/",
+    "jur": str(ID) + "jurisdiction/",
+    "status": str(ID) + "agreement-status/",
+    "scheme": str(ID) + "scheme/",
+    "doc": str(ID) + "document/",
+    "statute": str(ID) + "statute/",
+    "provision": str(ID) + "provision/",
+    "arrangement": str(ID) + "arrangement/",
+    "resp": str(ID) + "responsibility/",
+    "event": str(ID) + "event/",
+    "setting": str(ID) + "setting/",
+    "graph": str(ID) + "graph/",
+}
+
 PREFIXES: dict[str, str] = {
     "remit": str(REMIT),
     "rsh": str(RSH),
     "id": str(ID),
+    **ID_PREFIXES,
     "org": str(ORG),
     "prov": str(PROV),
     "skos": str(SKOS),

@@ -1,0 +1,240 @@
+"""Load Turtle sources with errors that say where: ``file:line:column: what was expected``.
+
+rdflib's Turtle parser raises ``BadSyntax`` with the byte offset of the failure; we turn it into a
+line and a column. rdflib only *warns* about ill-typed literals (``"2012-13-45"^^xsd:date``), so every
+literal of a checked datatype is re-validated here and located by scanning the file text.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import rdflib
+from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from kg.namespaces import XSD
+
+__all__ = ["SourceError", "SourceFile", "load_turtle", "load_files", "find_files", "locate_term", "check_literal"]
+
+
+class SourceError(Exception):
+    """Bad input in a source file; ``str()`` is ``file:line:column: message``."""
+
+    def __init__(self, path: Path | str, message: str, line: int | None = None, column: int | None = None):
+        self.path = Path(path)
+        self.message = message
+        self.line = line
+        self.column = column
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return f"{self.path}: {self.message}"
+        return f"{self.path}:{self.line}:{self.column or 1}: {self.message}"
+
+
+@dataclass
+class SourceFile:
+    """One parsed Turtle file: its path, its text, its triples and the prefixes it declared."""
+
+    path: Path
+    text: str
+    graph: Graph
+    prefixes: dict[str, str] = field(default_factory=dict)
+
+
+# --- lexical forms -----------------------------------------------------------------------------------
+
+_TZ = r"(Z|[+-]\d{2}:\d{2})?"
+_LEXICAL: dict[URIRef, re.Pattern[str]] = {
+    XSD.date: re.compile(r"-?\d{4,}-\d{2}-\d{2}" + _TZ),
+    XSD.dateTime: re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?" + _TZ),
+    XSD.integer: re.compile(r"[+-]?\d+"),
+    XSD.nonNegativeInteger: re.compile(r"\+?\d+"),
+    XSD.positiveInteger: re.compile(r"\+?0*[1-9]\d*"),
+    XSD.decimal: re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)"),
+    XSD.boolean: re.compile(r"true|false|1|0"),
+    XSD.duration: re.compile(r"-?P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?"),
+    XSD.gYear: re.compile(r"-?\d{4,}" + _TZ),
+    XSD.gYearMonth: re.compile(r"-?\d{4,}-\d{2}" + _TZ),
+}
+_EXPECTED: dict[URIRef, str] = {
+    XSD.date: "a date YYYY-MM-DD",
+    XSD.dateTime: "a date-time YYYY-MM-DDThh:mm:ss",
+    XSD.integer: "an integer",
+    XSD.nonNegativeInteger: "a non-negative integer",
+    XSD.positiveInteger: "a positive integer",
+    XSD.decimal: "a decimal number",
+    XSD.boolean: "true or false",
+    XSD.duration: "a duration such as P1Y2M or P3D",
+    XSD.gYear: "a year YYYY",
+    XSD.gYearMonth: "a year and month YYYY-MM",
+}
+
+
+def check_literal(lit: Literal) -> str | None:
+    """Return what was expected when ``lit`` is ill-typed for a checked datatype, else ``None``."""
+    dt = lit.datatype
+    if dt is None:
+        return None
+    lex = str(lit).strip()  # XSD whitespace facet "collapse" for every checked type
+    pattern = _LEXICAL.get(dt)
+    ok = True
+    if pattern is not None:
+        ok = pattern.fullmatch(lex) is not None
+        try:
+            core = re.sub(_TZ + "$", "", lex)
+            if ok and dt == XSD.date and re.fullmatch(r"\d{4}-\d{2}-\d{2}", core):
+                date.fromisoformat(core)
+            elif ok and dt == XSD.dateTime and re.fullmatch(r"\d{4}-.*", core):
+                if not core.endswith("T24:00:00"):  # 24:00:00 is allowed by XSD, not by Python
+                    datetime.fromisoformat(core)
+            elif ok and dt == XSD.gYearMonth:
+                ok = 1 <= int(core[-2:]) <= 12
+            elif ok and dt == XSD.decimal:
+                Decimal(lex)
+        except (ValueError, InvalidOperation):
+            ok = False
+    if getattr(lit, "ill_typed", None):
+        ok = False
+    if ok:
+        return None
+    what = _EXPECTED.get(dt, f"a valid {dt.n3()} value")
+    return f'ill-typed literal "{lit}": expected {what} for {_short(dt)}'
+
+
+def _short(dt: URIRef) -> str:
+    return "xsd:" + str(dt)[len(str(XSD)):] if str(dt).startswith(str(XSD)) else dt.n3()
+
+
+# --- locating ----------------------------------------------------------------------------------------
+
+def _line_col(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    return line, index - (text.rfind("\n", 0, index) + 1) + 1
+
+
+def _literal_location(src: SourceFile, lit: Literal) -> tuple[int, int]:
+    lex = str(lit)
+    for quote in ('"', "'"):
+        idx = src.text.find(quote + lex + quote)
+        if idx >= 0:
+            return _line_col(src.text, idx)
+    idx = src.text.find(lex)
+    return _line_col(src.text, idx) if idx >= 0 else (1, 1)
+
+
+def _term_forms(term: URIRef, prefixes: dict[str, str]) -> Iterator[str]:
+    s = str(term)
+    yield f"<{s}>"
+    for prefix, ns in sorted(prefixes.items(), key=lambda kv: -len(kv[1])):
+        if ns and s.startswith(ns) and len(s) > len(ns):
+            local = s[len(ns):]
+            yield f"{prefix}:{local}"
+            yield f"{prefix}:" + re.sub(r"([/~.\-!$&'()*+,;=?#@%])", r"\\\1", local)
+
+
+def locate_term(term: URIRef, sources: Iterable[SourceFile]) -> tuple[Path, int, int] | None:
+    """Where ``term`` first appears as a subject (else anywhere) in the given sources, if at all."""
+    fallback: tuple[Path, int, int] | None = None
+    for src in sources:
+        if (term, None, None) not in src.graph and fallback is not None:
+            continue
+        for form in _term_forms(term, src.prefixes):
+            pattern = re.compile(r"(?<![\w:/#-])" + re.escape(form) + r"(?![\w\-/:#])")
+            m = pattern.search(src.text)
+            if m:
+                where = (src.path, *_line_col(src.text, m.start()))
+                if (term, None, None) in src.graph:
+                    first_subject = re.compile(r"^\s*" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text)
+                    if first_subject:
+                        return (src.path, *_line_col(src.text, first_subject.start() + len(first_subject.group(0)) - len(form)))
+                    return where
+                fallback = fallback or where
+                break
+    return fallback
+
+
+# --- loading -----------------------------------------------------------------------------------------
+
+@contextmanager
+def _quiet_rdflib() -> Iterator[None]:
+    """rdflib logs a traceback for every ill-typed literal; we report those ourselves."""
+    logger = logging.getLogger("rdflib.term")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    normalize = rdflib.NORMALIZE_LITERALS
+    rdflib.NORMALIZE_LITERALS = False  # keep lexical forms as written ("yes"^^xsd:boolean is not "false")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+        rdflib.NORMALIZE_LITERALS = normalize
+
+
+def load_turtle(path: Path | str) -> SourceFile:
+    """Parse one Turtle file; raise :class:`SourceError` (file, line, column) on any bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise SourceError(path, "no such file" if not path.exists() else "not a file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(raw.decode("utf-8", "replace"), exc.start)
+        raise SourceError(path, "not valid UTF-8", line, col) from None
+    g = Graph(bind_namespaces="none")
+    try:
+        with _quiet_rdflib():
+            g.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
+    except BadSyntax as exc:
+        src = exc._str.decode("utf-8", "replace") if isinstance(exc._str, bytes) else str(exc._str)
+        prefix = exc._str[: exc._i].decode("utf-8", "replace") if isinstance(exc._str, bytes) else src[: exc._i]
+        line, col = _line_col(prefix, len(prefix))
+        why = exc._why
+        if why.startswith("Prefix ") and "not bound" in why:
+            why = f"unknown prefix {why.split(chr(34))[1]} (declare it with @prefix)"
+        raise SourceError(path, why, line, col) from None
+    except Exception as exc:  # any other parser failure still names the file
+        raise SourceError(path, f"cannot parse Turtle: {exc}") from None
+    src = SourceFile(path=path, text=text, graph=g, prefixes={p: str(ns) for p, ns in g.namespaces()})
+    for _, _, o in g:
+        if isinstance(o, Literal):
+            problem = check_literal(o)
+            if problem:
+                raise SourceError(path, problem, *_literal_location(src, o))
+    return src
+
+
+def find_files(dirs: Iterable[Path | str], pattern: str = "*.ttl", recursive: bool = True) -> list[Path]:
+    """Every file matching ``pattern`` under ``dirs``, sorted; a missing directory is a :class:`SourceError`."""
+    out: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if not d.is_dir():
+            raise SourceError(d, "no such directory")
+        out.extend(p for p in (d.rglob(pattern) if recursive else d.glob(pattern)) if p.is_file())
+    return sorted(set(out))
+
+
+def load_files(paths: Iterable[Path | str], into: Graph | None = None) -> tuple[Graph, list[SourceFile]]:
+    """Parse each file and merge its triples into one graph (``into`` or a new one)."""
+    g = into if into is not None else Graph()
+    sources = []
+    for p in paths:
+        src = load_turtle(p)
+        for t in src.graph:
+            g.add(t)
+        sources.append(src)
+    return g, sources
