@@ -22,7 +22,7 @@ Everything else the rules derive is kept: types from sub-classes, domains and ra
 from __future__ import annotations
 
 import owlrl
-from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
 from kg.namespaces import OWL, RDF, RDFS, XSD
@@ -106,5 +106,5 @@ def infer(ontology: Graph, asserted: Graph) -> Graph:
     return inferred
 
 
-# Keep BNode importable for callers that type-check closure members.
-_ = BNode
+
+

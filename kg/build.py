@@ -1,0 +1,362 @@
+"""The build: sources → reason → validate → artefacts in ``build/``.
+
+Steps (each a plain function):
+
+1. load ``ontology/*.ttl`` + ``ontology/vocab/*.ttl`` (graph ``id:graph/ontology``) and every ``*.ttl``
+   under the data folders (graph ``id:graph/asserted``), failing with ``file:line:column: message``;
+2. reason (:func:`kg.reason.infer`): the OWL 2 RL closure minus what was asserted (``id:graph/inferred``);
+3. validate (:func:`kg.validate.validate_graphs`): SHACL shapes in ``shapes/*.shapes.ttl`` and the
+   ``queries/qc/*-violation.rq`` checks (``id:graph/validation-report``);
+4. write ``remit.trig``, ``report.ttl``, ``report.json``, ``manifest.json`` and ``store/`` into a
+   temporary sibling folder, and swap it in only when everything succeeded.
+
+Outputs are byte-identical for identical sources: blank nodes get canonical (content-hash) labels
+over the whole dataset, and every serialisation is sorted. No clock time is recorded anywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from importlib.metadata import version as _dist_version
+from pathlib import Path
+from typing import Any
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.term import Node
+
+from kg import __version__
+from kg.loader import SourceFile, find_files, load_files, locate_term
+from kg.namespaces import (
+    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ONTOLOGY_IRI, OWL, PREFIXES, RDF, XSD,
+)
+from kg.reason import REASONER, InconsistencyError, infer
+from kg.store import write_store
+from kg.validate import QCQuery, Report, load_qc_queries, validate_graphs
+
+__all__ = [
+    "BuildError", "BuildResult", "Checked", "Layout", "build", "check", "source_hash", "serialize_dataset",
+    "serialize_graph", "ARTEFACTS",
+]
+
+#: The files every complete build leaves in the out folder.
+ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store")
+_CODE = ("build.py", "loader.py", "reason.py", "validate.py", "report.py")
+
+
+class BuildError(Exception):
+    """Bad input the build cannot get past (exit code 2); the message says what and where."""
+
+
+@dataclass
+class Layout:
+    """Where the sources are and where the artefacts go (paths relative to ``root`` unless absolute)."""
+
+    root: Path = Path(".")
+    data: list[Path] | None = None
+    out: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
+        self.data = [self._abs(d) for d in (self.data or [Path("data")])]
+        self.out = self._abs(self.out or Path("build"))
+
+    def _abs(self, p: Path | str) -> Path:
+        p = Path(p)
+        return p if p.is_absolute() else self.root / p
+
+    @property
+    def ontology_files(self) -> list[Path]:
+        files: list[Path] = []
+        for d in (self.root / "ontology", self.root / "ontology" / "vocab"):
+            if d.is_dir():
+                files += find_files([d], recursive=False)
+        return files
+
+    @property
+    def shape_files(self) -> list[Path]:
+        d = self.root / "shapes"
+        return find_files([d], "*.shapes.ttl", recursive=False) if d.is_dir() else []
+
+    @property
+    def data_files(self) -> list[Path]:
+        return find_files(self.data or [])
+
+    @property
+    def qc_dir(self) -> Path:
+        return self.root / "queries" / "qc"
+
+    def rel(self, p: Path) -> str:
+        try:
+            return p.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return p.resolve().as_posix()
+
+
+@dataclass
+class Checked:
+    """Everything loaded, reasoned and validated (the in-memory result of steps 1–3)."""
+
+    ontology: Graph
+    asserted: Graph
+    inferred: Graph
+    shapes: Graph
+    queries: list[QCQuery]
+    sources: list[SourceFile]
+    report: Report
+
+
+@dataclass
+class BuildResult:
+    skipped: bool
+    out: Path
+    manifest: dict[str, Any]
+    report: Report | None = None
+    messages: list[str] = field(default_factory=list)
+
+
+def _tool_versions() -> dict[str, str]:
+    return {name: _dist_version(name) for name in ("rdflib", "owlrl", "pyshacl", "pyoxigraph")}
+
+
+def source_hash(layout: Layout) -> tuple[str, list[dict[str, str]]]:
+    """SHA-256 over (path, bytes) of every source file, sorted by path, plus the build code and tool
+    versions (so a changed reasoner or check also rebuilds). Returns the hash and the per-file list."""
+    files = layout.ontology_files + layout.shape_files + layout.data_files
+    if layout.qc_dir.is_dir():
+        files += sorted(layout.qc_dir.glob("*-violation.rq"))
+    entries = sorted((layout.rel(p), p) for p in set(files))
+    h = hashlib.sha256()
+    listing = []
+    for rel, p in entries:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        listing.append({"path": rel, "sha256": digest})
+        h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
+    code = Path(__file__).parent
+    for name in _CODE:
+        f = code / name
+        if f.is_file():
+            h.update(f"kg/{name}\0".encode() + hashlib.sha256(f.read_bytes()).digest())
+    h.update(json.dumps({"remit": __version__, **_tool_versions()}, sort_keys=True).encode())
+    return "sha256:" + h.hexdigest(), listing
+
+
+def check(layout: Layout, extra_files: list[Path] | None = None) -> Checked:
+    """Load, reason and validate (steps 1–3). Raises :class:`SourceError` or :class:`BuildError`."""
+    ontology, ont_sources = load_files(layout.ontology_files)
+    data_paths = layout.data_files
+    seen = {p.resolve() for p in data_paths}
+    for p in extra_files or []:
+        if Path(p).resolve() not in seen:
+            data_paths.append(Path(p))
+            seen.add(Path(p).resolve())
+    asserted, data_sources = load_files(data_paths)
+    shapes, _ = load_files(layout.shape_files)
+    try:
+        queries = load_qc_queries(layout.qc_dir)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    try:
+        inferred = infer(ontology, asserted)
+    except InconsistencyError as exc:
+        sources = ont_sources + data_sources
+        where = []
+        for node in exc.nodes:
+            loc = locate_term(node, sources) if isinstance(node, URIRef) else None
+            if loc:
+                where.append(f"{loc[0]}:{loc[1]}:{loc[2]}: {node} is involved")
+        raise BuildError(str(exc) + ("\n" + "\n".join(where) if where else "")) from None
+    try:
+        report = validate_graphs(ontology, asserted, inferred, shapes, queries, ont_sources + data_sources)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    return Checked(ontology, asserted, inferred, shapes, queries, ont_sources + data_sources, report)
+
+
+# --- deterministic serialisation ----------------------------------------------------------------------
+
+def _canonical(graphs: dict[URIRef, Graph]) -> dict[URIRef, Graph]:
+    """Relabel blank nodes with content hashes computed over the *whole* dataset, so a blank node
+    shared by two graphs keeps one label. Each (graph, predicate) pair is encoded as one predicate of a
+    single graph, canonicalised (RDFC-style hashing, rdflib's ``to_canonical_graph``) and decoded."""
+    pairs = sorted({(str(name), str(p)) for name, g in graphs.items() for p in g.predicates(unique=True)})
+    code = {pair: URIRef(f"urn:x-remit-quad:{i}") for i, pair in enumerate(pairs)}
+    decode = {v: (URIRef(k[0]), URIRef(k[1])) for k, v in code.items()}
+    enc = Graph()
+    for name, g in graphs.items():
+        for s, p, o in g:
+            enc.add((s, code[(str(name), str(p))], o))
+    out = {name: Graph() for name in graphs}
+    for s, p, o in to_canonical_graph(enc):
+        name, pred = decode[p]
+        out[name].add((s, pred, o))
+    return out
+
+
+_PN_LOCAL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")
+
+
+class _Writer:
+    """A small, sorted Turtle/TriG writer: one subject block per node, predicates and objects sorted,
+    blank nodes always written as ``_:label`` (never nested), so a label shared across graphs stays one
+    node and the bytes depend on nothing but the triples."""
+
+    def __init__(self) -> None:
+        self.prefixes = sorted(PREFIXES.items(), key=lambda kv: -len(kv[1]))
+        self.used: set[str] = set()
+
+    def term(self, t: Node) -> str:
+        if isinstance(t, BNode):
+            return f"_:{t}"
+        if isinstance(t, URIRef):
+            s = str(t)
+            if s == str(RDF.type):
+                return "a"
+            for prefix, ns in self.prefixes:
+                if s.startswith(ns) and (s == ns or _PN_LOCAL.fullmatch(s[len(ns):])):
+                    self.used.add(prefix)
+                    return f"{prefix}:{s[len(ns):]}"
+            return f"<{s}>"
+        assert isinstance(t, Literal)
+        text = Literal(str(t)).n3()
+        if t.language:
+            return f"{text}@{t.language}"
+        if t.datatype is not None and t.datatype != XSD.string:
+            return f"{text}^^{self.term(t.datatype)}"
+        return text
+
+    def block(self, g: Graph, indent: str = "") -> str:
+        lines: list[str] = []
+        by_subject: dict[Node, list[tuple[Node, Node]]] = {}
+        for s, p, o in g:
+            by_subject.setdefault(s, []).append((p, o))
+        subjects = sorted(by_subject, key=lambda n: (isinstance(n, BNode), self._key(n)))
+        for s in subjects:
+            po = sorted(by_subject[s], key=lambda x: (x[0] != RDF.type, self._key(x[0]), self._key(x[1])))
+            parts: list[str] = []
+            last = None
+            for p, o in po:
+                if p == last:
+                    parts[-1] += f",\n{indent}        {self.term(o)}"
+                else:
+                    parts.append(f"{self.term(p)} {self.term(o)}")
+                last = p
+            lines.append(f"{indent}{self.term(s)} " + f" ;\n{indent}    ".join(parts) + " .\n")
+        return "\n".join(lines)
+
+    @staticmethod
+    def _key(n: Node) -> tuple[int, str, str]:
+        if isinstance(n, Literal):
+            return (2, str(n), str(n.datatype or "") + "@" + (n.language or ""))
+        return (1 if isinstance(n, BNode) else 0, str(n), "")
+
+    def header(self) -> str:
+        return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(PREFIXES.items()) if p in self.used) + "\n"
+
+
+def serialize_dataset(graphs: dict[URIRef, Graph]) -> str:
+    """TriG of the named graphs: blank nodes canonical over the whole dataset, graphs and statements sorted."""
+    canon = _canonical(graphs)
+    w = _Writer()
+    body = []
+    for name in sorted(canon, key=str):
+        body.append(f"{w.term(name)} {{\n" + w.block(canon[name], "    ") + "}\n")
+    return w.header() + "\n".join(body)
+
+
+def serialize_graph(g: Graph) -> str:
+    """Turtle of one graph with canonical blank-node labels, statements sorted."""
+    canon = _canonical({URIRef("urn:x-remit:graph"): g})[URIRef("urn:x-remit:graph")]
+    w = _Writer()
+    body = w.block(canon)
+    return w.header() + body
+
+
+def _ontology_version(ontology: Graph) -> str | None:
+    v = ontology.value(URIRef(ONTOLOGY_IRI), OWL.versionInfo)
+    return str(v) if v is not None else None
+
+
+def _is_fresh(layout: Layout, digest: str) -> bool:
+    out = layout.out
+    assert out is not None
+    if not all((out / name).exists() for name in ARTEFACTS):
+        return False
+    try:
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return manifest.get("sourceHash") == digest
+
+
+def build(layout: Layout | None = None, force: bool = False) -> BuildResult:
+    """Build the artefacts; skipped when the sources are unchanged (unless ``force``).
+
+    Raises :class:`SourceError` or :class:`BuildError` on bad input; the previous artefacts are then
+    left exactly as they were.
+    """
+    layout = layout or Layout()
+    out = layout.out
+    assert out is not None
+    if out.resolve() == layout.root.resolve() or (out / "ontology").exists():
+        raise BuildError(f"{out}: refusing to use the source folder as the output folder")
+    digest, listing = source_hash(layout)
+    if not force and _is_fresh(layout, digest):
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        return BuildResult(True, out, manifest, None, [f"{out}: up to date (source hash unchanged); use --force to rebuild"])
+    checked = check(layout)
+    graphs = {
+        GRAPH_ONTOLOGY: checked.ontology,
+        GRAPH_ASSERTED: checked.asserted,
+        GRAPH_INFERRED: checked.inferred,
+        GRAPH_REPORT: checked.report.graph or Graph(),
+    }
+    report = checked.report
+    manifest: dict[str, Any] = {
+        "name": "remit",
+        "version": __version__,
+        "ontologyVersion": _ontology_version(checked.ontology),
+        "sourceHash": digest,
+        "sources": listing,
+        "graphs": {str(name): len(g) for name, g in sorted(graphs.items(), key=lambda kv: str(kv[0]))},
+        "triples": sum(len(g) for g in graphs.values()),
+        "conforms": report.conforms,
+        "findings": report.counts,
+        "reasoner": REASONER,
+        "tools": _tool_versions(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    for leftover in (tmp, old):
+        if leftover.exists():
+            shutil.rmtree(leftover)
+    tmp.mkdir()
+    try:
+        (tmp / "remit.trig").write_text(serialize_dataset(graphs), encoding="utf-8")
+        (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
+        (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
+        manifest["quads"] = write_store(tmp / "remit.trig", tmp / "store")
+        (tmp / "manifest.json").write_text(_dump_json(manifest), encoding="utf-8")
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+    except BaseException:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not out.exists():
+            old.rename(out)
+        raise
+    if old.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    return BuildResult(False, out, manifest, report, [f"{out}: built"])
+
+
+def _dump_json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
