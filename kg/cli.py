@@ -30,6 +30,105 @@ def _main(
     """Remit: who oversees what in places of detention in England and Wales."""
 
 
+@app.command()
+def build(
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="Data folder (repeatable; replaces data/)."),
+    out: Path = typer.Option(Path("build"), "--out", help="Output folder."),
+    force: bool = typer.Option(False, "--force", help="Rebuild even when the sources are unchanged."),
+    fail_on: str = typer.Option("none", "--fail-on", help="Exit 1 on findings at or above: violation|warning|info|none."),
+) -> None:
+    """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
+    from kg import build as b
+    from kg.loader import SourceError
+
+    try:
+        result = b.build(b.Layout(data=data, out=out), force=force)
+    except (SourceError, b.BuildError) as exc:
+        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
+        typer.echo("build failed; the previous artefacts are unchanged", err=True)
+        raise typer.Exit(2)
+    for m in result.messages:
+        typer.echo(m)
+    man = result.manifest
+    for g, n in man.get("graphs", {}).items():
+        typer.echo(f"  {g}: {n} triples")
+    counts = man.get("findings", {})
+    typer.echo("  findings: " + ", ".join(f"{counts.get(s, 0)} {s.lower()}" for s in ("Violation", "Warning", "Info")))
+    if not result.skipped and result.report is not None and result.report.fails(fail_on):
+        raise typer.Exit(1)
+
+
+@app.command()
+def validate(
+    files: Optional[list[Path]] = typer.Argument(None, help="Turtle files to validate merged over the sources."),
+    fmt: str = typer.Option("text", "--format", help="text|json|turtle"),
+    fail_on: str = typer.Option("violation", "--fail-on", help="violation|warning|info|none"),
+    data: Optional[list[Path]] = typer.Option(None, "--data", help="Data folder (repeatable; replaces data/)."),
+    out: Path = typer.Option(Path("build"), "--out", help="Built output folder (its report is reused when fresh)."),
+) -> None:
+    """The validation report; exit 1 when a finding is at or above --fail-on, 2 on bad input."""
+    from kg import build as b
+    from kg.loader import SourceError
+    from kg.report import FORMATS, render
+
+    if fmt not in FORMATS or fail_on.lower() not in ("violation", "warning", "info", "none"):
+        typer.echo(f"error: --format is one of {', '.join(FORMATS)}; --fail-on is violation|warning|info|none", err=True)
+        raise typer.Exit(2)
+    try:
+        report = b.validate(b.Layout(data=data, out=out), files=list(files or []))
+    except (SourceError, b.BuildError) as exc:
+        typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    sys.stdout.write(render(report, fmt, color=fmt == "text" and sys.stdout.isatty()))
+    if report.fails(fail_on):
+        raise typer.Exit(1)
+
+
+@app.command()
+def fmt(
+    files: list[Path] = typer.Argument(..., help="Turtle files to format canonically."),
+    check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a file is not canonical."),
+) -> None:
+    """Rewrite Turtle files canonically (rdflib longturtle, Remit's prefixes). Comments are dropped."""
+    from kg.loader import SourceError, format_turtle
+
+    changed = []
+    for f in files:
+        try:
+            before, after = format_turtle(f)
+        except SourceError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2)
+        if before != after:
+            changed.append(f)
+            if not check:
+                f.write_text(after, encoding="utf-8")
+    for f in changed:
+        typer.echo(f"{'would reformat' if check else 'reformatted'} {f}")
+    if check and changed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Argument(..., help="New or empty folder to write the synthetic data into."),
+    triples: str = typer.Option("10k", "--triples", help="Size in triples: 10k, 100k, 1M or a number."),
+    seed: int = typer.Option(1, "--seed", help="Random seed (same size and seed: byte-identical files)."),
+) -> None:
+    """Write a deterministic synthetic national graph (for scale tests), with planted.json listing its gaps."""
+    from kg.synth import parse_size, synthesize
+
+    try:
+        result = synthesize(out, parse_size(triples), seed)
+    except (ValueError, FileExistsError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    counts = result.planted.get("counts", {})
+    typer.echo(f"{out}: {result.triples} triples in {len(result.files)} files; "
+               + ", ".join(f"{v} {k}" for k, v in counts.items()))  # type: ignore[union-attr]
+    typer.echo(f"  build it with: kg build --data {out} --out {out}-build")
+
+
 def main() -> None:  # console-script entry point
     app(prog_name="kg")
 
