@@ -40,7 +40,7 @@ from kg.store import write_store
 from kg.validate import QCQuery, Report, load_qc_queries, validate_graphs
 
 __all__ = [
-    "BuildError", "BuildResult", "Checked", "Layout", "build", "check", "source_hash", "serialize_dataset",
+    "BuildError", "BuildResult", "Checked", "Layout", "build", "check", "validate", "source_hash", "serialize_dataset",
     "serialize_graph", "ARTEFACTS",
 ]
 
@@ -355,6 +355,23 @@ def build(layout: Layout | None = None, force: bool = False) -> BuildResult:
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
     return BuildResult(False, out, manifest, report, [f"{out}: built"])
+
+
+def validate(layout: Layout | None = None, files: list[Path] | None = None) -> Report:
+    """The validation report for the sources, or for ``files`` merged over them.
+
+    With no ``files`` and an up-to-date build, the built report is read back instead of recomputed.
+    """
+    layout = layout or Layout()
+    out = layout.out
+    assert out is not None
+    if not files:
+        digest, _ = source_hash(layout)
+        if _is_fresh(layout, digest):
+            report = Report.from_json(json.loads((out / "report.json").read_text(encoding="utf-8")))
+            report.graph = Graph().parse(out / "report.ttl", format="turtle")
+            return report
+    return check(layout, files).report
 
 
 def _dump_json(data: Any) -> str:

@@ -23,7 +23,10 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.namespaces import XSD
 
-__all__ = ["SourceError", "SourceFile", "load_turtle", "load_files", "find_files", "locate_term", "check_literal"]
+__all__ = [
+    "SourceError", "SourceFile", "load_turtle", "load_files", "find_files", "locate_term", "check_literal",
+    "format_turtle",
+]
 
 
 class SourceError(Exception):
@@ -238,3 +241,21 @@ def load_files(paths: Iterable[Path | str], into: Graph | None = None) -> tuple[
             g.add(t)
         sources.append(src)
     return g, sources
+
+
+def format_turtle(path: Path | str) -> tuple[str, str]:
+    """The file's current text and its canonical form (rdflib ``longturtle``, Remit's prefixes plus the
+    file's own). Comments are not kept. Raises :class:`SourceError` on bad input."""
+    from kg.namespaces import PREFIXES
+
+    src = load_turtle(path)
+    g = Graph(bind_namespaces="none")
+    for t in src.graph:
+        g.add(t)
+    for prefix, ns in sorted(src.prefixes.items()):
+        if ns not in PREFIXES.values() and prefix not in PREFIXES:
+            g.bind(prefix, ns)
+    for prefix, ns in PREFIXES.items():
+        g.bind(prefix, ns, override=True, replace=True)
+    text = g.serialize(format="longturtle")
+    return src.text, text if text.endswith("\n") else text + "\n"

@@ -244,10 +244,12 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> Graph:
         g.add((report, RDF.type, SH.ValidationReport))
         g.add((report, SH.conforms, Literal(True)))
         return g
-    _, report_graph, _ = pyshacl.validate(
+    _, report_graph, text = pyshacl.validate(
         data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True,
         do_owl_imports=False, allow_warnings=False, allow_infos=False, abort_on_first=False,
     )
+    if not isinstance(report_graph, Graph):  # pyshacl returns a failure object for broken shapes
+        raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
     return report_graph
 
 
@@ -403,7 +405,8 @@ def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile]) -
         message = f"{subject} {r.phrase}".strip()
         if not message.endswith("."):
             message += "."
-        message = message[0].upper() + message[1:]
+        if message.startswith("a "):
+            message = "A" + message[1:]
         findings.append(Finding(
             severity=r.severity, message=message, focus=short(focus) if isinstance(focus, BNode) else str(focus),
             check=r.check, kind=r.kind,
