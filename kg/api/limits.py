@@ -1,0 +1,109 @@
+"""Request limits shared by every route: URL length (414), body size (413), per-client query time (429)."""
+
+from __future__ import annotations
+
+import collections
+import math
+import time
+from typing import Any, Awaitable, Callable, Deque, Optional
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+__all__ = ["UrlLengthLimit", "BodyTooLarge", "read_body", "ClientBudget", "client_id"]
+
+
+class UrlLengthLimit:
+    """ASGI middleware: 414 when the request target (path and query string) exceeds ``max_length``."""
+
+    def __init__(self, app: Any, max_length: int):
+        self.app = app
+        self.max_length = max_length
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or scope.get("path", "").encode()) + len(scope.get("query_string", b""))
+            if size + 1 > self.max_length:
+                from kg.api.errors import error_response
+
+                req = Request(scope)
+                resp = error_response(req, 414, "request target too long",
+                                      f"the URL is {size} bytes; the limit is {self.max_length}. "
+                                      "Send long queries with POST.")
+                await resp(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyTooLarge(Exception):
+    def __init__(self, limit: int):
+        self.limit = limit
+        super().__init__(f"the request body is larger than {limit} bytes")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (:class:`BodyTooLarge`) as soon as it is known to exceed ``limit``:
+    from ``Content-Length`` before reading anything, or while streaming a chunked body."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge(limit)
+        except ValueError:
+            raise BodyTooLarge(limit) from None
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def client_id(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+class ClientBudget:
+    """Worker seconds each client may use in any sliding window of ``window`` seconds."""
+
+    def __init__(self, budget_seconds: float, window: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.budget = budget_seconds
+        self.window = window
+        self.clock = clock
+        self._used: dict[str, Deque[tuple[float, float]]] = collections.defaultdict(collections.deque)
+
+    def _trim(self, client: str, now: float) -> Deque[tuple[float, float]]:
+        q = self._used[client]
+        while q and q[0][0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def used(self, client: str) -> float:
+        return sum(s for _, s in self._trim(client, self.clock()))
+
+    def retry_after(self, client: str) -> Optional[int]:
+        """None if the client may run a query now, else seconds until enough of its budget frees up."""
+        now = self.clock()
+        q = self._trim(client, now)
+        total = sum(s for _, s in q)
+        if total < self.budget:
+            return None
+        for at, seconds in q:
+            total -= seconds
+            if total < self.budget:
+                return max(1, math.ceil(at + self.window - now))
+        return max(1, math.ceil(self.window))
+
+    def record(self, client: str, seconds: float) -> None:
+        now = self.clock()
+        self._trim(client, now).append((now, seconds))
+        if len(self._used) > 10_000:  # forget idle clients
+            for c in [c for c, q in self._used.items() if not q]:
+                del self._used[c]
+
+
+def plain(status: int, text: str) -> Response:
+    return Response(text, status_code=status, media_type="text/plain; charset=utf-8")

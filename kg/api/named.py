@@ -1,0 +1,126 @@
+"""Named-query routes: ``GET /queries`` (the catalogue) and ``GET /queries/{name}`` (one page of results).
+
+Results come as JSON (default: SPARQL JSON results plus ``query``, ``params`` and ``page`` members), CSV
+(``text/csv``), or an HTML table (``text/html``), chosen by ``format=json|csv|html`` or the Accept header.
+The HTML template is ``kg/api/templates/query-table.html`` when that file exists, else a built-in one.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.errors import error_response
+from kg.api.sparql import SparqlEndpoint
+from kg.query import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
+
+__all__ = ["make_named_router", "render_table"]
+
+_FORMATS = (
+    Format("json", "application/json", ("application/sparql-results+json",), "", ""),
+    Format("csv", "text/csv", (), "", ""),
+    Format("html", "text/html", ("application/xhtml+xml",), "", ""),
+)
+
+_DEFAULT_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ query.summary or query.name }} · Remit</title></head>
+<body>
+<main>
+<h1>{{ query.summary or query.name }}</h1>
+{% if query.description %}<p>{{ query.description }}</p>{% endif %}
+{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+<table>
+<caption>{{ page.rows|length }} row{{ '' if page.rows|length == 1 else 's' }}{% if page.offset %}, from row {{ page.offset + 1 }}{% endif %}{% if page.has_more %} (more on the next page){% endif %}</caption>
+<thead><tr>{% for c in page.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
+<tbody>
+{% for row in page.rows %}<tr>{% for c in page.columns %}{% set b = row.get(c) %}<td>{% if b and b.type == 'uri' %}<a href="{{ b.value }}">{{ b.value }}</a>{% else %}{{ display(b) }}{% endif %}</td>{% endfor %}</tr>
+{% endfor %}
+</tbody>
+</table>
+<nav aria-label="Pages">{% if prev_url %}<a href="{{ prev_url }}" rel="prev">Previous page</a> {% endif %}{% if next_url %}<a href="{{ next_url }}" rel="next">Next page</a>{% endif %}</nav>
+<p>Also as <a href="{{ csv_url }}">CSV</a> and <a href="{{ json_url }}">JSON</a>.</p>
+</main>
+</body>
+</html>
+"""
+
+_env = Environment(
+    loader=ChoiceLoader([FileSystemLoader(str(Path(__file__).parent / "templates")),
+                         DictLoader({"query-table.html": _DEFAULT_TEMPLATE})]),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+)
+
+
+def render_table(query: Any, page: ResultPage, params: dict[str, str], urls: dict[str, str]) -> str:
+    return _env.get_template("query-table.html").render(query=query, page=page, params=params,
+                                                         display=term_display, **urls)
+
+
+def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
+    router = APIRouter()
+    s = endpoint.settings
+
+    @router.get("/queries", summary="The named queries, with their summaries and parameters")
+    async def list_queries() -> JSONResponse:
+        return JSONResponse({"queries": [
+            {**q.as_dict(), "url": f"{s.base_url}/queries/{q.name}"} for q in endpoint.queries.values()]})
+
+    @router.get("/queries/{name}", summary="One page of a named query's results (JSON, CSV or HTML)")
+    async def run_query(name: str, request: Request) -> Response:
+        nq = endpoint.queries.get(name)
+        if nq is None:
+            return error_response(request, 404, "no such query",
+                                  f"{name!r} is not a named query; GET /queries lists them.")
+        qp = request.query_params
+        try:
+            fmt = negotiate(_FORMATS, request.headers.get("accept"), qp.getlist("format"), "named")
+        except NotAcceptable as exc:
+            return error_response(request, 406, "not acceptable", str(exc))
+        except Exception as exc:  # an unknown format name
+            return error_response(request, 400, "unknown format", f"{exc}; use format=json, csv or html.")
+        raw = {k: v for k, v in qp.multi_items() if k not in ("format", "limit", "offset")}
+        dup = [k for k in raw if len(qp.getlist(k)) > 1]
+        try:
+            if dup:
+                raise ParamError(f"parameter {dup[0]!r} is given more than once")
+            bindings = bind_params(nq, raw)
+            limit, offset = page_bounds(qp.get("limit"), qp.get("offset"), s.named_query_default_limit,
+                                        s.named_query_max_limit)
+        except ParamError as exc:
+            return error_response(request, 400, "bad parameter", str(exc))
+        outcome = await endpoint.run_job(request, {"kind": "named", "query": nq.text, "bindings": bindings,
+                                                   "limit": limit, "offset": offset})
+        if isinstance(outcome, Response):
+            return outcome
+        if outcome["status"] != 200:
+            return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""))
+        page: ResultPage = outcome["page"]
+        shown = {k: v[1] for k, v in bindings.items()}
+        headers = {"Vary": "Accept"}
+        if fmt.key == "csv":
+            return Response(page_to_csv(page), media_type="text/csv; charset=utf-8", headers=headers)
+        if fmt.key == "json":
+            return Response(json.dumps(page_to_json(page, name), ensure_ascii=False),
+                            media_type="application/json", headers=headers)
+
+        def url(**changes: Any) -> str:
+            params = dict(raw)
+            params.update({"limit": str(limit), "offset": str(offset)})
+            params.update({k: str(v) for k, v in changes.items()})
+            return str(request.url.replace_query_params(**params))
+        urls = {"csv_url": url(format="csv"), "json_url": url(format="json"),
+                "next_url": url(offset=offset + limit) if page.has_more else None,
+                "prev_url": url(offset=max(0, offset - limit)) if offset > 0 else None}
+        return Response(render_table(nq, page, shown, urls), media_type="text/html; charset=utf-8",
+                        headers=headers)
+
+    return router

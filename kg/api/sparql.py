@@ -1,0 +1,248 @@
+"""The SPARQL 1.1 Protocol endpoint at ``/sparql`` (query only) and ``/health``.
+
+``SparqlEndpoint`` owns the worker pool, the per-client budget, the named-query registry and the service
+description; ``make_router(endpoint)`` returns the routes as an ``APIRouter`` that any FastAPI app can
+include, as long as the app awaits ``endpoint.start()``/``endpoint.close()`` in its lifespan
+(``kg.api.app.create_app`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any, Optional
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kg.api.conneg import GRAPH_FORMATS, NotAcceptable, UnknownFormat, negotiate
+from kg.api.errors import error_response
+from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
+from kg.query import NamedQuery, load_queries
+from kg.settings import Settings
+from kg.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
+
+__all__ = ["SparqlEndpoint", "make_router"]
+
+log = logging.getLogger("kg.api")
+
+_UPDATE_REFUSED = ("SPARQL Update is not accepted",
+                   "this endpoint is read-only: updates (INSERT, DELETE, LOAD, CLEAR, ...) are refused. "
+                   "Nothing was run.")
+
+
+class SparqlEndpoint:
+    """Everything the SPARQL and named-query routes share."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.pool = WorkerPool(settings.store_path, settings.workers, settings.queue_limit,
+                               isolate_network=settings.isolate_workers_network)
+        self.budget = ClientBudget(settings.client_budget_seconds)
+        self.queries: dict[str, NamedQuery] = {}
+        self.graph_counts: dict[str, int] = {}
+        self._sd_cache: dict[str, bytes] = {}
+        self.started = False
+
+    async def start(self) -> None:
+        self.queries = load_queries(Path(self.settings.queries_dir))
+        self.graph_counts = await asyncio.get_running_loop().run_in_executor(None, self._count_graphs)
+        await self.pool.start()
+        self.started = True
+
+    async def close(self) -> None:
+        await self.pool.close()
+        self.started = False
+
+    def _count_graphs(self) -> dict[str, int]:
+        from kg.store import open_store
+
+        store = open_store(Path(self.settings.store_path))
+        counts = {}
+        for sol in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+            counts[sol["g"].value] = int(sol["n"].value)
+        del store
+        return counts
+
+    @property
+    def graphs(self) -> list[str]:
+        return sorted(self.graph_counts)
+
+    def service_description(self, fmt_key: str) -> bytes:
+        if fmt_key not in self._sd_cache:
+            from kg.api.service_description import service_description
+
+            g = service_description(self.settings, self.graph_counts)
+            rdflib_name = {"turtle": "turtle", "jsonld": "json-ld", "nt": "nt", "rdfxml": "xml",
+                           "trig": "trig"}[fmt_key]
+            self._sd_cache[fmt_key] = g.serialize(format=rdflib_name, encoding="utf-8")
+        return self._sd_cache[fmt_key]
+
+    async def run_job(self, request: Request, job: dict[str, Any]) -> Response | dict[str, Any]:
+        """Run a job on a worker under the deadline and the client's budget; an error becomes a Response."""
+        s = self.settings
+        who = client_id(request)
+        wait = self.budget.retry_after(who)
+        if wait is not None:
+            return error_response(request, 429, "query time budget used up",
+                                  f"this client used {s.client_budget_seconds:g} s of query time in the last "
+                                  f"minute; try again in {wait} s.", {"Retry-After": str(wait)})
+        started = time.monotonic()
+        try:
+            return await self.pool.run(job, s.query_timeout)
+        except QueryTimeout:
+            return error_response(request, 503, "query timed out",
+                                  f"the query ran for more than {s.query_timeout:g} s and was stopped. "
+                                  "Narrow it (fewer patterns, a LIMIT) and try again.", {"Retry-After": "5"})
+        except PoolBusy:
+            return error_response(request, 503, "server busy",
+                                  "all query workers are busy and the queue is full; try again shortly.",
+                                  {"Retry-After": "5"})
+        except WorkerCrashed:
+            return error_response(request, 500, "query failed",
+                                  "the query worker stopped unexpectedly; it has been replaced.")
+        except PoolUnavailable:
+            return error_response(request, 503, "query service unavailable",
+                                  "the query workers are not running.", {"Retry-After": "10"})
+        finally:
+            self.budget.record(who, time.monotonic() - started)
+
+
+def _multi(pairs: list[tuple[str, str]], key: str) -> list[str]:
+    return [v for k, v in pairs if k == key]
+
+
+def make_router(endpoint: SparqlEndpoint) -> APIRouter:
+    """The ``/sparql`` and ``/health`` routes bound to ``endpoint``."""
+    router = APIRouter()
+    s = endpoint.settings
+
+    @router.get("/health", include_in_schema=True, summary="Liveness: answers at once, runs no query")
+    async def health() -> JSONResponse:
+        st = endpoint.pool.status()
+        return JSONResponse({"status": "ok" if endpoint.started else "starting", "workers": st["workers"],
+                             "busy": st["busy"], "waiting": st["waiting"]})
+
+    if s.admin_token:
+        @router.get("/admin/workers", include_in_schema=False)
+        async def admin_workers(request: Request) -> Response:
+            import hmac
+
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {s.admin_token}".encode()):
+                return error_response(request, 401, "unauthorised", "send the admin token as a Bearer token.",
+                                      {"WWW-Authenticate": "Bearer"})
+            return JSONResponse({**endpoint.pool.status(), "pids": endpoint.pool.pids(),
+                                 "busy_pids": endpoint.pool.busy_pids()})
+
+    async def handle(request: Request, pairs: list[tuple[str, str]]) -> Response:
+        if _multi(pairs, "update"):
+            return error_response(request, 400, *_UPDATE_REFUSED)
+        queries = _multi(pairs, "query")
+        if not queries:
+            if request.method == "GET":
+                return describe(request, pairs)
+            return error_response(request, 400, "missing query", "send the query in the 'query' parameter.")
+        if len(queries) > 1:
+            return error_response(request, 400, "more than one query", "send exactly one 'query' parameter.")
+        return await run_query(request, queries[0], pairs)
+
+    def describe(request: Request, pairs: list[tuple[str, str]]) -> Response:
+        try:
+            fmt = negotiate(GRAPH_FORMATS, request.headers.get("accept"),
+                            _multi(pairs, "format") + _multi(pairs, "output"), "graph")
+        except NotAcceptable as exc:
+            return error_response(request, 406, "not acceptable", str(exc))
+        except UnknownFormat as exc:
+            return error_response(request, 400, "unknown format", str(exc))
+        return Response(endpoint.service_description(fmt.key), media_type=fmt.content_type,
+                        headers={"Vary": "Accept"})
+
+    async def run_query(request: Request, query: str, pairs: list[tuple[str, str]]) -> Response:
+        if len(query) > s.max_query_length:
+            return error_response(request, 413, "query too long",
+                                  f"the query has {len(query)} characters; the limit is {s.max_query_length}.")
+        job = {
+            "kind": "sparql",
+            "query": query,
+            "default_graph_uri": _multi(pairs, "default-graph-uri"),
+            "named_graph_uri": _multi(pairs, "named-graph-uri"),
+            "accept": request.headers.get("accept"),
+            "formats": _multi(pairs, "format") + _multi(pairs, "output"),
+            "row_limit": s.row_limit,
+            "endpoint": s.sparql_endpoint_url,
+        }
+        outcome = await endpoint.run_job(request, job)
+        if isinstance(outcome, Response):
+            return outcome
+        if outcome["status"] != 200:
+            extra = {"available": outcome["available"]} if "available" in outcome else {}
+            return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""), **extra)
+        headers = {"Vary": "Accept", **outcome.get("headers", {})}
+        return Response(outcome["body"], media_type=outcome["content_type"], headers=headers)
+
+    def _url_too_long(request: Request) -> Optional[Response]:
+        target = len(request.scope.get("raw_path", b"")) + len(request.scope.get("query_string", b"")) + 1
+        if target > s.max_url_length:
+            return error_response(request, 414, "request target too long",
+                                  f"the URL is {target} bytes; the limit is {s.max_url_length}. Use POST.")
+        return None
+
+    @router.get("/sparql", summary="SPARQL 1.1 query (GET); without a query: the service description")
+    async def sparql_get(request: Request) -> Response:
+        too_long = _url_too_long(request)
+        if too_long is not None:
+            return too_long
+        try:
+            pairs = _decode_pairs(request.scope.get("query_string", b""))
+        except UnicodeDecodeError:
+            return error_response(request, 400, "URL is not UTF-8", "percent-encode the parameters as UTF-8.")
+        return await handle(request, pairs)
+
+    @router.post("/sparql", summary="SPARQL 1.1 query (POST form or application/sparql-query)")
+    async def sparql_post(request: Request) -> Response:
+        too_long = _url_too_long(request)
+        if too_long is not None:
+            return too_long
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            url_pairs = _decode_pairs(request.scope.get("query_string", b""))
+        except UnicodeDecodeError:
+            return error_response(request, 400, "URL is not UTF-8", "percent-encode the parameters as UTF-8.")
+        if ctype == "application/sparql-update":
+            return error_response(request, 400, *_UPDATE_REFUSED)
+        if ctype not in ("application/x-www-form-urlencoded", "application/sparql-query"):
+            return error_response(request, 415, "unsupported content type",
+                                  "POST a form (application/x-www-form-urlencoded) or a query "
+                                  "(application/sparql-query).")
+        try:
+            body = await read_body(request, s.max_body_bytes)
+        except BodyTooLarge:
+            return error_response(request, 413, "request body too large",
+                                  f"the limit is {s.max_body_bytes} bytes.")
+        if ctype == "application/sparql-query":
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return error_response(request, 400, "query is not UTF-8", f"bad byte at offset {exc.start}.")
+            if _multi(url_pairs, "query"):
+                return error_response(request, 400, "more than one query",
+                                      "a query in the body and in the URL; send one.")
+            return await handle(request, url_pairs + [("query", text)])
+        try:
+            form = _decode_pairs(body)
+        except UnicodeDecodeError:
+            return error_response(request, 400, "form is not UTF-8", "percent-encode the form as UTF-8.")
+        return await handle(request, url_pairs + form)
+
+    return router
+
+
+def _decode_pairs(raw: bytes) -> list[tuple[str, str]]:
+    """``application/x-www-form-urlencoded`` pairs, strictly UTF-8."""
+    return parse_qsl(raw.decode("ascii", errors="strict") if raw.isascii() else raw.decode("utf-8"),
+                     keep_blank_values=True, encoding="utf-8", errors="strict")

@@ -1,0 +1,438 @@
+"""Named queries: the registry of ``queries/*.rq`` files, their parameters, and running them.
+
+A named query is a SPARQL SELECT with a grlc-style header of ``#+`` lines holding YAML::
+
+    #+ summary: Bodies that inspect a kind of setting
+    #+ description: >
+    #+   Each body with an inspection function for the setting type, with its legal basis.
+    #+ params:
+    #+   - name: setting
+    #+     type: iri
+    #+     default: https://w3id.org/remit/id/setting-type/prison
+    #+     description: The setting type (an IRI from the setting-type scheme).
+    #+   - name: on
+    #+     type: date
+    #+     default: today
+    #+     description: The day the responsibility must be in force.
+    PREFIX remit: <https://w3id.org/remit/def/>
+    SELECT ?body WHERE { ... ?setting ... ?on ... }
+
+Parameter fields: ``name`` (a variable of the query, without ``?``), ``type`` (``iri``, ``date``,
+``string``, ``int``), ``default`` (optional; ``today`` for a date means the current day), ``required``
+(default: true when there is no default), ``values`` (optional list of allowed values), ``description``.
+A value is checked against its type (a bad one raises :class:`ParamError`) and bound to the variable with
+Oxigraph's ``substitutions`` (SEP-0007): the query text is never edited. Paging: ``limit`` (at most
+:data:`MAX_LIMIT` unless configured) and ``offset``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+import yaml
+
+__all__ = [
+    "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
+    "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
+    "page_to_csv", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "MAX_LIMIT", "RESERVED",
+]
+
+PARAM_TYPES = ("iri", "date", "string", "int")
+MAX_LIMIT = 1000
+#: Request parameters with a meaning of their own; no query parameter may use these names.
+RESERVED = frozenset({"limit", "offset", "format", "output"})
+XSD = "http://www.w3.org/2001/XMLSchema#"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: A bound value ready to cross a process boundary: (kind, lexical value, datatype IRI or None).
+TermSpec = tuple[str, str, Optional[str]]
+
+
+class QueryFileError(ValueError):
+    """A named-query file is malformed; the message names the file and the line."""
+
+
+class ParamError(ValueError):
+    """A request parameter is missing or has a bad value; the message names the parameter."""
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str = "string"
+    default: Optional[str] = None
+    required: bool = False
+    values: Optional[tuple[str, ...]] = None
+    description: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required,
+                             "description": self.description}
+        if self.default is not None:
+            d["default"] = self.default
+        if self.values is not None:
+            d["values"] = list(self.values)
+        return d
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    summary: str
+    description: str
+    params: tuple[Param, ...]
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "summary": self.summary, "description": self.description,
+                "params": [p.as_dict() for p in self.params]}
+
+
+@dataclass
+class ResultPage:
+    """One page of a SELECT: ``rows`` are SPARQL-JSON bindings (a missing key = unbound)."""
+
+    columns: list[str]
+    rows: list[dict[str, dict[str, str]]]
+    limit: int
+    offset: int
+    has_more: bool
+    params: dict[str, str] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------- loading
+
+def parse_named_query(path: Path, text: Optional[str] = None) -> NamedQuery:
+    """Read one ``.rq`` file and its ``#+`` header."""
+    path = Path(path)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    header_lines: list[str] = []
+    first_line = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#+"):
+            first_line = first_line or lineno
+            body = line[2:]
+            header_lines.append(body[1:] if body.startswith(" ") else body)
+        elif line.strip() == "" or (line.startswith("#") and not header_lines):
+            continue
+        else:
+            break
+    meta: dict[str, Any] = {}
+    if header_lines:
+        try:
+            loaded = yaml.safe_load("\n".join(header_lines))
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {(first_line or 1) + mark.line}" if mark is not None else f"line {first_line}"
+            raise QueryFileError(f"{path}: {where}: the #+ header is not valid YAML: "
+                                 f"{getattr(exc, 'problem', exc)}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise QueryFileError(f"{path}: line {first_line}: the #+ header must be a mapping (key: value)")
+        meta = loaded or {}
+    unknown = set(meta) - {"summary", "description", "params", "tags", "method", "endpoint", "pagination"}
+    if unknown:
+        raise QueryFileError(f"{path}: line {first_line}: unknown header key(s): {', '.join(sorted(unknown))}")
+    params = tuple(_parse_param(path, first_line or 1, i, p) for i, p in enumerate(meta.get("params") or []))
+    names = [p.name for p in params]
+    if len(set(names)) != len(names):
+        raise QueryFileError(f"{path}: line {first_line}: a parameter is declared twice")
+    projected = _projection(path, text)
+    for p in params:
+        if not re.search(r"[?$]" + re.escape(p.name) + r"\b", text):
+            raise QueryFileError(f"{path}: parameter {p.name!r} is not a variable (?{p.name}) of the query")
+        if projected is not None and p.name not in projected:
+            raise QueryFileError(
+                f"{path}: parameter ?{p.name} must be in the SELECT clause (or use SELECT *): parameters are "
+                "bound by SPARQL substitution (SEP-0007), which applies to projected variables")
+    return NamedQuery(
+        name=path.stem,
+        path=path,
+        summary=str(meta.get("summary") or "").strip(),
+        description=str(meta.get("description") or "").strip(),
+        params=params,
+        text=text,
+    )
+
+
+def _projection(path: Path, text: str) -> Optional[set[str]]:
+    """The SELECT's projected variable names, or None for ``SELECT *``. Raises on a non-SELECT query."""
+    from pyparsing.exceptions import ParseBaseException
+    from rdflib.plugins.sparql.parser import parseQuery
+
+    try:
+        parsed = parseQuery(text)
+    except ParseBaseException as exc:
+        raise QueryFileError(f"{path}: line {exc.lineno}, column {exc.col}: {exc.msg}") from None
+    q = parsed[1]
+    if q.name != "SelectQuery":
+        raise QueryFileError(f"{path}: a named query must be a SELECT query, not {q.name}")
+    if "projection" not in q:
+        return None
+    out = set()
+    for item in q["projection"]:
+        var = item["var"] if "var" in item else (item["evar"] if "evar" in item else None)
+        if var is not None:
+            out.add(str(var))
+    return out
+
+
+def _parse_param(path: Path, line: int, index: int, raw: Any) -> Param:
+    where = f"{path}: line {line}: params[{index}]"
+    if not isinstance(raw, dict) or "name" not in raw:
+        raise QueryFileError(f"{where}: each parameter is a mapping with at least a name")
+    unknown = set(raw) - {"name", "type", "default", "required", "values", "description"}
+    if unknown:
+        raise QueryFileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    name = str(raw["name"])
+    if not _NAME.match(name) or name in RESERVED:
+        raise QueryFileError(f"{where}: bad parameter name {name!r} (a SPARQL variable name, not "
+                             f"one of {', '.join(sorted(RESERVED))})")
+    ptype = str(raw.get("type", "string"))
+    if ptype not in PARAM_TYPES:
+        raise QueryFileError(f"{where}: type {ptype!r} is not one of {', '.join(PARAM_TYPES)}")
+    default = raw.get("default")
+    default = None if default is None else str(default)
+    values = raw.get("values")
+    if values is not None:
+        if not isinstance(values, list) or not values:
+            raise QueryFileError(f"{where}: values must be a non-empty list")
+        values = tuple(str(v) for v in values)
+    param = Param(name=name, type=ptype, default=default,
+                  required=bool(raw.get("required", default is None)), values=values,
+                  description=str(raw.get("description") or "").strip())
+    if default is not None and not (ptype == "date" and default == "today"):
+        try:
+            _check_value(param, default)
+        except ParamError as exc:
+            raise QueryFileError(f"{where}: default: {exc}") from None
+    return param
+
+
+def load_queries(directory: Path) -> dict[str, NamedQuery]:
+    """Every ``*.rq`` directly in ``directory`` (not sub-folders), by name (the file stem)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return {}
+    out: dict[str, NamedQuery] = {}
+    for path in sorted(directory.glob("*.rq")):
+        nq = parse_named_query(path)
+        out[nq.name] = nq
+    return out
+
+
+# --------------------------------------------------------------------------------------------- binding
+
+_INT = re.compile(r"^[+-]?\d{1,18}$")
+_IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_value(param: Param, value: str) -> TermSpec:
+    if param.values is not None and value not in param.values:
+        raise ParamError(f"parameter {param.name!r}: {value!r} is not one of {', '.join(param.values)}")
+    if param.type == "iri":
+        if not _SCHEME.match(value) or _IRI_BAD.search(value):
+            raise ParamError(f"parameter {param.name!r}: {value!r} is not an absolute IRI")
+        return ("iri", value, None)
+    if param.type == "date":
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise ParamError(f"parameter {param.name!r}: {value!r} is not a date (YYYY-MM-DD)") from None
+        if len(value) != 10:
+            raise ParamError(f"parameter {param.name!r}: {value!r} is not a date (YYYY-MM-DD)")
+        return ("literal", day.isoformat(), XSD + "date")
+    if param.type == "int":
+        if not _INT.match(value):
+            raise ParamError(f"parameter {param.name!r}: {value!r} is not an integer")
+        return ("literal", str(int(value)), XSD + "integer")
+    if len(value) > 1000:
+        raise ParamError(f"parameter {param.name!r}: longer than 1000 characters")
+    return ("literal", value, XSD + "string")
+
+
+def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date] = None) -> dict[str, TermSpec]:
+    """Check request values against the declared parameters; return variable name -> term spec.
+
+    Unknown parameter names are an error (a typo would otherwise be silently ignored).
+    """
+    declared = {p.name: p for p in nq.params}
+    unknown = [k for k in raw if k not in declared and k not in RESERVED]
+    if unknown:
+        known = ", ".join(declared) or "none"
+        raise ParamError(f"unknown parameter {unknown[0]!r} for query {nq.name!r} (parameters: {known})")
+    out: dict[str, TermSpec] = {}
+    for p in nq.params:
+        value = raw.get(p.name)
+        if value is None or value == "":
+            if p.default is None:
+                if p.required:
+                    raise ParamError(f"parameter {p.name!r} is required ({p.type})")
+                continue
+            value = p.default
+            if p.type == "date" and value == "today":
+                value = (today or dt.date.today()).isoformat()
+        out[p.name] = _check_value(p, value)
+    return out
+
+
+def page_bounds(limit: Optional[str | int], offset: Optional[str | int], default_limit: int = 100,
+                max_limit: int = MAX_LIMIT) -> tuple[int, int]:
+    """Check ``limit`` (1..max_limit) and ``offset`` (>= 0)."""
+    def as_int(name: str, v: str | int | None, default: int) -> int:
+        if v is None or v == "":
+            return default
+        if isinstance(v, int):
+            return v
+        if not _INT.match(v):
+            raise ParamError(f"{name} must be an integer, not {v!r}")
+        return int(v)
+    lim = as_int("limit", limit, default_limit)
+    off = as_int("offset", offset, 0)
+    if not 1 <= lim <= max_limit:
+        raise ParamError(f"limit must be between 1 and {max_limit}, not {lim}")
+    if off < 0:
+        raise ParamError(f"offset must be 0 or more, not {off}")
+    return lim, off
+
+
+__all__.append("page_bounds")
+
+
+# --------------------------------------------------------------------------------------------- running
+
+def _to_ox(spec: TermSpec) -> Any:
+    import pyoxigraph as ox
+
+    kind, value, datatype = spec
+    if kind == "iri":
+        return ox.NamedNode(value)
+    return ox.Literal(value, datatype=ox.NamedNode(datatype) if datatype else None)
+
+
+def term_to_json(term: Any) -> dict[str, Any]:
+    """A pyoxigraph term as a SPARQL 1.1 JSON results binding."""
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, ox.Literal):
+        out: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            out["xml:lang"] = term.language
+            direction = getattr(term, "direction", None)
+            if direction is not None:
+                out["its:dir"] = str(direction.name if hasattr(direction, "name") else direction).lower()
+        elif term.datatype.value != XSD + "string":
+            out["datatype"] = term.datatype.value
+        return out
+    if isinstance(term, ox.Triple):
+        return {"type": "triple", "value": {"subject": term_to_json(term.subject),
+                                            "predicate": term_to_json(term.predicate),
+                                            "object": term_to_json(term.object)}}
+    raise TypeError(f"not an RDF term: {term!r}")
+
+
+def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
+                default_graph: Optional[Sequence[str]] = None) -> ResultPage:
+    """Run a SELECT on a pyoxigraph store with bound variables; return rows offset..offset+limit."""
+    import pyoxigraph as ox
+
+    from kg.store import default_graph_nodes
+
+    graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
+    result = store.query(text, default_graph=graphs,
+                         substitutions={ox.Variable(k): _to_ox(v) for k, v in bindings.items()})
+    if not isinstance(result, ox.QuerySolutions):
+        raise ValueError("a named query must be a SELECT query")
+    columns = [v.value for v in result.variables]
+    rows: list[dict[str, dict[str, str]]] = []
+    has_more = False
+    for i, sol in enumerate(result):
+        if i < offset:
+            continue
+        if len(rows) == limit:
+            has_more = True
+            break
+        rows.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
+    return ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
+                      params={k: v[1] for k, v in bindings.items()})
+
+
+def run_named(store: Any, nq: NamedQuery, raw_params: Mapping[str, str], limit: Optional[int | str] = None,
+              offset: Optional[int | str] = None, max_limit: int = MAX_LIMIT, default_limit: int = 100) -> ResultPage:
+    """Check the parameters and run a named query on an open store (what `kg query` calls)."""
+    lim, off = page_bounds(limit, offset, default_limit, max_limit)
+    return select_page(store, nq.text, bind_params(nq, raw_params), lim, off)
+
+
+# --------------------------------------------------------------------------------------------- output
+
+def term_display(b: Optional[Mapping[str, Any]]) -> str:
+    """The plain value of a binding, as SPARQL CSV writes it (IRIs bare, literals without tags)."""
+    if not b:
+        return ""
+    if b["type"] == "bnode":
+        return "_:" + b["value"]
+    if b["type"] == "triple":
+        v = b["value"]
+        return f"<< {term_display(v['subject'])} {term_display(v['predicate'])} {term_display(v['object'])} >>"
+    return str(b["value"])
+
+
+def _rows(page: ResultPage) -> Iterator[list[str]]:
+    for row in page.rows:
+        yield [term_display(row.get(c)) for c in page.columns]
+
+
+def page_to_csv(page: ResultPage) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(page.columns)
+    w.writerows(_rows(page))
+    return buf.getvalue()
+
+
+def page_to_json(page: ResultPage, name: str = "") -> dict[str, Any]:
+    """The JSON document of ``GET /queries/{name}``: SPARQL JSON results plus a ``page`` member."""
+    return {
+        "head": {"vars": page.columns},
+        "query": name,
+        "params": page.params,
+        "page": {"limit": page.limit, "offset": page.offset, "count": len(page.rows), "hasMore": page.has_more},
+        "results": {"bindings": page.rows},
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def run_named_query(name: str, raw_params: Mapping[str, str], *, store_path: Path, queries_dir: Path,
+                    limit: Optional[int | str] = None, offset: Optional[int | str] = None,
+                    max_limit: int = MAX_LIMIT, default_limit: int = 100) -> tuple[NamedQuery, ResultPage]:
+    """Load the registry, open the built store read-only and run one named query (``kg query``).
+
+    Raises KeyError for an unknown name, :class:`ParamError` for a bad parameter."""
+    from kg.store import open_store
+
+    registry = load_queries(queries_dir)
+    if name not in registry:
+        raise KeyError(f"no named query {name!r} in {queries_dir} (queries: {', '.join(registry) or 'none'})")
+    nq = registry[name]
+    store = open_store(store_path)
+    return nq, run_named(store, nq, raw_params, limit, offset, max_limit, default_limit)
+
+
+__all__.append("run_named_query")

@@ -1,0 +1,84 @@
+"""Runtime settings for every part of Remit, read from the environment (prefix ``REMIT_``).
+
+One class, :class:`Settings`; every field is documented in ``docs/endpoint.md``. Example::
+
+    REMIT_PORT=9000 REMIT_QUERY_TIMEOUT=10 kg serve
+
+Paths are relative to the working directory unless absolute.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+def _default_workers() -> int:
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class Settings(BaseSettings):
+    """Everything a deployment may change. Environment variable = ``REMIT_`` + upper-case field name."""
+
+    model_config = SettingsConfigDict(env_prefix="REMIT_", extra="ignore", validate_default=True)
+
+    # --- where to listen and how the service names itself
+    host: str = Field("127.0.0.1", description="Interface `kg serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port `kg serve` listens on.")
+    public_base_url: Optional[str] = Field(
+        None,
+        description="Public address of the service, without a trailing slash (used in sd:endpoint and links). "
+        "Unset: http://{host}:{port}.",
+    )
+
+    # --- data
+    store_path: Path = Field(Path("build/store"), description="The pyoxigraph store written by `kg build`.")
+    build_dir: Path = Field(Path("build"), description="Folder of build artefacts.")
+    data_dir: Path = Field(Path("data"), description="Folder of the data sources (Turtle).")
+    queries_dir: Path = Field(Path("queries"), description="Folder of named queries (*.rq).")
+
+    # --- limits of the public SPARQL surface
+    query_timeout: float = Field(30.0, gt=0, description="Deadline of one query in seconds; past it the worker is killed.")
+    row_limit: int = Field(10_000, ge=1, description="Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned.")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted (bytes); larger: 413.")
+    max_query_length: int = Field(64 << 10, ge=64, description="Longest query accepted (characters); longer: 413.")
+    max_url_length: int = Field(8 << 10, ge=256, description="Longest request target (path + query string); longer: 414.")
+    workers: int = Field(default_factory=_default_workers, ge=1, le=64, description="Query worker processes.")
+    queue_limit: int = Field(16, ge=0, description="Requests that may wait for a free worker; past it: 503.")
+    client_budget_seconds: float = Field(
+        120.0, gt=0, description="Worker seconds one client (IP address) may use in any 60 s window; past it: 429."
+    )
+    named_query_max_limit: int = Field(1000, ge=1, description="Largest `limit` a named query page may ask for.")
+    named_query_default_limit: int = Field(100, ge=1, description="Page size of a named query when no `limit` is given.")
+    isolate_workers_network: bool = Field(
+        True, description="Run query workers in a network namespace with no network (Linux; best effort)."
+    )
+    admin_token: Optional[str] = Field(None, description="Bearer token for administrative routes; unset: none enabled.")
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, v: Optional[str]) -> Optional[str]:
+        return v.rstrip("/") if v else v
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL: the configured one, or ``http://{host}:{port}``."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def sparql_endpoint_url(self) -> str:
+        return self.base_url + "/sparql"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with keyword overrides (e.g. from command-line options)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,447 @@
+"""Query workers: processes that each open the store read-only and run one query at a time.
+
+The web process never evaluates a query itself. It hands a job to an idle worker and waits at most the
+deadline; past it the worker is terminated (then killed), a fresh one replaces it and the caller gets
+:class:`QueryTimeout`. A worker that dies (crash, out of memory, killed) is replaced the same way
+(:class:`WorkerCrashed`). At most ``queue_limit`` requests wait for a free worker; past that
+:class:`PoolBusy` is raised at once.
+
+Workers are started by multiprocessing's ``forkserver`` (a clean single-threaded parent, so forking is safe
+and fast). On Linux each worker first moves itself into a new network namespace with no interfaces up,
+so even a query that slipped past the checks could not reach the network (best effort: skipped where
+the kernel refuses).
+
+The job functions (:func:`run_sparql_job`, :func:`run_named_job`) are plain functions of an open store,
+usable without any process around them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import json
+import logging
+import multiprocessing as mp
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+__all__ = [
+    "WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable",
+    "run_sparql_job", "run_named_job", "store_graphs",
+]
+
+log = logging.getLogger("kg.workers")
+
+
+class PoolBusy(Exception):
+    """Every worker is busy and the queue is full."""
+
+
+class QueryTimeout(Exception):
+    """The query passed its deadline; its worker was killed and replaced."""
+
+
+class WorkerCrashed(Exception):
+    """The worker died while running the query; it was replaced."""
+
+
+class PoolUnavailable(Exception):
+    """No worker could be started (e.g. no built store)."""
+
+
+# ============================================================================ job functions (worker side)
+
+def _error(status: int, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:
+    out = {"status": status, "title": title, "detail": detail}
+    out.update(extra)
+    return out
+
+
+def store_graphs(store: Any) -> list[str]:
+    return sorted(g.value for g in store.named_graphs() if hasattr(g, "value"))
+
+
+def _truncation_link(endpoint: str) -> str:
+    return endpoint + "#result-row-limit"
+
+
+def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) -> tuple[bytes, bool]:
+    import pyoxigraph as ox
+
+    from kg.query import term_to_json
+
+    columns = [v.value for v in result.variables]
+    bindings = []
+    truncated = False
+    for sol in result:
+        if len(bindings) == row_limit:
+            truncated = True
+            break
+        bindings.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
+    head: dict[str, Any] = {"vars": columns}
+    doc: dict[str, Any] = {"head": head}
+    if truncated:
+        head["link"] = [_truncation_link(endpoint)]
+        doc["truncated"] = {"limit": row_limit}
+    doc["results"] = {"bindings": bindings}
+    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    if fmt_key == "json":
+        return body, truncated
+    core = dict(doc)
+    core.pop("truncated", None)
+    parsed = ox.parse_query_results(json.dumps(core).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
+    fmt = {"xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
+           "tsv": ox.QueryResultsFormat.TSV}[fmt_key]
+    out = parsed.serialize(format=fmt)
+    if fmt_key == "xml" and truncated and b"<link" not in out:
+        out = out.replace(b"</head>", f'<link href="{_truncation_link(endpoint)}"/></head>'.encode(), 1)
+    return out, truncated
+
+
+def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, bool]:
+    import pyoxigraph as ox
+
+    from kg.namespaces import PREFIXES
+
+    triples = []
+    truncated = False
+    for t in result:
+        if len(triples) == row_limit:
+            truncated = True
+            break
+        triples.append(t)
+    fmt = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES,
+           "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG}[fmt_key]
+    items: list[Any] = triples
+    if fmt_key == "trig":
+        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
+    prefixes = PREFIXES if fmt_key in ("turtle", "trig", "rdfxml") else None
+    # only declare prefixes that are used, so the output stays small and readable
+    if prefixes:
+        used = {str(x.value) for t in triples for x in (t.subject, t.predicate, t.object) if hasattr(x, "value")}
+        prefixes = {p: ns for p, ns in prefixes.items() if any(u.startswith(ns) for u in used)}
+    body = ox.serialize(items, format=fmt, prefixes=prefixes) if prefixes else ox.serialize(items, format=fmt)
+    if truncated and fmt_key in ("turtle", "trig", "nt"):
+        body = f"# truncated: only the first {row_limit} triples are given (the result row limit)\n".encode() + body
+    return body, truncated
+
+
+def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
+    """Check, negotiate, run and serialize one protocol query. Returns a response dict."""
+    import pyoxigraph as ox
+
+    from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
+    from kg.api.guard import QueryRefused, check_dataset_params, inspect_query
+    from kg.store import DEFAULT_GRAPHS
+
+    text: str = job["query"]
+    try:
+        info = inspect_query(text, graphs)
+        check_dataset_params(job.get("default_graph_uri", []), job.get("named_graph_uri", []), graphs)
+    except QueryRefused as exc:
+        return _error(exc.status, exc.title, exc.detail)
+
+    family = "results" if info.form in ("SELECT", "ASK") else "graph"
+    available = RESULT_FORMATS if family == "results" else GRAPH_FORMATS
+    try:
+        fmt = negotiate(available, job.get("accept"), job.get("formats", []), family)
+    except NotAcceptable as exc:
+        return _error(406, "not acceptable", str(exc), available=[f.media_type for f in exc.available])
+    except UnknownFormat as exc:
+        return _error(400, "unknown format", str(exc))
+
+    kwargs: dict[str, Any] = {}
+    dg, ng = job.get("default_graph_uri", []), job.get("named_graph_uri", [])
+    if dg or ng:  # the protocol's dataset replaces the query's FROM / FROM NAMED
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in dg]
+        kwargs["named_graphs"] = [ox.NamedNode(g) for g in ng]
+    elif not info.has_dataset:
+        kwargs["default_graph"] = [ox.NamedNode(g) for g in DEFAULT_GRAPHS if g in graphs]
+
+    try:
+        result = store.query(text, **kwargs)
+    except SyntaxError as exc:
+        return _error(400, "syntax error", str(exc.args[0] if exc.args else exc))
+
+    endpoint = job.get("endpoint", "")
+    try:
+        if isinstance(result, ox.QueryBoolean):
+            body = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.ox_name))
+            truncated = False
+        elif isinstance(result, ox.QuerySolutions):
+            body, truncated = _serialize_select(result, fmt.key, job["row_limit"], endpoint)
+        else:
+            body, truncated = _serialize_graph(result, fmt.key, job["row_limit"])
+    except RecursionError:
+        return _error(400, "query too complex", "the query is nested too deeply to be evaluated")
+    except Exception as exc:  # evaluation errors surface while iterating
+        log.warning("query evaluation failed: %s", exc)
+        return _error(500, "query evaluation failed", "the query could not be evaluated")
+    headers = {}
+    if truncated:
+        headers["Remit-Result-Truncated"] = f"true; limit={job['row_limit']}"
+        headers["Link"] = f'<{_truncation_link(endpoint)}>; rel="describedby"'
+    return {"status": 200, "content_type": fmt.content_type, "body": body, "headers": headers}
+
+
+def run_named_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
+    """Run one page of a named query with bound parameters."""
+    from kg.query import select_page
+    from kg.store import DEFAULT_GRAPHS
+
+    try:
+        page = select_page(store, job["query"], job["bindings"], job["limit"], job["offset"],
+                           default_graph=[g for g in DEFAULT_GRAPHS if g in graphs])
+    except SyntaxError as exc:
+        return _error(500, "named query is invalid", str(exc.args[0] if exc.args else exc))
+    except ValueError as exc:
+        return _error(500, "named query is invalid", str(exc))
+    return {"status": 200, "page": page}
+
+
+def _run_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
+    kind = job.get("kind")
+    if kind == "sparql":
+        return run_sparql_job(store, graphs, job)
+    if kind == "named":
+        return run_named_job(store, graphs, job)
+    if kind == "sleep":  # used by tests of the pool itself
+        time.sleep(float(job.get("seconds", 0)))
+        return {"status": 200}
+    return _error(500, "unknown job")
+
+
+# ============================================================================ worker process
+
+_CLONE_NEWNET = 0x40000000
+_CLONE_NEWUSER = 0x10000000
+
+
+def _isolate_network() -> bool:
+    """Move this process into a fresh network namespace (no interfaces up). True when done."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.unshare(_CLONE_NEWNET) == 0:
+            return True
+        if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) == 0:
+            return True
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
+def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    isolated = _isolate_network() if isolate else False
+    try:
+        from kg.store import open_store
+
+        store = open_store(Path(store_path))
+        graphs = store_graphs(store)
+    except Exception as exc:  # reported to the parent, which logs it
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        try:
+            outcome = _run_job(store, graphs, job)
+        except RecursionError:
+            outcome = _error(400, "query too complex", "the query is nested too deeply")
+        except Exception as exc:
+            log.exception("job failed")
+            outcome = _error(500, "internal error", f"the query could not be run ({type(exc).__name__})")
+        try:
+            conn.send(outcome)
+        except (BrokenPipeError, OSError):
+            return
+
+
+# ============================================================================ pool (parent side)
+
+@dataclass
+class _Slot:
+    process: Any
+    conn: Any
+    pid: int
+    network_isolated: bool
+    busy_since: Optional[float] = None
+
+
+class WorkerPool:
+    """A fixed number of query worker processes with a deadline per job and a bounded queue."""
+
+    def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
+                 start_timeout: float = 120.0):
+        self.store_path = Path(store_path)
+        self.size = size
+        self.queue_limit = queue_limit
+        self.isolate_network = isolate_network
+        self.start_timeout = start_timeout
+        self._ctx = mp.get_context("forkserver")
+        self._ctx.set_forkserver_preload(["kg.workers", "kg.api.guard", "kg.api.conneg", "kg.query",
+                                          "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"])
+        self._idle: Optional[asyncio.Queue[_Slot]] = None
+        self._slots: dict[int, _Slot] = {}
+        self._waiting = 0
+        self._threads = ThreadPoolExecutor(max_workers=max(4, size * 2 + 2), thread_name_prefix="kg-pool")
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+        self._lock = threading.Lock()
+        self.replaced = 0
+
+    # ---------------------------------------------------------------- lifecycle
+    def _spawn(self) -> _Slot:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, str(self.store_path), self.isolate_network),
+                                 daemon=True, name="kg-query-worker")
+        proc.start()
+        child.close()
+        if not parent.poll(self.start_timeout):
+            self._kill(proc)
+            raise PoolUnavailable("a query worker did not start in time")
+        try:
+            kind, payload = parent.recv()
+        except (EOFError, OSError):
+            self._kill(proc)
+            raise PoolUnavailable("a query worker exited while starting") from None
+        if kind != "ready":
+            self._kill(proc)
+            raise PoolUnavailable(f"a query worker could not open the store: {payload}")
+        return _Slot(proc, parent, payload["pid"], payload["network_isolated"])
+
+    @staticmethod
+    def _kill(proc: Any) -> None:
+        if proc.is_alive():
+            proc.terminate()
+            proc.join(1.0)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(2.0)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._idle = asyncio.Queue()
+        slots = await asyncio.gather(*(loop.run_in_executor(self._threads, self._spawn) for _ in range(self.size)))
+        for s in slots:
+            self._slots[s.pid] = s
+            self._idle.put_nowait(s)
+
+    async def close(self) -> None:
+        self._closed = True
+        for t in list(self._tasks):
+            t.cancel()
+        loop = asyncio.get_running_loop()
+
+        def stop(slot: _Slot) -> None:
+            try:
+                slot.conn.send(None)
+            except (OSError, BrokenPipeError):
+                pass
+            slot.process.join(1.0)
+            self._kill(slot.process)
+            slot.conn.close()
+
+        await asyncio.gather(*(loop.run_in_executor(self._threads, stop, s) for s in list(self._slots.values())))
+        self._slots.clear()
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    # ---------------------------------------------------------------- status
+    def status(self) -> dict[str, Any]:
+        busy = sum(1 for s in self._slots.values() if s.busy_since is not None)
+        return {"workers": len(self._slots), "busy": busy, "waiting": self._waiting, "replaced": self.replaced,
+                "network_isolated": all(s.network_isolated for s in self._slots.values()) if self._slots else None}
+
+    def pids(self) -> list[int]:
+        return sorted(self._slots)
+
+    def busy_pids(self) -> list[int]:
+        return sorted(p for p, s in self._slots.items() if s.busy_since is not None)
+
+    # ---------------------------------------------------------------- running
+    async def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Run ``job`` on a worker within ``timeout`` seconds of evaluation."""
+        if self._idle is None or self._closed:
+            raise PoolUnavailable("the query workers are not running")
+        if self._idle.empty() and self._waiting >= self.queue_limit:
+            raise PoolBusy()
+        self._waiting += 1
+        try:
+            slot = await asyncio.wait_for(self._idle.get(), timeout=max(timeout, 1.0) * 2)
+        except asyncio.TimeoutError:
+            raise PoolBusy() from None
+        finally:
+            self._waiting -= 1
+        loop = asyncio.get_running_loop()
+        slot.busy_since = time.monotonic()
+        try:
+            outcome = await loop.run_in_executor(self._threads, self._exchange, slot, job, timeout)
+        except (QueryTimeout, WorkerCrashed):
+            await self._retire(slot)
+            raise
+        except asyncio.CancelledError:  # the client went away: the worker's answer cannot be trusted to arrive
+            self._slots.pop(slot.pid, None)
+            self._kill(slot.process)
+            self._start_replacement()
+            raise
+        slot.busy_since = None
+        self._idle.put_nowait(slot)
+        return outcome
+
+    @staticmethod
+    def _exchange(slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        try:
+            slot.conn.send(job)
+            if not slot.conn.poll(timeout):
+                raise QueryTimeout()
+            return slot.conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            raise WorkerCrashed() from None
+
+    async def _retire(self, slot: _Slot) -> None:
+        """Kill ``slot``'s process (terminate, then kill) and start a replacement in the background."""
+        self._slots.pop(slot.pid, None)
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._threads, self._kill, slot.process)
+        try:
+            slot.conn.close()
+        except OSError:
+            pass
+        self._start_replacement()
+
+    def _start_replacement(self) -> None:
+        self.replaced += 1
+        loop = asyncio.get_running_loop()
+
+        async def replace() -> None:
+            for attempt in range(30):
+                if self._closed:
+                    return
+                try:
+                    new = await loop.run_in_executor(self._threads, self._spawn)
+                except PoolUnavailable as exc:
+                    log.error("cannot start a query worker (attempt %d): %s", attempt + 1, exc)
+                    await asyncio.sleep(min(10.0, 0.5 * (attempt + 1)))
+                    continue
+                if self._closed:
+                    self._kill(new.process)
+                    return
+                self._slots[new.pid] = new
+                assert self._idle is not None
+                self._idle.put_nowait(new)
+                return
+
+        task = loop.create_task(replace())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
