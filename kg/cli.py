@@ -129,6 +129,74 @@ def synth(
     typer.echo(f"  build it with: kg build --data {out} --out {out}-build")
 
 
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, help="Interface to listen on (default REMIT_HOST or 127.0.0.1)."),
+    port: Optional[int] = typer.Option(None, help="Port (default REMIT_PORT or 8000)."),
+    store: Optional[Path] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store)."),
+) -> None:
+    """Serve the SPARQL endpoint, named queries and pages (see docs/endpoint.md)."""
+    from kg.api.app import serve as run
+    from kg.settings import get_settings
+
+    settings = get_settings(host=host, port=port, store_path=store)
+    if not Path(settings.store_path).is_dir():
+        typer.echo(f"error: no built store at {settings.store_path}: run `kg build` first", err=True)
+        raise typer.Exit(2)
+    run(settings)
+
+
+@app.command()
+def query(
+    name: str = typer.Argument(..., help="Named query (file stem under the queries folder)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="A parameter as name=value (repeatable)."),
+    format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    limit: Optional[int] = typer.Option(None, help="Rows per page (default 100, at most 1000)."),
+    offset: Optional[int] = typer.Option(None, help="Rows to skip."),
+    store: Optional[Path] = typer.Option(None, help="Built store folder (default build/store)."),
+    queries: Optional[Path] = typer.Option(None, help="Queries folder (default queries/)."),
+) -> None:
+    """Run a named query on the built store and print the rows."""
+    import json as _json
+
+    from kg.query import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
+    from kg.settings import get_settings
+
+    if format not in ("table", "csv", "json"):
+        typer.echo(f"error: --format must be table, csv or json, not {format!r}", err=True)
+        raise typer.Exit(2)
+    settings = get_settings(store_path=store, queries_dir=queries)
+    raw: dict[str, str] = {}
+    for p in param:
+        key, sep, value = p.partition("=")
+        if not sep or not key:
+            typer.echo(f"error: --param {p!r} is not name=value", err=True)
+            raise typer.Exit(2)
+        raw[key] = value
+    try:
+        nq, page = run_named_query(name, raw, store_path=settings.store_path, queries_dir=settings.queries_dir,
+                                   limit=limit, offset=offset, max_limit=settings.named_query_max_limit,
+                                   default_limit=settings.named_query_default_limit)
+    except (KeyError, ParamError, QueryFileError, FileNotFoundError, SyntaxError) as exc:
+        typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
+        raise typer.Exit(2)
+    if format == "csv":
+        sys.stdout.write(page_to_csv(page))
+    elif format == "json":
+        typer.echo(_json.dumps(page_to_json(page, name), ensure_ascii=False, indent=2))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=nq.summary or nq.name, caption=f"{len(page.rows)} rows"
+                      + (" (more: use --offset)" if page.has_more else ""))
+        for c in page.columns:
+            table.add_column(c, overflow="fold")
+        for row in page.rows:
+            table.add_row(*(term_display(row.get(c)) for c in page.columns))
+        Console().print(table)
+
+
 def main() -> None:  # console-script entry point
     app(prog_name="kg")
 
