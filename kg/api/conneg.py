@@ -115,12 +115,14 @@ def _specificity(rng: str, media: str) -> int:
     return 0
 
 
-def _quality(ranges: list[tuple[str, float, int]], media: str) -> tuple[float, int, int]:
-    """(q, specificity, -order) of the most specific range that matches ``media``."""
+def _quality(ranges: list[tuple[str, float, int]], media: str, exact_only: bool = False) -> tuple[float, int, int]:
+    """(q, specificity, -order) of the most specific range that matches ``media`` (aliases: exact only)."""
     best = (-1.0, 0, 0)
     best_spec = 0
     for rng, q, order in ranges:
         spec = _specificity(rng, media)
+        if exact_only and spec < 3:
+            continue
         if spec > best_spec:
             best_spec = spec
             best = (q, spec, -order)
@@ -159,7 +161,7 @@ def negotiate(available: Sequence[Format], accept: Optional[str],
     ranges = parse_accept(accept)
     best: Optional[tuple[tuple[float, int, int, int], Format]] = None
     for idx, fmt in enumerate(available):
-        cands = [_quality(ranges, m) for m in (fmt.media_type, *fmt.aliases)]
+        cands = [_quality(ranges, fmt.media_type)] + [_quality(ranges, m, True) for m in fmt.aliases]
         q, spec, neg_order = max(cands)
         if q <= 0:
             continue

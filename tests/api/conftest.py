@@ -1,0 +1,108 @@
+"""A real Remit server (``kg serve`` in a subprocess, uvicorn on 127.0.0.1 at a free port) on a fixture store."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+from kg.store import write_store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+QUERIES = FIXTURES / "queries"
+ADMIN_TOKEN = "test-admin-token"
+ROW_LIMIT = 20
+DEADLINE = 2.0
+#: Runs for hours on the fixture (six-way cartesian product): the deadline must stop it.
+RUNAWAY = ("SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . "
+           "?m ?n1 ?o . ?p ?q ?r }")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path):
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.sparql = self.url + "/sparql"
+        self.log = log
+
+    def client(self, **kw: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=kw.pop("timeout", 30), **kw)  # type: ignore[arg-type]
+
+    def workers(self) -> dict:
+        r = httpx.get(self.url + "/admin/workers", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def wait_workers(self, n: int, timeout: float = 30) -> dict:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            st = self.workers()
+            if st["workers"] == n and st["busy"] == 0:
+                return st
+            time.sleep(0.1)
+        raise AssertionError(f"workers did not come back: {self.workers()}")
+
+
+@pytest.fixture(scope="session")
+def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("remit") / "store"
+    write_store(FIXTURES / "dataset.trig", d)
+    return d
+
+
+def start_server(store: Path, tmp: Path, **env_overrides: str) -> Server:
+    port = free_port()
+    env = {**os.environ, "REMIT_QUERIES_DIR": str(QUERIES), "REMIT_QUERY_TIMEOUT": str(DEADLINE),
+           "REMIT_ROW_LIMIT": str(ROW_LIMIT), "REMIT_WORKERS": "2", "REMIT_QUEUE_LIMIT": "1",
+           "REMIT_ADMIN_TOKEN": ADMIN_TOKEN, "REMIT_CLIENT_BUDGET_SECONDS": "1000", **env_overrides}
+    env.pop("REMIT_PUBLIC_BASE_URL", None)
+    log = tmp / f"server-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store)],
+        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    server = Server(proc, port, log)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(server.url + "/health", timeout=1).json().get("status") == "ok":
+                return server
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+
+
+def stop_server(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(5)
+
+
+@pytest.fixture(scope="session")
+def server(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(store_dir, tmp_path_factory.mktemp("log"))
+    yield s
+    stop_server(s)
