@@ -1,0 +1,91 @@
+"""Named-query routes on the real server and `kg query` on the same store."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import httpx
+
+from .conftest import QUERIES
+
+EX = "http://example.org/"
+
+
+def test_list(server):
+    r = httpx.get(server.url + "/queries")
+    assert r.status_code == 200
+    qs = {q["name"]: q for q in r.json()["queries"]}
+    assert set(qs) == {"all-triples", "founded-before", "inspectors"}
+    assert qs["inspectors"]["summary"] == "Inspectorates of a setting"
+    assert qs["inspectors"]["params"][0] == {"name": "setting", "type": "iri", "required": False,
+                                             "description": "The setting.", "default": EX + "prison"}
+
+
+def test_run_json_with_default_and_param(server):
+    r = httpx.get(server.url + "/queries/inspectors")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    assert [b["body"]["value"] for b in r.json()["results"]["bindings"]] == [EX + "alpha", EX + "beta"]
+    r = httpx.get(server.url + "/queries/inspectors", params={"setting": EX + "ward"})
+    assert [b["body"]["value"] for b in r.json()["results"]["bindings"]] == [EX + "alpha", EX + "gamma"]
+
+
+def test_typed_params(server):
+    u = server.url + "/queries/founded-before"
+    rows = lambda r: [b["body"]["value"] for b in r.json()["results"]["bindings"]]  # noqa: E731
+    assert rows(httpx.get(u)) == [EX + "gamma", EX + "alpha", EX + "beta"]  # day defaults to today
+    assert rows(httpx.get(u, params={"day": "2005-01-01"})) == [EX + "gamma", EX + "alpha"]
+    assert rows(httpx.get(u, params={"min_staff": "40"})) == [EX + "alpha", EX + "beta"]
+    assert rows(httpx.get(u, params={"name": "Beta Inspectorate"})) == [EX + "beta"]
+    # injection attempts are values, not syntax
+    assert rows(httpx.get(u, params={"name": '" || true || "'})) == []
+    for bad in ({"day": "yesterday"}, {"day": "2005-13-01"}, {"min_staff": "4x"}, {"nope": "1"},
+                {"limit": "0"}, {"limit": "1001"}, {"offset": "-1"}):
+        r = httpx.get(u, params=bad, headers={"Accept": "application/json"})
+        assert r.status_code == 400, bad
+        assert r.json()["title"] == "bad parameter"
+    r = httpx.get(server.url + "/queries/inspectors", params={"setting": "not an iri"})
+    assert r.status_code == 400 and "absolute IRI" in r.text
+
+
+def test_paging(server):
+    u = server.url + "/queries/all-triples"
+    p1 = httpx.get(u, params={"limit": "10"}).json()
+    p2 = httpx.get(u, params={"limit": "10", "offset": "10"}).json()
+    assert p1["page"] == {"limit": 10, "offset": 0, "count": 10, "hasMore": True}
+    assert p1["results"]["bindings"][10:] == [] and p1["results"]["bindings"] != p2["results"]["bindings"]
+    last = httpx.get(u, params={"limit": "1000", "offset": "30"}).json()
+    assert last["page"] == {"limit": 1000, "offset": 30, "count": 35 - 30, "hasMore": False}  # 35 = 37 - report
+
+
+def test_csv_and_html(server):
+    u = server.url + "/queries/inspectors"
+    r = httpx.get(u, params={"format": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    assert list(csv.reader(io.StringIO(r.text)))[:2] == [["body", "label", "setting"],
+                                                          [EX + "alpha", "Alpha Inspectorate", EX + "prison"]]
+    assert httpx.get(u, headers={"Accept": "text/csv"}).text == r.text
+    h = httpx.get(u, headers={"Accept": "text/html,*/*;q=0.8"})
+    assert h.headers["content-type"].startswith("text/html")
+    assert '<th scope="col">body</th>' in h.text and "Alpha Inspectorate" in h.text and '<html lang="en">' in h.text
+    assert httpx.get(u, params={"format": "pdf"}).status_code == 400
+    assert httpx.get(server.url + "/queries/nope").status_code == 404
+
+
+def test_cli_query(store_dir):
+    base = [sys.executable, "-m", "kg.cli", "query", "--store", str(store_dir), "--queries", str(QUERIES)]
+    out = subprocess.run(base + ["inspectors", "--param", f"setting={EX}ward", "--format", "json"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert [b["body"]["value"] for b in json.loads(out.stdout)["results"]["bindings"]] == [EX + "alpha", EX + "gamma"]
+    out = subprocess.run(base + ["inspectors", "--format", "csv"], capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines()[1] == f"{EX}alpha,Alpha Inspectorate,{EX}prison"
+    out = subprocess.run(base + ["inspectors"], capture_output=True, text=True, timeout=60,
+                         env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0 and "Alpha Inspectorate" in out.stdout and "Inspectorates of a setting" in out.stdout
+    bad = subprocess.run(base + ["founded-before", "--param", "day=tomorrow"], capture_output=True, text=True,
+                         timeout=60)
+    assert bad.returncode == 2 and "parameter 'day'" in bad.stderr
