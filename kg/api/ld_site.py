@@ -1,0 +1,561 @@
+"""The publication's model: IRI ↔ URL mapping, labels, and the data behind every page for people.
+
+One :class:`Site` serves both the live server (:mod:`kg.api.pages`) and the static site
+(:mod:`kg.publish`): each page is rendered for a *page path* (``/id/body/cqc.html``) and every link in it is
+written relative to that path, so the same HTML works under any base URL and on any static host.
+
+IRI ↔ URL: an IRI under the IRI base (default ``https://w3id.org/remit/``) maps to the same path under
+the public base: ``https://w3id.org/remit/id/body/cqc`` ↔ ``{public base}/id/body/cqc``. Its documents
+are that path plus ``.html``, ``.ttl``, ``.jsonld``, ``.nt`` or ``.rdf``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence
+from urllib.parse import quote
+
+import pyoxigraph as ox
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from kg.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
+from kg.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
+from kg.namespaces import REMIT
+
+__all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+#: Document forms of a resource: extension → (media type, label for people).
+DOC_FORMATS: dict[str, tuple[str, str]] = {
+    "html": ("text/html", "HTML"),
+    "ttl": ("text/turtle", "Turtle"),
+    "jsonld": ("application/ld+json", "JSON-LD"),
+    "nt": ("application/n-triples", "N-Triples"),
+    "rdf": ("application/rdf+xml", "RDF/XML"),
+}
+
+LICENSE_IRI = "http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/"
+
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SH = "http://www.w3.org/ns/shacl#"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+R = str(REMIT)
+
+#: Predicates whose value is the page's lead paragraph, best first.
+DEFINITION_PREDICATES = (SKOS + "definition", R + "statement", "http://purl.org/dc/terms/description",
+                         RDFS + "comment", R + "scopeNote")
+
+_BUILTIN_PROPERTY_LABELS = {
+    RDF_TYPE: "type", RDFS + "label": "label", RDFS + "comment": "comment", RDFS + "seeAlso": "see also",
+    RDFS + "subClassOf": "subclass of", RDFS + "subPropertyOf": "subproperty of", RDFS + "domain": "domain",
+    RDFS + "range": "range", SKOS + "prefLabel": "preferred label", SKOS + "altLabel": "alternative label",
+    SKOS + "definition": "definition", SKOS + "broader": "broader", SKOS + "narrower": "narrower",
+    SKOS + "inScheme": "in scheme", SKOS + "topConceptOf": "top concept of", SKOS + "scopeNote": "scope note",
+    SKOS + "editorialNote": "editorial note",
+    "http://xmlns.com/foaf/0.1/page": "public page", "http://purl.org/dc/terms/identifier": "identifier",
+    "http://purl.org/dc/terms/date": "date", "http://purl.org/dc/terms/title": "title",
+    "http://purl.org/dc/terms/description": "description", "http://purl.org/dc/terms/source": "source",
+    "http://www.w3.org/2006/vcard/ns#hasEmail": "email", "http://www.w3.org/2006/vcard/ns#hasTelephone": "telephone",
+    "http://www.w3.org/2006/vcard/ns#hasAddress": "address", "http://www.w3.org/2006/vcard/ns#fn": "name",
+    "http://www.w3.org/ns/prov#wasDerivedFrom": "derived from",
+}
+
+
+def iri_local_name(iri: str) -> str:
+    """The last segment of an IRI (after ``#`` or ``/``)."""
+    return re.split(r"[#/]", iri.rstrip("/#"))[-1]
+
+
+def _humanise(iri: str) -> str:
+    return iri_local_name(iri).replace("-", " ").replace("_", " ") or iri
+
+
+def _term_value(t: Any) -> Optional[str]:
+    return None if t is None else t.value
+
+
+def _date_of(lexical: str) -> Optional[dt.date]:
+    """A date from xsd:date, xsd:gYearMonth or xsd:gYear lexical forms (first day of the period)."""
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lexical or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+
+
+def _add_duration(d: dt.date, duration: str) -> Optional[dt.date]:
+    """``d`` plus an xsd:duration of years, months and days (``P1Y``, ``P6M``, ``P1Y6M``, ``P30D``)."""
+    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
+    if not m or not any(m.groups()):
+        return None
+    years, months, days = (int(x or 0) for x in m.groups())
+    month0 = d.month - 1 + months
+    y, mo = d.year + years + month0 // 12, month0 % 12 + 1
+    import calendar
+
+    day = min(d.day, calendar.monthrange(y, mo)[1])
+    return dt.date(y, mo, day) + dt.timedelta(days=days)
+
+
+def humanise_duration(duration: str) -> str:
+    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
+    if not m:
+        return duration
+    parts = []
+    for n, unit in zip(m.groups(), ("year", "month", "day")):
+        if n:
+            parts.append(f"{int(n)} {unit}{'' if int(n) == 1 else 's'}")
+    return ", ".join(parts) or duration
+
+
+@dataclass
+class Value:
+    """One value of a property, ready for a template."""
+
+    text: str
+    href: Optional[str] = None          # relative link, or an external absolute one
+    external: bool = False
+    iri: Optional[str] = None
+    inferred: bool = False
+    datatype: Optional[str] = None
+    citation: Optional[dict[str, Any]] = None
+    nested: list["PropertyRow"] = field(default_factory=list)
+
+
+@dataclass
+class PropertyRow:
+    label: str
+    href: Optional[str]
+    iri: str
+    values: list[Value]
+
+
+class Site:
+    """Everything the pages need: the store, labels, links and the queries behind each page."""
+
+    def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
+                 service_base: Optional[str] = None):
+        self.settings = settings
+        self.iri_base: str = getattr(settings, "iri_base", None) or BASE
+        if not self.iri_base.endswith("/"):
+            self.iri_base += "/"
+        self.static = static
+        #: Where the SPARQL service lives for links from a static site (absolute); None on the server.
+        self.service_base = service_base.rstrip("/") if service_base else None
+        self._store = store
+        self._lock = threading.Lock()
+        self._labels: Optional[dict[str, str]] = None
+        self._queries: Optional[dict[str, Any]] = None
+        #: Anchor of an ontology term in the ontology's HTML documentation (set by the publication).
+        self.term_anchor = iri_local_name
+        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                               trim_blocks=True, lstrip_blocks=True)
+
+    # ------------------------------------------------------------------ store, labels, queries
+    @property
+    def store(self) -> ox.Store:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    from kg.store import open_store
+
+                    self._store = open_store(Path(self.settings.store_path))
+        return self._store
+
+    @property
+    def graphs(self) -> list[ox.NamedNode]:
+        return description_graphs(self.store)
+
+    def select(self, query: str, graphs: Optional[Sequence[str]] = None, **subs: Any) -> list[dict[str, Any]]:
+        """Run a SELECT; keyword arguments bind variables (str values become IRIs)."""
+        bindings = {ox.Variable(k): (ox.NamedNode(v) if isinstance(v, str) else v) for k, v in subs.items()}
+        if subs:  # Oxigraph substitutes only projected variables: add the bound ones to the projection
+            m = re.search(r"SELECT\s+(?:DISTINCT\s+|REDUCED\s+)?", query)
+            if m and not query[m.end():].lstrip().startswith("*"):
+                query = query[:m.end()] + " ".join(f"?{k}" for k in subs) + " " + query[m.end():]
+        dg = [ox.NamedNode(g) for g in graphs] if graphs is not None else self.graphs
+        res = self.store.query(query, default_graph=dg, substitutions=bindings)
+        cols = [v.value for v in res.variables]
+        return [{c: sol[c] for c in cols} for sol in res]
+
+    @property
+    def labels(self) -> dict[str, str]:
+        if self._labels is None:
+            best: dict[str, tuple[int, str]] = {}
+            order = {p: i for i, p in enumerate(LABEL_PREDICATES)}
+            q = "SELECT ?s ?p ?l WHERE { ?s ?p ?l . FILTER(isIRI(?s) && ?p IN (%s)) }" % ", ".join(
+                f"<{p}>" for p in LABEL_PREDICATES)
+            for row in self.select(q):
+                lit = row["l"]
+                rank = order[row["p"].value] * 2 + (0 if (lit.language or "en").startswith("en") else 1)
+                s = row["s"].value
+                if s not in best or rank < best[s][0] or (rank == best[s][0] and lit.value < best[s][1]):
+                    best[s] = (rank, lit.value)
+            self._labels = {s: v for s, (_r, v) in best.items()}
+        return self._labels
+
+    def label(self, iri: str) -> str:
+        lab = self.labels.get(iri)
+        if lab:
+            return lab
+        if iri in _BUILTIN_PROPERTY_LABELS:
+            return _BUILTIN_PROPERTY_LABELS[iri]
+        if iri.startswith("mailto:") or iri.startswith("tel:"):
+            return iri.split(":", 1)[1]
+        curie = self.curie(iri)
+        if curie != iri and not iri.startswith(self.iri_base):
+            return curie
+        return _humanise(iri)
+
+    def curie(self, iri: str) -> str:
+        best = ""
+        for p, ns in PREFIXES.items():
+            if iri.startswith(ns) and len(ns) > len(best) and re.match(r"^[A-Za-z0-9_.-]*$", iri[len(ns):]):
+                best, name = ns, p
+        return f"{name}:{iri[len(best):]}" if best else iri
+
+    @property
+    def queries(self) -> dict[str, Any]:
+        """The named-query registry (``queries/*.rq``)."""
+        if self._queries is None:
+            from kg.query import load_queries
+
+            self._queries = load_queries(Path(self.settings.queries_dir))
+        return self._queries
+
+    def run_named(self, name: str, params: Optional[dict[str, str]] = None, limit: int = 1000) -> Optional[Any]:
+        """Run a named query if it exists; None when there is no such query."""
+        nq = self.queries.get(name)
+        if nq is None:
+            return None
+        from kg.query import run_named
+
+        return run_named(self.store, nq, params or {}, limit=limit, max_limit=max(limit, 1000))
+
+    # ------------------------------------------------------------------ IRIs and links
+    def iri_to_path(self, iri: str) -> Optional[str]:
+        """``https://w3id.org/remit/id/body/cqc`` → ``/id/body/cqc``; None for IRIs Remit does not mint."""
+        if iri.startswith(self.iri_base) and len(iri) > len(self.iri_base):
+            rest = iri[len(self.iri_base):]
+            if rest.split("/")[0] in ("id", "def", "shapes") and "#" not in rest and "?" not in rest:
+                return "/" + rest
+        if iri + "/" == self.iri_base:
+            return None
+        return None
+
+    def path_to_iri(self, path: str) -> str:
+        return self.iri_base + path.lstrip("/")
+
+    def doc_path(self, iri: str, ext: str = "html") -> Optional[str]:
+        """The path of a document about ``iri``; ontology terms' HTML is the ontology page's anchor."""
+        path = self.iri_to_path(iri)
+        if path is None:
+            return None
+        onto = self.iri_to_path(ONTOLOGY_IRI) if ONTOLOGY_IRI.startswith(self.iri_base) else None
+        if ext == "html" and onto and path.startswith(onto + "/"):
+            return f"{onto}.html#{self.term_anchor(iri)}"
+        return f"{path}.{ext}"
+
+    @staticmethod
+    def rel(from_page: str, to_path: str) -> str:
+        """A link from the page at ``from_page`` to ``to_path`` (both absolute paths), relative."""
+        frag = ""
+        if "#" in to_path:
+            to_path, frag = to_path.split("#", 1)
+            frag = "#" + frag
+        if to_path == "/":
+            to_path = "/index.html"
+        base = posixpath.dirname(from_page) or "/"
+        r = posixpath.relpath(to_path, base)
+        if to_path.endswith("/") and not r.endswith("/"):
+            r += "/"
+        return r + frag
+
+    def href(self, page: str, iri: str) -> Optional[str]:
+        d = self.doc_path(iri)
+        return self.rel(page, d) if d else None
+
+    def service(self, page: str, path: str) -> str:
+        """A link to a live-service route (``/sparql``, ``/ui``, ``/queries/x``)."""
+        if self.service_base:
+            return self.service_base + path
+        return self.rel(page, path.split("?")[0]) + (("?" + path.split("?", 1)[1]) if "?" in path else "")
+
+    def link(self, page: str, iri: str) -> Value:
+        d = self.doc_path(iri)
+        if d:
+            return Value(self.label(iri), self.rel(page, d), iri=iri)
+        if iri.startswith(("http://", "https://", "mailto:", "tel:")):
+            return Value(self.label(iri), iri, external=True, iri=iri)
+        return Value(self.label(iri), None, iri=iri)
+
+    # ------------------------------------------------------------------ rendering
+    def render(self, template: str, page: str, **ctx: Any) -> str:
+        def url(path: str) -> str:
+            return self.rel(page, path)
+
+        def svc(path: str) -> str:
+            return self.service(page, path)
+
+        return self.env.get_template(template).render(
+            page=page, url=url, svc=svc, static=self.static, today=dt.date.today().isoformat(),
+            iri_base=self.iri_base, **ctx)
+
+    # ------------------------------------------------------------------ resource pages
+    def literal_text(self, lit: ox.Literal) -> str:
+        dtype = lit.datatype.value if lit.datatype else ""
+        if dtype == XSD + "duration":
+            return humanise_duration(lit.value)
+        if dtype == XSD + "boolean":
+            return "yes" if lit.value in ("true", "1") else "no"
+        return lit.value
+
+    def citation(self, page: str, node: Any, by_subject: dict[Any, list[tuple[Any, Any]]]) -> dict[str, Any]:
+        """A citation node as a dict for the templates: document (label, link, public page), locator, quotation."""
+        props: dict[str, list[Any]] = {}
+        for p, o in by_subject.get(node, []):
+            props.setdefault(p.value, []).append(o)
+        doc = (props.get(R + "citedDocument") or [None])[0]
+        out: dict[str, Any] = {"locator": "; ".join(o.value for o in props.get(R + "locator", [])),
+                               "quotation": "; ".join(o.value for o in props.get(R + "quotation", [])),
+                               "status": "; ".join(o.value for o in props.get(R + "sourceStatus", []))}
+        if doc is not None and isinstance(doc, ox.NamedNode):
+            out["document"] = self.link(page, doc.value)
+            pages = [o.value for p, o in by_subject.get(doc, []) if p.value == "http://xmlns.com/foaf/0.1/page"]
+            out["public_page"] = pages[0] if pages else None
+        return out
+
+    def citations_of(self, page: str, iri: str) -> list[dict[str, Any]]:
+        """Citations of one node, from the store (for the agreement and body pages)."""
+        rows = self.select("""
+            PREFIX remit: <https://w3id.org/remit/def/>
+            PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+            SELECT ?c ?doc ?locator ?quotation ?pg WHERE {
+              ?n remit:citation ?c .
+              OPTIONAL { ?c remit:citedDocument ?doc . OPTIONAL { ?doc foaf:page ?pg } }
+              OPTIONAL { ?c remit:locator ?locator }
+              OPTIONAL { ?c remit:quotation ?quotation }
+            } ORDER BY ?locator""", n=iri)
+        seen: dict[Any, dict[str, Any]] = {}
+        for r in rows:
+            c = seen.setdefault(r["c"], {"locator": "", "quotation": "", "document": None, "public_page": None})
+            if r["locator"] is not None:
+                c["locator"] = r["locator"].value
+            if r["quotation"] is not None:
+                c["quotation"] = r["quotation"].value
+            if r["doc"] is not None:
+                c["document"] = self.link(page, r["doc"].value)
+            if r["pg"] is not None:
+                c["public_page"] = r["pg"].value
+        return sorted(seen.values(), key=lambda c: (c["locator"], c["quotation"]))
+
+    def resource(self, iri: str, page: str) -> dict[str, Any]:
+        """The data of a generic resource page."""
+        triples = describe(self.store, iri)
+        inferred = {(t.predicate.value, t.object) for t in self.store.quads_for_pattern(
+            ox.NamedNode(iri), None, None, ox.NamedNode(str(GRAPH_INFERRED)))}
+        asserted = {(t.predicate.value, t.object) for t in self.store.quads_for_pattern(
+            ox.NamedNode(iri), None, None, ox.NamedNode(str(GRAPH_ASSERTED)))}
+        me = ox.NamedNode(iri)
+        by_subject: dict[Any, list[tuple[Any, Any]]] = {}
+        incoming: dict[str, list[Any]] = {}
+        for t in triples:
+            by_subject.setdefault(t.subject, []).append((t.predicate, t.object))
+            if t.object == me and t.subject != me:
+                incoming.setdefault(t.predicate.value, []).append(t.subject)
+        own = sorted(set(by_subject.get(me, [])), key=lambda po: (po[0].value, str(po[1])))
+        types = [o.value for p, o in own if p.value == RDF_TYPE and isinstance(o, ox.NamedNode)
+                 and o.value not in ("http://www.w3.org/2002/07/owl#Thing", RDFS + "Resource")]
+        definition = ""
+        for dp in DEFINITION_PREDICATES:
+            vals = [o.value for p, o in own if p.value == dp and isinstance(o, ox.Literal)]
+            if vals:
+                definition = vals[0]
+                break
+        rows = self._rows(page, own, by_subject, inferred - asserted, skip={RDF_TYPE, R + "citation"})
+        cites = [self.citation(page, o, by_subject) for p, o in own if p.value == R + "citation"]
+        cites.sort(key=lambda c: (c["locator"], c["quotation"]))
+        inc_rows = []
+        for p, subs in sorted(incoming.items(), key=lambda kv: self.label(kv[0])):
+            vals = sorted({s.value for s in subs}, key=lambda s: self.label(s).lower())
+            inc_rows.append(PropertyRow(self.label(p), self.href(page, p), p, [self.link(page, s) for s in vals]))
+        type_vals = [self.link(page, t) for t in sorted(set(types), key=lambda t: self.label(t))]
+        for v in type_vals:
+            v.inferred = (RDF_TYPE, ox.NamedNode(v.iri)) in (inferred - asserted)
+        return {
+            "iri": iri, "title": self.label(iri), "types": type_vals, "definition": definition,
+            "rows": rows, "citations": cites, "incoming": inc_rows,
+            "formats": self.formats(page, iri), "findings": self.findings(page, [iri]),
+            "describe_query": f"DESCRIBE <{iri}>",
+        }
+
+    def _rows(self, page: str, pairs: Iterable[tuple[Any, Any]], by_subject: dict[Any, list[tuple[Any, Any]]],
+              inferred: set[tuple[str, Any]], skip: set[str] = frozenset(), depth: int = 0) -> list[PropertyRow]:
+        grouped: dict[str, list[Any]] = {}
+        for p, o in pairs:
+            if p.value in skip:
+                continue
+            grouped.setdefault(p.value, []).append(o)
+        rows = []
+        for p, objs in grouped.items():
+            values = []
+            for o in objs:
+                if isinstance(o, ox.NamedNode):
+                    v = self.link(page, o.value)
+                elif isinstance(o, ox.BlankNode):
+                    if p == R + "citation":
+                        v = Value("citation", citation=self.citation(page, o, by_subject))
+                    elif depth < 3:
+                        v = Value("", nested=self._rows(page, by_subject.get(o, []), by_subject, set(), depth=depth + 1))
+                    else:
+                        v = Value("(blank node)")
+                else:
+                    v = Value(self.literal_text(o), datatype=o.datatype.value if o.datatype else None)
+                v.inferred = (p, o) in inferred
+                values.append(v)
+            values.sort(key=lambda v: (v.inferred, v.text.lower()))
+            rows.append(PropertyRow(self.label(p), self.href(page, p), p, values))
+        rows.sort(key=lambda r: (r.label == "label", r.label.lower()))
+        return rows
+
+    def formats(self, page: str, iri: str) -> list[dict[str, str]]:
+        path = self.iri_to_path(iri)
+        if path is None:
+            return []
+        return [{"ext": ext, "label": label, "media": media, "href": self.rel(page, f"{path}.{ext}")}
+                for ext, (media, label) in DOC_FORMATS.items() if ext != "html"]
+
+    # ------------------------------------------------------------------ validation findings
+    def findings(self, page: str, focus: Sequence[str], prefix: Optional[str] = None) -> list[dict[str, Any]]:
+        """Validation results (from the validation-report graph) whose focus node is one of ``focus`` or,
+        with ``prefix``, any node whose IRI starts with it."""
+        rows = self.select(f"""
+            PREFIX sh: <{SH}>
+            SELECT ?r ?focus ?severity ?message ?path ?shape WHERE {{
+              ?r sh:focusNode ?focus .
+              OPTIONAL {{ ?r sh:resultSeverity ?severity }}
+              OPTIONAL {{ ?r sh:resultMessage ?message }}
+              OPTIONAL {{ ?r sh:resultPath ?path . FILTER(isIRI(?path)) }}
+              OPTIONAL {{ ?r sh:sourceShape ?shape . FILTER(isIRI(?shape)) }}
+              FILTER(isIRI(?focus))
+            }}""", graphs=[str(GRAPH_REPORT)])
+        wanted = set(focus)
+        out: dict[Any, dict[str, Any]] = {}
+        for r in rows:
+            f = r["focus"].value
+            if f not in wanted and not (prefix and f.startswith(prefix)):
+                continue
+            item = out.setdefault(r["r"], {"focus": self.link(page, f), "severity": "", "messages": set(),
+                                          "path": None, "shape": None})
+            if r["severity"] is not None:
+                item["severity"] = iri_local_name(r["severity"].value)
+            if r["message"] is not None:
+                item["messages"].add(r["message"].value)
+            if r["path"] is not None:
+                item["path"] = self.link(page, r["path"].value)
+            if r["shape"] is not None:
+                item["shape"] = self.link(page, r["shape"].value)
+        order = {"Violation": 0, "Warning": 1, "Info": 2}
+        res = [dict(v, messages=sorted(v["messages"])) for v in out.values()]
+        res.sort(key=lambda v: (order.get(v["severity"], 3), v["focus"].text, v["messages"]))
+        return res
+
+    # ------------------------------------------------------------------ lists
+    def agreements(self, page: str) -> list[dict[str, Any]]:
+        rows = self.select("""
+            PREFIX remit: <https://w3id.org/remit/def/>
+            SELECT ?a (SAMPLE(?d) AS ?date) (SAMPLE(?st) AS ?status)
+                   (COUNT(DISTINCT ?area) AS ?areas) (COUNT(DISTINCT ?nolead) AS ?noleads) WHERE {
+              ?a a remit:Agreement .
+              OPTIONAL { ?a remit:documentDate ?d }
+              OPTIONAL { ?a remit:status ?st }
+              OPTIONAL { ?a remit:areaOfJointWork ?area .
+                         OPTIONAL { ?area a ?t . FILTER NOT EXISTS { ?area remit:leadBody ?l } BIND(?area AS ?nolead) } }
+            } GROUP BY ?a""")
+        parties = self._multi("SELECT ?s ?o WHERE { ?s <%sparty> ?o }" % R)
+        out = []
+        for r in rows:
+            a = r["a"].value
+            out.append({"link": self.link(page, a), "date": _term_value(r["date"]) or "",
+                        "status": self.link(page, r["status"].value) if r["status"] else None,
+                        "parties": [self.link(page, p) for p in sorted(parties.get(a, []), key=self.label)],
+                        "areas": int(r["areas"].value), "noleads": int(r["noleads"].value)})
+        out.sort(key=lambda x: (x["link"].text.lower()))
+        return out
+
+    def _multi(self, query: str, **subs: Any) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for r in self.select(query, **subs):
+            if r["o"] is not None:
+                out.setdefault(r["s"].value, []).append(r["o"].value)
+        return {k: sorted(set(v)) for k, v in out.items()}
+
+    def bodies(self, page: str) -> list[dict[str, Any]]:
+        rows = self.select("""
+            PREFIX remit: <https://w3id.org/remit/def/>
+            SELECT ?b (COUNT(DISTINCT ?r) AS ?resps) (COUNT(DISTINCT ?a) AS ?agrs) WHERE {
+              { ?b a remit:OversightBody } UNION { ?b a remit:Office } UNION { [] remit:holder ?b }
+              FILTER(isIRI(?b))
+              OPTIONAL { ?r remit:holder ?b }
+              OPTIONAL { ?a remit:party ?b }
+            } GROUP BY ?b""")
+        types = self._multi("SELECT ?s ?o WHERE { ?s a ?o . FILTER(STRSTARTS(STR(?o), \"%s\")) }" % R)
+        acr = self._multi("SELECT ?s ?o WHERE { ?s <%sacronym> ?o }" % R)
+        out = []
+        for r in rows:
+            b = r["b"].value
+            ts = [t for t in types.get(b, []) if t not in (R + "FunctionHolder", R + "OversightBody")] or types.get(b, [])
+            out.append({"link": self.link(page, b), "acronyms": ", ".join(acr.get(b, [])),
+                        "types": [self.link(page, t) for t in ts],
+                        "resps": int(r["resps"].value), "agreements": int(r["agrs"].value)})
+        out.sort(key=lambda x: x["link"].text.lower())
+        return out
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for g in (GRAPH_ONTOLOGY, GRAPH_ASSERTED, GRAPH_INFERRED):
+            out[iri_local_name(str(g))] = sum(1 for _ in self.store.quads_for_pattern(None, None, None, ox.NamedNode(str(g))))
+        return out
+
+    def ontology_version(self) -> str:
+        rows = self.select("SELECT ?v WHERE { ?o <http://www.w3.org/2002/07/owl#versionInfo> ?v }",
+                           graphs=[str(GRAPH_ONTOLOGY)], o=ONTOLOGY_IRI)
+        return rows[0]["v"].value if rows else "0"
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        return graph_triples(self.store, graph)
+
+    def suggestions(self, page: str, text: str, limit: int = 10) -> list[Value]:
+        """Resources whose label shares words with ``text`` (for the 404 page)."""
+        words = [w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 1]
+        if not words:
+            return []
+        scored = []
+        for iri, lab in self.labels.items():
+            if self.iri_to_path(iri) is None:
+                continue
+            low = lab.lower() + " " + iri_local_name(iri).lower()
+            score = sum(1 for w in words if w in low)
+            if score:
+                scored.append((-score, lab.lower(), iri))
+        scored.sort()
+        return [self.link(page, iri) for _s, _l, iri in scored[:limit]]
+
+
+def slug(iri: str, prefix: str) -> Optional[str]:
+    return iri[len(prefix):] if iri.startswith(prefix) and "/" not in iri[len(prefix):] else None
+
+
+ST_PREFIX = str(ID) + "setting-type/"
+FN_PREFIX = str(ID) + "function/"
+__all__ += ["slug", "ST_PREFIX", "FN_PREFIX", "Value", "PropertyRow", "humanise_duration", "quote"]

@@ -1,0 +1,440 @@
+"""Linked-data publication: dereferenceable IRIs, pages for people, VoID/DCAT, dumps, JSON-LD context.
+
+Routes (see ``docs/publication.md``):
+
+* ``/id/…``, ``/def``, ``/def/…``, ``/shapes/…`` — an IRI minted by Remit, mapped onto this server. The bare
+  path answers ``303 See Other`` to a document chosen by content negotiation (``.html``, ``.ttl``,
+  ``.jsonld``, ``.nt``, ``.rdf``); the documents themselves are served directly. Unknown: 404 page.
+* ``/`` (home), ``/agreements.html``, ``/bodies.html``, ``/matrix.html``, ``/matrix/{setting}/{function}.html``
+* ``/.well-known/void`` (VoID + DCAT, Turtle by default), ``/context.jsonld``, ``/dumps/…``
+
+:func:`install` adds all of it (and the ``/static`` files) to an app; :class:`StaticWriter` writes the same
+documents to a folder (``kg publish``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import threading
+import types
+from pathlib import Path
+from typing import Any, Optional
+
+import pyoxigraph as ox
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.ld_site import DOC_FORMATS, FN_PREFIX, ST_PREFIX, Site, iri_local_name
+from kg.api import pages_views as views
+from kg.describe import describe, describe_ontology, resource_exists, to_rdflib
+from kg.namespaces import GRAPH_ONTOLOGY, ONTOLOGY_IRI
+from kg.publish import DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document, serialize, void_graph
+
+__all__ = ["Publication", "make_router", "install", "StaticWriter", "DOC_NEGOTIATION"]
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+_W3 = "http://www.w3.org/ns/formats/"
+#: What a bare IRI can 303 to, in our order of preference for ``*/*`` (Turtle first: browsers ask for HTML).
+DOC_NEGOTIATION: tuple[Format, ...] = (
+    Format("ttl", "text/turtle", ("application/turtle", "application/x-turtle", "text/n3"), "TURTLE", _W3 + "Turtle"),
+    Format("html", "text/html", ("application/xhtml+xml",), "", ""),
+    Format("jsonld", "application/ld+json", ("application/json",), "JSON_LD", _W3 + "JSON-LD"),
+    Format("nt", "application/n-triples", ("text/plain",), "N_TRIPLES", _W3 + "N-Triples"),
+    Format("rdf", "application/rdf+xml", ("application/xml", "text/xml"), "RDF_XML", _W3 + "RDF_XML"),
+)
+#: The home page: HTML first (``*/*`` gets the page), RDF clients go to VoID.
+HOME_NEGOTIATION: tuple[Format, ...] = (DOC_NEGOTIATION[1], DOC_NEGOTIATION[0], *DOC_NEGOTIATION[2:])
+#: Forms of VoID and other RDF-only documents.
+RDF_NEGOTIATION = tuple(f for f in DOC_NEGOTIATION if f.key != "html")
+_EXT_RE = re.compile(r"^(?P<path>.+?)\.(?P<ext>html|ttl|jsonld|nt|rdf)$")
+
+
+def _content_type(ext: str) -> str:
+    media = DOC_FORMATS[ext][0] if ext in DOC_FORMATS else RDF_MEDIA[ext][0]
+    return f"{media}; charset=utf-8"
+
+
+def _load_pylode() -> Any:
+    """pyLODE 3.4.1 reads its version from a pyproject.toml that its wheel does not ship; give it the
+    installed distribution's version instead so the import works."""
+    if "pylode.version" not in sys.modules:
+        import importlib.metadata
+
+        mod = types.ModuleType("pylode.version")
+        mod.__version__ = importlib.metadata.version("pylode")  # type: ignore[attr-defined]
+        sys.modules["pylode.version"] = mod
+    import pylode
+
+    return pylode
+
+
+class Publication:
+    """The publication over one store: pages, RDF documents, dumps, VoID (cached per process)."""
+
+    def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
+                 service_base: Optional[str] = None):
+        self.settings = settings
+        self.site = Site(settings, store=store, static=static, service_base=service_base)
+        self.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
+        self._lock = threading.RLock()
+        self._dumps: Optional[list[Dump]] = None
+        self._context: Optional[dict[str, Any]] = None
+        self._onto: Optional[tuple[str, dict[str, str]]] = None
+        self._void: dict[str, Graph] = {}  # type: ignore[name-defined]
+
+    @property
+    def store(self) -> ox.Store:
+        return self.site.store
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    # ------------------------------------------------------------------ cached artefacts
+    def version(self) -> str:
+        return self.site.ontology_version()
+
+    def context(self) -> dict[str, Any]:
+        with self._lock:
+            if self._context is None:
+                self._context = jsonld_context(describe_ontology(self.store, ONTOLOGY_IRI))
+            return self._context
+
+    def dumps(self) -> list[Dump]:
+        with self._lock:
+            if self._dumps is None:
+                self._dumps = build_dumps(self.store, self.version(), self.context())
+            return self._dumps
+
+    def dump(self, name: str) -> Optional[Dump]:
+        """A dump by its versioned name or its ``latest/remit.<ext>`` name."""
+        for d in self.dumps():
+            if d.name == name:
+                return d
+            if name == "latest/remit." + d.kind:
+                return Dump("remit." + d.kind, d.kind, d.media_type, d.data, d.compressed)
+        return None
+
+    def void(self, ext: str) -> bytes:
+        from rdflib import Graph
+
+        with self._lock:
+            key = self.base_url
+            if key not in self._void:
+                self._void[key] = void_graph(self.store, self.base_url, self.version(), self.dumps())
+            g: Graph = self._void[key]
+        return serialize(g, ext)
+
+    def ontology_docs(self) -> tuple[str, dict[str, str]]:
+        """pyLODE's HTML documentation of the ontology and its term IRI → anchor map."""
+        with self._lock:
+            if self._onto is None:
+                pylode = _load_pylode()
+                g = to_rdflib(describe_ontology(self.store, ONTOLOGY_IRI))
+                html = pylode.OntPub(ontology=g).make_html()
+                anchors = {}
+                for m in re.finditer(r'id="([^"]+)">\s*<h3>.{0,400}?<th>IRI</th>\s*<td>\s*<code>([^<]+)</code>',
+                                     html, re.S):
+                    anchors[m.group(2).strip()] = m.group(1)
+                self._onto = (html, anchors)
+            return self._onto
+
+    def term_anchor(self, iri: str) -> str:
+        return self.ontology_docs()[1].get(iri, iri_local_name(iri))
+
+    # ------------------------------------------------------------------ documents
+    def is_ontology_term(self, iri: str) -> bool:
+        return iri.startswith(ONTOLOGY_IRI + "/")
+
+    def exists(self, iri: str) -> bool:
+        if iri == ONTOLOGY_IRI:
+            return True
+        return resource_exists(self.store, iri)
+
+    def rdf(self, iri: str, ext: str) -> bytes:
+        if iri == ONTOLOGY_IRI:
+            triples = describe_ontology(self.store, ONTOLOGY_IRI)
+        else:
+            triples = describe(self.store, iri)
+        return rdf_document(triples, ext, self.context())
+
+    def html(self, iri: str, page: str) -> str:
+        site = self.site
+        if iri == ONTOLOGY_IRI:
+            return self.ontology_docs()[0]
+        if self.is_ontology_term(iri):  # the term's own page: a pointer to the ontology documentation
+            data = site.resource(iri, page)
+            return site.render("resource.html", page, r=data, kind="term",
+                               onto_href=site.rel(page, "/def.html#" + self.term_anchor(iri)))
+        if views.is_kind(site, iri, "Agreement"):
+            return site.render("agreement.html", page, r=views.agreement_view(site, page, iri))
+        if (views.is_kind(site, iri, "FunctionHolder") or views.is_kind(site, iri, "OversightBody")
+                or site.select("SELECT ?r WHERE { ?r <https://w3id.org/remit/def/holder> ?b } LIMIT 1", b=iri)):
+            return site.render("body.html", page, r=views.body_view(site, page, iri))
+        return site.render("resource.html", page, r=site.resource(iri, page), kind="resource")
+
+    def not_found(self, page: str, path: str) -> str:
+        sugg = self.site.suggestions(page, iri_local_name(path) or path)
+        return self.site.render("not_found.html", page, path=path, iri=self.site.path_to_iri(path),
+                                suggestions=sugg, title="Not found")
+
+    # ------------------------------------------------------------------ fixed pages
+    def home(self, page: str = "/index.html") -> str:
+        site = self.site
+        queries = [{"name": n, "summary": q.summary, "href": site.service(page, f"/queries/{n}")}
+                   for n, q in sorted(site.queries.items())]
+        return site.render("home.html", page, title="Remit", counts=site.counts(), queries=queries,
+                           version=self.version(), dumps=self.dumps(), agreements=len(site.agreements(page)),
+                           bodies=len(site.bodies(page)))
+
+    def page(self, path: str) -> Optional[str]:
+        """A fixed page by path, or None."""
+        site = self.site
+        if path in ("/", "/index.html"):
+            return self.home("/index.html")
+        if path == "/agreements.html":
+            return site.render("agreements.html", path, title="Agreements", rows=site.agreements(path))
+        if path == "/bodies.html":
+            return site.render("bodies.html", path, title="Bodies and offices", rows=site.bodies(path))
+        if path == "/matrix.html":
+            return site.render("matrix.html", path, m=views.matrix_view(site, path))
+        if path == "/dumps/index.html":
+            return site.render("dumps.html", path, title="Data dumps", dumps=self.dumps(), version=self.version())
+        m = re.match(r"^/matrix/([a-z0-9-]+)/([a-z0-9-]+)\.html$", path)
+        if m:
+            st, fn = ST_PREFIX + m.group(1), FN_PREFIX + m.group(2)
+            if (st, fn) not in views.matrix_cells(site):
+                return None
+            return site.render("explain.html", path, e=views.explain_view(site, path, st, fn))
+        return None
+
+    def cell_paths(self) -> list[str]:
+        out = []
+        for st, fn in views.matrix_cells(self.site):
+            if st.startswith(ST_PREFIX) and fn.startswith(FN_PREFIX):
+                out.append(f"/matrix/{st[len(ST_PREFIX):]}/{fn[len(FN_PREFIX):]}.html")
+        return sorted(out)
+
+
+def _negotiated(body: bytes | str, media: str, status: int = 200, **headers: str) -> Response:
+    return Response(body, status_code=status, media_type=media, headers={"Vary": "Accept", **headers})
+
+
+def make_router(pub: Publication) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+    site = pub.site
+
+    def not_found(request: Request, path: str) -> Response:
+        accept = request.headers.get("accept", "")
+        if "text/html" in accept or not accept:
+            return HTMLResponse(pub.not_found(request.url.path, path), status_code=404)
+        return Response(f"404 Not Found: no resource {site.path_to_iri(path)} in Remit\n", status_code=404,
+                        media_type="text/plain; charset=utf-8")
+
+    def resolve(request: Request, path: str) -> Response:
+        m = _EXT_RE.match(path)
+        if m:  # a document: serve it directly
+            iri, ext = site.path_to_iri(m.group("path")), m.group("ext")
+            if site.iri_to_path(iri) is None or not pub.exists(iri):
+                return not_found(request, path)
+            if ext == "html":
+                return HTMLResponse(pub.html(iri, path))
+            return Response(pub.rdf(iri, ext), media_type=_content_type(ext))
+        iri = site.path_to_iri(path)
+        if str(iri) == str(DATASET_IRI):
+            return _negotiated(b"", "text/plain", status=303, Location=site.rel(path, "/.well-known/void"))
+        if site.iri_to_path(iri) is None or not pub.exists(iri):
+            return not_found(request, path)
+        try:
+            fmt = negotiate(DOC_NEGOTIATION, request.headers.get("accept"), family="graph")
+        except NotAcceptable as exc:
+            links = "".join(f"{f.media_type}: {iri_local_name(path)}.{f.key}\n" for f in DOC_NEGOTIATION)
+            return _negotiated(f"406 Not Acceptable: {exc}\nAvailable documents:\n{links}", "text/plain; charset=utf-8",
+                               status=406)
+        if fmt.key == "html" and pub.is_ontology_term(iri):
+            target = site.rel(path, "/def.html#" + pub.term_anchor(iri))
+        else:
+            target = iri_local_name(path) + "." + fmt.key
+        return _negotiated(b"", fmt.content_type, status=303, Location=target)
+
+    @router.get("/", response_class=HTMLResponse)
+    def home(request: Request) -> Response:
+        """The home page; a client that prefers RDF is sent to the dataset description (VoID)."""
+        try:
+            fmt = negotiate(HOME_NEGOTIATION, request.headers.get("accept"), family="graph")
+        except NotAcceptable:
+            fmt = HOME_NEGOTIATION[0]
+        if fmt.key != "html":
+            return _negotiated(b"", fmt.content_type, status=303, Location=".well-known/void")
+        return _negotiated(pub.home("/index.html"), "text/html; charset=utf-8")
+
+    @router.get("/index.html", response_class=HTMLResponse)
+    def index() -> Response:
+        return HTMLResponse(pub.home("/index.html"))
+
+    @router.get("/agreements.html", response_class=HTMLResponse)
+    @router.get("/bodies.html", response_class=HTMLResponse)
+    @router.get("/matrix.html", response_class=HTMLResponse)
+    @router.get("/dumps/index.html", response_class=HTMLResponse)
+    @router.get("/matrix/{st}/{fn}.html", response_class=HTMLResponse)
+    def fixed(request: Request) -> Response:
+        html = pub.page(request.url.path)
+        if html is None:
+            return not_found(request, request.url.path)
+        return HTMLResponse(html)
+
+    @router.get("/dumps/")
+    def dumps_index() -> Response:
+        return HTMLResponse(pub.page("/dumps/index.html") or "")
+
+    @router.get("/id/{rest:path}")
+    def id_(request: Request, rest: str) -> Response:
+        return resolve(request, "/id/" + rest)
+
+    @router.get("/shapes/{rest:path}")
+    def shapes(request: Request, rest: str) -> Response:
+        return resolve(request, "/shapes/" + rest)
+
+    @router.get("/def")
+    def ontology(request: Request) -> Response:
+        return resolve(request, "/def")
+
+    @router.get("/def.{ext}")
+    def ontology_doc(request: Request, ext: str) -> Response:
+        return resolve(request, "/def." + ext)
+
+    @router.get("/def/{rest:path}")
+    def term(request: Request, rest: str) -> Response:
+        return resolve(request, "/def/" + rest)
+
+    @router.get("/.well-known/void")
+    def void(request: Request) -> Response:
+        try:
+            fmt = negotiate(RDF_NEGOTIATION, request.headers.get("accept"), request.query_params.getlist("format"),
+                            family="graph")
+        except NotAcceptable as exc:
+            return _negotiated(f"406 Not Acceptable: {exc}\n", "text/plain; charset=utf-8", status=406)
+        except ValueError as exc:
+            return _negotiated(f"400 Bad Request: {exc}\n", "text/plain; charset=utf-8", status=400)
+        return _negotiated(pub.void(fmt.key), fmt.content_type)
+
+    @router.get("/.well-known/void.{ext}")
+    def void_doc(ext: str) -> Response:
+        if ext not in ("ttl", "jsonld", "nt", "rdf"):
+            return Response("404 Not Found: VoID is served as .ttl, .jsonld, .nt or .rdf\n", status_code=404,
+                            media_type="text/plain; charset=utf-8")
+        return Response(pub.void(ext), media_type=_content_type(ext))
+
+    @router.get("/context.jsonld")
+    def context() -> Response:
+        return Response(json.dumps(pub.context(), indent=2, sort_keys=False), media_type="application/ld+json")
+
+    @router.get("/dumps/{name:path}")
+    def dump(request: Request, name: str) -> Response:
+        checksum = name.endswith(".sha256")
+        d = pub.dump(name[: -len(".sha256")] if checksum else name)
+        if d is None:
+            names = ", ".join(x.name for x in pub.dumps())
+            return Response(f"404 Not Found: no dump {name!r}. Dumps: {names} (and latest/remit.<ext>)\n",
+                            status_code=404, media_type="text/plain; charset=utf-8")
+        if checksum:
+            return Response(d.checksum_file, media_type="text/plain; charset=utf-8")
+        media = "application/gzip" if d.compressed else d.media_type
+        return Response(d.data, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="{d.name}"', "Digest": f"sha-256={d.sha256}"})
+
+    return router
+
+
+def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Publication:
+    """Add the publication routes, the query UI and the static files to ``app``."""
+    from kg.api.ui import make_ui_router, mount_ui_assets
+
+    pub = Publication(settings, store=store)
+    app.state.publication = pub
+    app.include_router(make_router(pub))
+    app.include_router(make_ui_router(pub))
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="remit-static")
+    mount_ui_assets(app)
+    return pub
+
+
+# --------------------------------------------------------------------------------------------- static site
+
+_REDIRECT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Redirecting</title>
+<meta http-equiv="refresh" content="0; url={to}"><link rel="canonical" href="{to}"></head>
+<body><main><p>This resource is described at <a href="{to}">{to}</a>.</p></main></body></html>
+"""
+
+
+class StaticWriter:
+    """Writes every page and document of a :class:`Publication` as files (``kg publish``)."""
+
+    def __init__(self, settings: Any, outdir: Path, store: Optional[ox.Store] = None,
+                 service_base: Optional[str] = None):
+        self.outdir = Path(outdir)
+        self.pub = Publication(settings, store=store, static=True,
+                               service_base=service_base or settings.base_url)
+        self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
+
+    def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:
+        target = self.outdir / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        self.counts[kind] += 1
+
+    def resources(self) -> list[str]:
+        site = self.pub.site
+        rows = site.select("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }")
+        iris = {r["s"].value for r in rows}
+        iris |= {r["o"].value for r in site.select("SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isIRI(?o)) }")}
+        return sorted(i for i in iris if site.iri_to_path(i) is not None)
+
+    def write_all(self) -> dict[str, int]:
+        pub, site = self.pub, self.pub.site
+        for path in ["/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
+                     *pub.cell_paths()]:
+            self._write(path, pub.page(path) or "", "pages")
+        self._write("/404.html", pub.not_found("/404.html", "/404"), "pages")
+        # the ontology
+        self._write("/def.html", pub.ontology_docs()[0], "pages")
+        for ext in ("ttl", "jsonld", "nt", "rdf"):
+            self._write(f"/def.{ext}", pub.rdf(ONTOLOGY_IRI, ext), "documents")
+        self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
+        for iri in self.resources():
+            path = site.iri_to_path(iri)
+            assert path is not None
+            if path == "/def":
+                continue
+            if pub.is_ontology_term(iri):
+                to = site.rel(path + ".html", "/def.html#" + pub.term_anchor(iri))
+                self._write(path + ".html", _REDIRECT.format(to=to), "pages")
+            else:
+                self._write(path + ".html", pub.html(iri, path + ".html"), "pages")
+            for ext in ("ttl", "jsonld", "nt", "rdf"):
+                self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
+            self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
+        for d in pub.dumps():
+            self._write(f"/dumps/{d.name}", d.data, "dumps")
+            self._write(f"/dumps/{d.name}.sha256", d.checksum_file)
+            latest = pub.dump("latest/remit." + d.kind)
+            assert latest is not None
+            self._write(f"/dumps/latest/{latest.name}", latest.data, "dumps")
+            self._write(f"/dumps/latest/{latest.name}.sha256", latest.checksum_file)
+        for ext in ("ttl", "jsonld", "nt", "rdf"):
+            self._write(f"/.well-known/void.{ext}", pub.void(ext), "documents")
+        self._write("/.well-known/void", pub.void("ttl"), "documents")
+        self._write("/context.jsonld", json.dumps(pub.context(), indent=2), "documents")
+        for f in sorted(STATIC_DIR.iterdir()):
+            if f.is_file():
+                self._write(f"/static/{f.name}", f.read_bytes())
+        return dict(self.counts)
+
+
+from rdflib import Graph  # noqa: E402  (type used in annotations above)

@@ -1,0 +1,326 @@
+"""The data of the analyst pages: agreement, body, remit matrix and a matrix cell's explanation.
+
+Each function takes a :class:`~kg.api.ld_site.Site` and the page path (for relative links) and returns a
+plain dict for its Jinja template. Queries run on the store's default graph; named queries from
+``queries/`` (``reviews-due``, ``overlaps``, ``explain``) are used when they exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+import pyoxigraph as ox
+
+from kg.api.ld_site import (FN_PREFIX, R, ST_PREFIX, Site, Value, _add_duration, _date_of, humanise_duration,
+                            iri_local_name, slug)
+
+__all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
+
+PREFIX = "PREFIX remit: <https://w3id.org/remit/def/>\nPREFIX vcard: <http://www.w3.org/2006/vcard/ns#>\n"
+
+
+def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str]] = None,
+                mentions: Optional[set[str]] = None) -> Optional[dict[str, Any]]:
+    """Run a named query and shape it as a table (IRIs as labelled links). ``mentions`` keeps only rows that
+    mention one of those IRIs. None when the query does not exist."""
+    try:
+        res = site.run_named(name, params)
+    except Exception as exc:  # a malformed or failing named query must not take the page down
+        return {"name": name, "error": str(exc), "columns": [], "rows": [], "summary": ""}
+    if res is None:
+        return None
+    rows = []
+    for b in res.rows:
+        iris = {v["value"] for v in b.values() if v.get("type") == "uri"}
+        if mentions is not None and not (iris & mentions):
+            continue
+        cells = []
+        for c in res.columns:
+            v = b.get(c)
+            if v is None:
+                cells.append(Value(""))
+            elif v["type"] == "uri":
+                cells.append(site.link(page, v["value"]))
+            else:
+                cells.append(Value(v["value"]))
+        rows.append(cells)
+    nq = site.queries[name]
+    return {"name": name, "summary": nq.summary, "columns": res.columns, "rows": rows, "error": None,
+            "params": params or {}}
+
+
+def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
+    rows = site.select(PREFIX + """
+        SELECT ?p ?o WHERE { ?c ?p ?o . FILTER(?p IN (vcard:hasEmail, vcard:hasTelephone, vcard:hasAddress,
+                                                       remit:contactFor, remit:contactPurpose, remit:informationAsOf)) }""",
+                       c=iri)
+    out: dict[str, Any] = {"link": site.link(page, iri), "channels": [], "for": [], "purpose": "", "as_of": ""}
+    for r in rows:
+        p, o = r["p"].value, r["o"]
+        if p == R + "contactFor":
+            out["for"].append(site.link(page, o.value))
+        elif p == R + "contactPurpose":
+            out["purpose"] = o.value
+        elif p == R + "informationAsOf":
+            out["as_of"] = o.value
+        elif hasattr(o, "datatype"):
+            out["channels"].append(Value(o.value))
+        else:
+            out["channels"].append(Value(site.label(o.value), o.value, external=True))
+    return out
+
+
+def _values(site: Site, page: str, subject: str, prop: str) -> list[Value]:
+    rows = site.select("SELECT DISTINCT ?o WHERE { ?s ?p ?o }", s=subject, p=prop)
+    vals = []
+    for r in rows:
+        o = r["o"]
+        vals.append(site.link(page, o.value) if not hasattr(o, "datatype") else Value(site.literal_text(o)))
+    return sorted(vals, key=lambda v: v.text.lower())
+
+
+def _parts(site: Site, page: str, agreement: str, prop: str) -> list[dict[str, Any]]:
+    rows = site.select("SELECT DISTINCT ?x ?ord WHERE { ?a ?p ?x . OPTIONAL { ?x remit:ordinal ?ord } }"
+                       .replace("SELECT", PREFIX + "SELECT"), a=agreement, p=R + prop)
+    out = []
+    for r in rows:
+        x = r["x"].value
+        out.append({"iri": x, "link": site.link(page, x), "ordinal": r["ord"].value if r["ord"] else "",
+                    "statement": " ".join(v.text for v in _values(site, page, x, R + "statement")),
+                    "citations": site.citations_of(page, x)})
+    out.sort(key=lambda d: (len(d["ordinal"]), d["ordinal"], d["link"].text))
+    return out
+
+
+def review_status(site: Site, agreement: str, today: Optional[dt.date] = None) -> dict[str, Any]:
+    """When the agreement's next review falls due: last review (or latest signature, or document date) plus
+    the review interval; ``overdue`` when that is before today."""
+    today = today or dt.date.today()
+    rows = site.select(PREFIX + """
+        SELECT ?interval ?either ?last ?signed ?date WHERE {
+          OPTIONAL { ?a remit:reviewCommitment ?rc . OPTIONAL { ?rc remit:reviewInterval ?interval }
+                     OPTIONAL { ?rc remit:onRequestOfEitherParty ?either } }
+          OPTIONAL { ?a remit:lastReviewed ?last }
+          OPTIONAL { ?a remit:signature/remit:signedOn ?signed }
+          OPTIONAL { ?a remit:documentDate ?date }
+        }""", a=agreement)
+    interval = next((r["interval"].value for r in rows if r["interval"] is not None), None)
+    either = any(r["either"] is not None and r["either"].value == "true" for r in rows)
+    last = max((r["last"].value for r in rows if r["last"] is not None), default=None)
+    signed = max((r["signed"].value for r in rows if r["signed"] is not None), default=None)
+    date = next((r["date"].value for r in rows if r["date"] is not None), None)
+    basis_label, basis = (("last reviewed", last) if last else ("signed", signed) if signed
+                          else ("document date", date) if date else ("", None))
+    out: dict[str, Any] = {"interval": humanise_duration(interval) if interval else "", "on_request": either,
+                           "basis_label": basis_label, "basis": basis or "", "due": "", "state": "unknown"}
+    if not interval:
+        out["state"] = "no-interval"
+        return out
+    start = _date_of(basis) if basis else None
+    due = _add_duration(start, interval) if start else None
+    if due is None:
+        return out
+    out["due"] = due.isoformat()
+    out["state"] = "overdue" if due < today else "due"
+    return out
+
+
+def agreement_view(site: Site, page: str, iri: str) -> dict[str, Any]:
+    base = site.resource(iri, page)
+    sigs = []
+    for r in site.select(PREFIX + """
+            SELECT ?s ?name ?role ?for ?on WHERE { ?a remit:signature ?s .
+              OPTIONAL { ?s remit:signatoryName ?name } OPTIONAL { ?s remit:signatoryRole ?role }
+              OPTIONAL { ?s remit:signedFor ?for } OPTIONAL { ?s remit:signedOn ?on } }""", a=iri):
+        sigs.append({"link": site.link(page, r["s"].value), "name": r["name"].value if r["name"] else "",
+                     "role": r["role"].value if r["role"] else "",
+                     "for": site.link(page, r["for"].value) if r["for"] else None,
+                     "on": r["on"].value if r["on"] else "", "citations": site.citations_of(page, r["s"].value)})
+    sigs.sort(key=lambda s: (s["on"], s["name"]))
+    areas = _parts(site, page, iri, "areaOfJointWork")
+    for a in areas:
+        a["functions"] = _values(site, page, a["iri"], R + "function")
+        a["settings"] = _values(site, page, a["iri"], R + "settingType")
+        a["leads"] = _values(site, page, a["iri"], R + "leadBody")
+        a["contacts"] = [_contact(site, page, c.iri) for c in _values(site, page, a["iri"], R + "contactPoint") if c.iri]
+    agreement_contacts = [_contact(site, page, c.iri) for c in _values(site, page, iri, R + "contactPoint") if c.iri]
+    review = review_status(site, iri)
+    reviews_due = named_table(site, page, "reviews-due", mentions={iri})
+    return dict(
+        base,
+        parties=_values(site, page, iri, R + "party"),
+        status=_values(site, page, iri, R + "status"),
+        date=" ".join(v.text for v in _values(site, page, iri, R + "documentDate")),
+        sources=_values(site, page, iri, R + "sourceDocument"),
+        supersedes=_values(site, page, iri, R + "supersedes"),
+        scope_settings=_values(site, page, iri, R + "scopeSettingType"),
+        scope_functions=_values(site, page, iri, R + "scopeFunction"),
+        signatures=sigs, areas=areas, contacts=agreement_contacts,
+        cooperation=_parts(site, page, iri, "cooperationArea"),
+        lead_rules=_parts(site, page, iri, "leadRule"),
+        review=review, reviews_due=reviews_due,
+        findings=site.findings(page, [iri], prefix=iri + "/"),
+    )
+
+
+def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
+    base = site.resource(iri, page)
+    resps = []
+    for r in site.select(PREFIX + """
+            SELECT ?r WHERE { ?r remit:holder ?b }""", b=iri):
+        x = r["r"].value
+        resps.append({"link": site.link(page, x), "functions": _values(site, page, x, R + "function"),
+                      "settings": _values(site, page, x, R + "settingType"),
+                      "jurisdictions": _values(site, page, x, R + "jurisdiction"),
+                      "bases": _values(site, page, x, R + "legalBasis"),
+                      "from": " ".join(v.text for v in _values(site, page, x, R + "validFrom")),
+                      "until": " ".join(v.text for v in _values(site, page, x, R + "validUntil")),
+                      "citations": site.citations_of(page, x)})
+    resps.sort(key=lambda d: ([v.text for v in d["settings"]], [v.text for v in d["functions"]]))
+    agreements = sorted({r["a"].value for r in site.select(PREFIX + "SELECT ?a WHERE { ?a remit:party ?b }", b=iri)},
+                        key=site.label)
+    overlaps = []
+    for r in site.select(PREFIX + """
+            SELECT DISTINCT ?other ?fn ?st WHERE {
+              ?r1 remit:holder ?b ; remit:function ?fn ; remit:settingType ?st .
+              ?r2 remit:holder ?other ; remit:function ?fn ; remit:settingType ?st .
+              FILTER(?other != ?b) }""", b=iri):
+        st, fn = r["st"].value, r["fn"].value
+        cell = _cell_path(st, fn)
+        overlaps.append({"other": site.link(page, r["other"].value), "function": site.link(page, fn),
+                         "setting": site.link(page, st), "cell": site.rel(page, cell) if cell else None})
+    overlaps.sort(key=lambda o: (o["setting"].text, o["function"].text, o["other"].text))
+    return dict(
+        base,
+        acronyms=_values(site, page, iri, R + "acronym"),
+        legal_status=_values(site, page, iri, R + "legalStatus"),
+        established_by=_values(site, page, iri, R + "establishedBy"),
+        jurisdictions=_values(site, page, iri, R + "jurisdiction"),
+        offices=[site.link(page, r["o"].value) for r in site.select(PREFIX + "SELECT DISTINCT ?o WHERE { ?o remit:officeOf ?b }", b=iri)],
+        responsibilities=resps,
+        agreements=[site.link(page, a) for a in agreements],
+        overlaps=overlaps,
+        overlaps_named=named_table(site, page, "overlaps", mentions={iri}),
+    )
+
+
+def _cell_path(st: str, fn: str) -> Optional[str]:
+    s, f = slug(st, ST_PREFIX), slug(fn, FN_PREFIX)
+    return f"/matrix/{s}/{f}.html" if s and f else None
+
+
+def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every (setting type, function) cell that has a responsibility or an area of joint work."""
+    cells: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in site.select(PREFIX + """
+            SELECT DISTINCT ?st ?fn ?h WHERE { ?r a remit:Responsibility ; remit:holder ?h ;
+                                                    remit:function ?fn ; remit:settingType ?st }"""):
+        c = cells.setdefault((r["st"].value, r["fn"].value), {"holders": set(), "areas": set(), "leads": set(),
+                                                                "noleads": set()})
+        c["holders"].add(r["h"].value)
+    for r in site.select(PREFIX + """
+            SELECT DISTINCT ?st ?fn ?area ?lead WHERE { ?area a remit:AreaOfJointWork ;
+                 remit:function ?fn ; remit:settingType ?st . OPTIONAL { ?area remit:leadBody ?lead } }"""):
+        c = cells.setdefault((r["st"].value, r["fn"].value), {"holders": set(), "areas": set(), "leads": set(),
+                                                                "noleads": set()})
+        c["areas"].add(r["area"].value)
+        if r["lead"] is not None:
+            c["leads"].add(r["lead"].value)
+        else:
+            c["noleads"].add(r["area"].value)
+    for c in cells.values():
+        n = len(c["holders"])
+        if n >= 2 and c["leads"]:
+            c["state"] = "coordinated"
+        elif n >= 2:
+            c["state"] = "overlap"
+        elif n == 1:
+            c["state"] = "single"
+        else:
+            c["state"] = "area-only"
+    return cells
+
+
+STATE_TEXT = {
+    "overlap": "overlap: two or more bodies, no agreement names a lead (possible duplication)",
+    "coordinated": "overlap coordinated: an agreement names a lead",
+    "single": "one body",
+    "area-only": "agreement area only",
+}
+
+
+def matrix_view(site: Site, page: str) -> dict[str, Any]:
+    cells = matrix_cells(site)
+    sts = sorted({k[0] for k in cells}, key=lambda i: site.label(i).lower())
+    fns = sorted({k[1] for k in cells}, key=lambda i: site.label(i).lower())
+    grid = []
+    for st in sts:
+        row = {"setting": site.link(page, st), "cells": []}
+        for fn in fns:
+            c = cells.get((st, fn))
+            if c is None:
+                row["cells"].append(None)
+                continue
+            path = _cell_path(st, fn)
+            row["cells"].append({
+                "state": c["state"], "state_text": STATE_TEXT[c["state"]],
+                "holders": [Value(site.label(h)) for h in sorted(c["holders"], key=site.label)],
+                "href": site.rel(page, path) if path else None,
+                "noleads": len(c["noleads"]), "leads": len(c["leads"]),
+                "title": f"{site.label(fn)} for {site.label(st)}"})
+        grid.append(row)
+    counts = {s: sum(1 for c in cells.values() if c["state"] == s) for s in STATE_TEXT}
+    return {"functions": [site.link(page, f) for f in fns], "grid": grid, "counts": counts,
+            "state_text": STATE_TEXT, "title": "Remit matrix"}
+
+
+def explain_view(site: Site, page: str, st: str, fn: str) -> dict[str, Any]:
+    cells = matrix_cells(site)
+    c = cells.get((st, fn))
+    resps = []
+    for r in site.select(PREFIX + """
+            SELECT ?r ?h WHERE { ?r a remit:Responsibility ; remit:holder ?h ; remit:function ?fn ; remit:settingType ?st }""",
+                         st=st, fn=fn):
+        x = r["r"].value
+        resps.append({"link": site.link(page, x), "holder": site.link(page, r["h"].value),
+                      "bases": _values(site, page, x, R + "legalBasis"),
+                      "jurisdictions": _values(site, page, x, R + "jurisdiction"),
+                      "citations": site.citations_of(page, x)})
+    resps.sort(key=lambda d: (d["holder"].text, d["link"].text))
+    areas = []
+    for r in site.select(PREFIX + """
+            SELECT DISTINCT ?area ?a WHERE { ?area a remit:AreaOfJointWork ; remit:function ?fn ; remit:settingType ?st .
+                                             OPTIONAL { ?a remit:areaOfJointWork ?area } }""", st=st, fn=fn):
+        x = r["area"].value
+        areas.append({"link": site.link(page, x),
+                      "agreement": site.link(page, r["a"].value) if r["a"] else None,
+                      "leads": _values(site, page, x, R + "leadBody"),
+                      "citations": site.citations_of(page, x)})
+    areas.sort(key=lambda d: (d["agreement"].text if d["agreement"] else "", d["link"].text))
+    named = None
+    nq = site.queries.get("explain")
+    if nq is not None:
+        params: dict[str, str] = {}
+        for p in nq.params:
+            low = p.name.lower()
+            if "setting" in low:
+                params[p.name] = st
+            elif "function" in low or low in ("fn", "func"):
+                params[p.name] = fn
+        named = named_table(site, page, "explain", params)
+    return {"title": f"{site.label(fn)} for {site.label(st)}", "setting": site.link(page, st),
+            "function": site.link(page, fn), "state": c["state"] if c else "empty",
+            "state_text": STATE_TEXT.get(c["state"], "") if c else "nothing recorded",
+            "responsibilities": resps, "areas": areas, "named": named,
+            "back": site.rel(page, "/matrix.html")}
+
+
+def is_kind(site: Site, iri: str, cls: str) -> bool:
+    """True when ``iri`` has ``rdf:type remit:{cls}`` (asserted or inferred)."""
+    return bool(site.store.query("ASK { ?x a ?c }", default_graph=site.graphs,
+                                 substitutions={ox.Variable("x"): ox.NamedNode(iri),
+                                                ox.Variable("c"): ox.NamedNode(R + cls)}))
+
+
+__all__ += ["is_kind", "review_status", "STATE_TEXT", "iri_local_name"]

@@ -1,0 +1,291 @@
+"""Publication artefacts: RDF documents, the JSON-LD context, reproducible dumps, VoID + DCAT, and
+``kg publish OUTDIR`` (the whole publication as a static site).
+
+Dumps are versioned with the ontology's ``owl:versionInfo`` and reproducible byte for byte: blank nodes
+get canonical labels (rdflib's RDF canonicalisation, computed over all graphs at once so a blank node
+shared by two graphs keeps one label), triples are written in sorted order, and gzip members carry
+``mtime=0`` and no file name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+import pyoxigraph as ox
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
+
+from kg.describe import to_rdflib
+from kg.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
+                           bind_all)
+
+__all__ = [
+    "serialize", "RDF_MEDIA", "jsonld_context", "Dump", "build_dumps", "void_graph", "DATASET_IRI",
+    "publish_site", "LICENSE", "SPDX",
+]
+
+LICENSE = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
+SPDX = "http://spdx.org/rdf/terms#"
+DATASET_IRI = URIRef(str(ID) + "dataset")
+DUMP_GRAPHS = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))
+
+#: Document extension → (media type, rdflib format).
+RDF_MEDIA: dict[str, tuple[str, str]] = {
+    "ttl": ("text/turtle", "turtle"),
+    "jsonld": ("application/ld+json", "json-ld"),
+    "nt": ("application/n-triples", "nt"),
+    "rdf": ("application/rdf+xml", "xml"),
+    "trig": ("application/trig", "trig"),
+}
+
+
+# ----------------------------------------------------------------------------------------- JSON-LD context
+
+def jsonld_context(ontology_triples: Iterable[ox.Triple]) -> dict[str, Any]:
+    """The ``@context``: every prefix of :data:`kg.namespaces.PREFIXES`, plus a term per ontology property
+    (object properties coerce to ``@id``). A property whose local name is already a prefix keeps its
+    prefixed form (``remit:status``), so no term is defined twice."""
+    ctx: dict[str, Any] = {p: ns for p, ns in sorted(PREFIXES.items())}
+    remit = PREFIXES["remit"]
+    kinds: dict[str, str] = {}
+    for t in ontology_triples:
+        if (t.predicate.value == str(RDF.type) and isinstance(t.subject, ox.NamedNode)
+                and t.subject.value.startswith(remit)):
+            if t.object.value == str(OWL.ObjectProperty):
+                kinds[t.subject.value] = "object"
+            elif t.object.value == str(OWL.DatatypeProperty):
+                kinds.setdefault(t.subject.value, "data")
+    for iri in sorted(kinds):
+        name = iri[len(remit):]
+        if not name or name in ctx or not name.replace("_", "").isalnum():
+            continue
+        ctx[name] = {"@id": iri, "@type": "@id"} if kinds[iri] == "object" else {"@id": iri}
+    return {"@context": ctx}
+
+
+# ----------------------------------------------------------------------------------------- serialisation
+
+def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None) -> bytes:
+    """One graph as a document of the format named by ``ext`` (ttl, jsonld, nt, rdf)."""
+    media, fmt = RDF_MEDIA[ext]
+    bind_all(graph)
+    if fmt == "nt":
+        lines = sorted(set(graph.serialize(format="nt", encoding="utf-8").decode("utf-8").splitlines()))
+        return ("\n".join(line for line in lines if line.strip()) + "\n").encode("utf-8") if lines else b""
+    if fmt == "json-ld":
+        kwargs: dict[str, Any] = {"auto_compact": True}
+        if context is not None:
+            kwargs["context"] = context["@context"]
+        data = graph.serialize(format="json-ld", encoding="utf-8", indent=2, **kwargs)
+        if not data.strip() or data.strip() == b"[]":
+            return json.dumps({"@context": context["@context"] if context else {}, "@graph": []}).encode("utf-8")
+        return data
+    return graph.serialize(format=fmt, encoding="utf-8")
+
+
+def _canonical_quads(store: ox.Store, graphs: Iterable[str]) -> list[tuple[Any, Any, Any, str]]:
+    """The quads of ``graphs`` with canonical blank-node labels, sorted."""
+    enc = Graph()
+    sep = "~remit-graph~"  # the graph is folded into the predicate so one canonicalisation covers all graphs
+    graphs = list(graphs)
+    quads = []
+    for i, gname in enumerate(graphs):
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(gname)):
+            quads.append(ox.Quad(q.subject, ox.NamedNode(f"{q.predicate.value}{sep}{i}"), q.object))
+    if quads:
+        enc.parse(data=ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).decode("utf-8"),
+                  format="nt")
+    canon = to_canonical_graph(enc)
+    out = []
+    for s, p, o in canon:
+        pred, index = str(p).rsplit(sep, 1)
+        out.append((s, URIRef(pred), o, graphs[int(index)]))
+    out.sort(key=lambda q: (q[3], q[0].n3(), q[1].n3(), q[2].n3()))
+    return out
+
+
+@dataclass
+class Dump:
+    name: str            # file name, e.g. remit-0.1.0.ttl
+    kind: str            # ttl | nt.gz | jsonld | trig
+    media_type: str      # of the payload (before compression)
+    data: bytes
+    compressed: bool = False
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def checksum_file(self) -> bytes:
+        """``sha256sum`` format: ``<hex>  <file name>``."""
+        return f"{self.sha256}  {self.name}\n".encode("ascii")
+
+
+def _gzip(data: bytes) -> bytes:
+    buf = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=9) as gz:
+        gz.write(data)
+    return buf.getvalue()
+
+
+def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]] = None) -> list[Dump]:
+    """The four dumps of the served graph (ontology + asserted + inferred): Turtle, gzipped N-Triples and
+    JSON-LD of the union, and TriG with each graph kept apart."""
+    quads = _canonical_quads(store, DUMP_GRAPHS)
+    union = Graph()
+    bind_all(union)
+    for s, p, o, _g in quads:
+        union.add((s, p, o))
+    ds = Dataset()
+    bind_all(ds)
+    for s, p, o, g in quads:
+        ds.graph(URIRef(g)).add((s, p, o))
+    trig = ds.serialize(format="trig", encoding="utf-8")
+    stem = f"remit-{version}"
+    return [
+        Dump(f"{stem}.ttl", "ttl", "text/turtle", serialize(union, "ttl")),
+        Dump(f"{stem}.nt.gz", "nt.gz", "application/n-triples", _gzip(serialize(union, "nt")), compressed=True),
+        Dump(f"{stem}.jsonld", "jsonld", "application/ld+json", serialize(union, "jsonld", context)),
+        Dump(f"{stem}.trig", "trig", "application/trig", trig),
+    ]
+
+
+# ----------------------------------------------------------------------------------------- VoID + DCAT
+
+def void_graph(store: ox.Store, base_url: str, version: str, dumps: list[Dump]) -> Graph:
+    """VoID statistics and DCAT 3 description of the dataset, its dumps and its SPARQL service."""
+    base_url = base_url.rstrip("/")
+    g = Graph()
+    bind_all(g)
+    g.bind("spdx", SPDX)
+    SPX = lambda t: URIRef(SPDX + t)  # noqa: E731
+    ds = DATASET_IRI
+    dg = [ox.NamedNode(x) for x in DUMP_GRAPHS]
+
+    def one(query: str) -> int:
+        return int(next(iter(store.query(query, default_graph=dg)))["n"].value)
+
+    g.add((ds, RDF.type, VOID.Dataset))
+    g.add((ds, RDF.type, DCAT.Dataset))
+    g.add((ds, DCTERMS.title, Literal("Remit: who oversees what in places of detention in England and Wales", lang="en")))
+    g.add((ds, DCTERMS.description, Literal(
+        "An open knowledge graph of the bodies that inspect, regulate and monitor places of detention in England "
+        "and Wales, their statutory functions, and the memoranda of understanding that divide joint work, with "
+        "clause-level provenance.", lang="en")))
+    g.add((ds, DCTERMS.license, LICENSE))
+    g.add((ds, DCTERMS.conformsTo, URIRef(ONTOLOGY_IRI)))
+    g.add((ds, OWL.versionInfo, Literal(version)))
+    g.add((ds, URIRef(str(DCAT) + "version"), Literal(version)))
+    g.add((ds, VOID.vocabulary, URIRef(PREFIXES["remit"])))
+    g.add((ds, VOID.uriSpace, Literal(str(ID))))
+    g.add((ds, VOID.rootResource, URIRef(ONTOLOGY_IRI)))
+    g.add((ds, DCAT.landingPage, URIRef(base_url + "/")))
+    g.add((ds, RDFS.seeAlso, URIRef(base_url + "/context.jsonld")))
+    triples = sum(1 for x in DUMP_GRAPHS for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(x)))
+    distinct = one("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } }")
+    g.add((ds, VOID.triples, Literal(distinct, datatype=XSD.integer)))
+    g.add((ds, VOID.entities, Literal(one(
+        "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"%s\")) }"
+        % str(ID)), datatype=XSD.integer)))
+    g.add((ds, VOID.distinctSubjects, Literal(one("SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o }"),
+                                              datatype=XSD.integer)))
+    g.add((ds, VOID.distinctObjects, Literal(one("SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE { ?s ?p ?o }"),
+                                             datatype=XSD.integer)))
+    g.add((ds, VOID.properties, Literal(one("SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE { ?s ?p ?o }"),
+                                        datatype=XSD.integer)))
+    g.add((ds, VOID.classes, Literal(one("SELECT (COUNT(DISTINCT ?c) AS ?n) WHERE { ?s a ?c }"),
+                                     datatype=XSD.integer)))
+    for row in store.query("SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c FILTER(isIRI(?c)) } GROUP BY ?c ORDER BY ?c",
+                           default_graph=dg):
+        part = URIRef(f"{ds}#class-" + hashlib.sha1(row["c"].value.encode()).hexdigest()[:12])
+        g.add((ds, VOID.classPartition, part))
+        g.add((part, VOID["class"], URIRef(row["c"].value)))
+        g.add((part, VOID.entities, Literal(int(row["n"].value), datatype=XSD.integer)))
+    for row in store.query("SELECT ?p (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o } } GROUP BY ?p ORDER BY ?p",
+                           default_graph=dg):
+        part = URIRef(f"{ds}#property-" + hashlib.sha1(row["p"].value.encode()).hexdigest()[:12])
+        g.add((ds, VOID.propertyPartition, part))
+        g.add((part, VOID.property, URIRef(row["p"].value)))
+        g.add((part, VOID.triples, Literal(int(row["n"].value), datatype=XSD.integer)))
+    for gname in DUMP_GRAPHS:
+        sub = URIRef(gname)
+        n = sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(gname)))
+        g.add((ds, VOID.subset, sub))
+        g.add((sub, RDF.type, VOID.Dataset))
+        g.add((sub, VOID.triples, Literal(n, datatype=XSD.integer)))
+        g.add((sub, SD.name, sub))
+    g.add((ds, RDFS.comment, Literal(
+        f"void:triples counts distinct triples of the union of the ontology, asserted and inferred graphs "
+        f"({triples} quads in those graphs).", lang="en")))
+
+    ep = base_url + "/sparql"
+    svc = URIRef(ep + "#service")
+    g.add((ds, VOID.sparqlEndpoint, URIRef(ep)))
+    g.add((svc, RDF.type, DCAT.DataService))
+    g.add((svc, RDF.type, SD.Service))
+    g.add((svc, DCTERMS.title, Literal("Remit SPARQL endpoint", lang="en")))
+    g.add((svc, DCAT.endpointURL, URIRef(ep)))
+    g.add((svc, DCAT.endpointDescription, URIRef(ep)))
+    g.add((svc, DCTERMS.conformsTo, URIRef("https://www.w3.org/TR/sparql11-protocol/")))
+    g.add((svc, DCAT.servesDataset, ds))
+    g.add((svc, DCTERMS.license, LICENSE))
+    g.add((ds, DCAT.distribution, URIRef(ep + "#distribution")))
+    sd_dist = URIRef(ep + "#distribution")
+    g.add((sd_dist, RDF.type, DCAT.Distribution))
+    g.add((sd_dist, DCAT.accessURL, URIRef(ep)))
+    g.add((sd_dist, DCAT.accessService, svc))
+    g.add((sd_dist, DCTERMS.title, Literal("SPARQL 1.1 endpoint", lang="en")))
+
+    for d in dumps:
+        url = URIRef(f"{base_url}/dumps/{d.name}")
+        dist = URIRef(f"{base_url}/dumps/{d.name}#distribution")
+        g.add((ds, VOID.dataDump, url))
+        g.add((ds, DCAT.distribution, dist))
+        g.add((dist, RDF.type, DCAT.Distribution))
+        g.add((dist, DCTERMS.title, Literal(f"Dump {d.name}", lang="en")))
+        g.add((dist, DCAT.downloadURL, url))
+        g.add((dist, DCAT.accessURL, url))
+        g.add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + d.media_type)))
+        if d.compressed:
+            g.add((dist, DCAT.compressFormat, URIRef("https://www.iana.org/assignments/media-types/application/gzip")))
+        g.add((dist, DCAT.byteSize, Literal(len(d.data), datatype=XSD.nonNegativeInteger)))
+        g.add((dist, DCTERMS.license, LICENSE))
+        ck = BNode(f"checksum-{d.kind.replace('.', '-')}")
+        g.add((dist, SPX("checksum"), ck))
+        g.add((ck, RDF.type, SPX("Checksum")))
+        g.add((ck, SPX("algorithm"), SPX("checksumAlgorithm_sha256")))
+        g.add((ck, SPX("checksumValue"), Literal(d.sha256, datatype=XSD.hexBinary)))
+        g.add((dist, RDFS.seeAlso, URIRef(f"{base_url}/dumps/{d.name}.sha256")))
+    return g
+
+
+# ----------------------------------------------------------------------------------------- static site
+
+def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
+                 service_base: Optional[str] = None) -> dict[str, int]:
+    """Write the publication as a static site under ``outdir``; return counts of what was written."""
+    from kg.api.pages import StaticWriter
+
+    outdir = Path(outdir)
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    outdir.mkdir(parents=True)
+    writer = StaticWriter(settings, outdir, store=store, service_base=service_base)
+    return writer.write_all()
+
+
+def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[str, Any]] = None) -> bytes:
+    """Triples from the store as one document (a resource description)."""
+    return serialize(to_rdflib(triples), ext, context)
+
+
+__all__.append("rdf_document")
