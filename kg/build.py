@@ -157,6 +157,8 @@ def check(layout: Layout, extra_files: list[Path] | None = None) -> Checked:
             seen.add(Path(p).resolve())
     asserted, data_sources = load_files(data_paths)
     shapes, _ = load_files(layout.shape_files)
+    for src in ont_sources + data_sources:  # locations in reports are relative to the project root
+        src.path = Path(layout.rel(src.path))
     try:
         queries = load_qc_queries(layout.qc_dir)
     except ValueError as exc:

@@ -1,0 +1,181 @@
+"""The build: artefacts, determinism, skip on unchanged sources, atomic swap, bad input (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+from rdflib import Dataset, URIRef
+
+from kg import __version__
+from kg.build import ARTEFACTS, BuildError, Layout, build
+from kg.loader import SourceError
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
+
+ROOT = Path(__file__).resolve().parents[1]
+QC = Path(__file__).parent / "qc"
+
+
+def make_tree(tmp: Path) -> Path:
+    root = tmp / "tree"
+    shutil.copytree(QC / "tree", root)
+    shutil.copytree(ROOT / "queries" / "qc", root / "queries" / "qc")
+    return root
+
+
+def snapshot(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def kg(root: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "kg.cli", *args], cwd=root, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_build_writes_every_artefact(tmp_path):
+    root = make_tree(tmp_path)
+    result = build(Layout(root=root))
+    out = root / "build"
+    assert not result.skipped and all((out / a).exists() for a in ARTEFACTS)
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["version"] == __version__ and man["ontologyVersion"] == "9.9.9"
+    assert man["sourceHash"].startswith("sha256:") and len(man["sourceHash"]) == 71
+    assert [s["path"] for s in man["sources"]][:2] == ["data/agreements/a.ttl", "data/sources/documents.ttl"]
+    assert man["findings"] == {"Violation": 0, "Warning": 0, "Info": 0}
+    ds = Dataset()
+    ds.parse(out / "remit.trig", format="trig")
+    counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
+    assert counts == man["graphs"]
+    assert set(counts) == {str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_REPORT)}
+    inferred = ds.graph(GRAPH_INFERRED)
+    x = URIRef("https://w3id.org/remit/id/body/x")
+    assert (x, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), URIRef("http://www.w3.org/ns/org#Organization")) in inferred
+    assert (URIRef("https://w3id.org/remit/id/agreement/a/area/1"), URIRef("https://w3id.org/remit/def/areaOf"),
+            URIRef("https://w3id.org/remit/id/agreement/a")) in inferred
+    # a citation blank node keeps its identity across graphs (asserted link, inferred super-property)
+    cites = set(ds.graph(GRAPH_ASSERTED).objects(x, URIRef("https://w3id.org/remit/def/citation")))
+    derived = set(inferred.objects(x, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")))
+    assert cites and cites == derived
+    store = ox.Store.read_only(str(out / "store"))
+    assert len(store) == sum(counts.values()) == man["quads"]
+    assert json.loads((out / "report.json").read_text())["conforms"] is True
+
+
+def test_build_is_byte_identical(tmp_path):
+    root = make_tree(tmp_path)
+    build(Layout(root=root, out=tmp_path / "one"))
+    build(Layout(root=root, out=tmp_path / "two"))
+    one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
+    for name in ("remit.trig", "report.ttl", "report.json", "manifest.json"):
+        assert one[name] == two[name], name
+    # and with findings (blank-node report results) too, in a fresh process with another hash seed
+    (root / "data" / "extra.ttl").write_text(
+        "@prefix remit: <https://w3id.org/remit/def/> .\n"
+        "<https://w3id.org/remit/id/agreement/a/area/9> a remit:AreaOfJointWork .\n")
+    build(Layout(root=root, out=tmp_path / "three"))
+    r = subprocess.run([sys.executable, "-m", "kg.cli", "build", "--out", str(tmp_path / "four")], cwd=root,
+                       env={"PYTHONHASHSEED": "123", "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    three, four = snapshot(tmp_path / "three"), snapshot(tmp_path / "four")
+    for name in ("remit.trig", "report.ttl", "report.json", "manifest.json"):
+        assert three[name] == four[name], name
+    assert json.loads(three["manifest.json"])["findings"]["Violation"] >= 1
+
+
+def test_build_is_skipped_when_unchanged_and_forced_rebuilds(tmp_path):
+    root = make_tree(tmp_path)
+    assert kg(root, "build").returncode == 0
+    r = kg(root, "build")
+    assert r.returncode == 0 and "up to date" in r.stdout
+    r = kg(root, "build", "--force")
+    assert r.returncode == 0 and "built" in r.stdout and "up to date" not in r.stdout
+    (root / "data" / "sources" / "documents.ttl").write_text(
+        (root / "data" / "sources" / "documents.ttl").read_text() + "\n# changed\n")
+    r = kg(root, "build")
+    assert "built" in r.stdout and "up to date" not in r.stdout
+
+
+BAD = {
+    "malformed": ('@prefix remit: <https://w3id.org/remit/def/> .\n\n<https://w3id.org/remit/id/x> remit:p "a" \n'
+                  '<https://w3id.org/remit/id/y> remit:p "b" .\n', "data/bad.ttl:4:1: expected '.'"),
+    "unknown-prefix": ('@prefix remit: <https://w3id.org/remit/def/> .\n<https://w3id.org/remit/id/x> nope:p "a" .\n',
+                       "data/bad.ttl:2:31: unknown prefix nope:"),
+    "ill-typed-date": ('@prefix remit: <https://w3id.org/remit/def/> .\n'
+                       '@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n'
+                       '<https://w3id.org/remit/id/x>\n    remit:signedOn "2012-13-45"^^xsd:date .\n',
+                       'data/bad.ttl:4:20: ill-typed literal "2012-13-45": expected a date YYYY-MM-DD for xsd:date'),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD) + ["missing-folder"])
+def test_bad_input_exits_2_and_keeps_previous_artefacts(tmp_path, case):
+    root = make_tree(tmp_path)
+    assert kg(root, "build").returncode == 0
+    before = snapshot(root / "build")
+    if case == "missing-folder":
+        r = kg(root, "build", "--force", "--data", "data", "--data", "no-such-folder")
+        expected = "no-such-folder: no such directory"
+    else:
+        text, expected = BAD[case]
+        (root / "data" / "bad.ttl").write_text(text)
+        r = kg(root, "build", "--force")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert expected in r.stderr
+    assert "previous artefacts are unchanged" in r.stderr
+    assert snapshot(root / "build") == before
+    assert [p.name for p in root.iterdir() if p.name.startswith(".build")] == []
+
+
+def test_failure_while_writing_keeps_previous_artefacts(tmp_path, monkeypatch):
+    root = make_tree(tmp_path)
+    build(Layout(root=root))
+    before = snapshot(root / "build")
+    (root / "data" / "more.ttl").write_text("<https://w3id.org/remit/id/z> <https://w3id.org/remit/def/party> "
+                                            "<https://w3id.org/remit/id/body/x> .\n")
+
+    def boom(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("kg.build.write_store", boom)
+    with pytest.raises(OSError):
+        build(Layout(root=root))
+    assert snapshot(root / "build") == before
+    assert [p.name for p in root.iterdir() if p.name.startswith(".build")] == []
+
+
+def test_inconsistent_data_fails_naming_the_node(tmp_path):
+    root = make_tree(tmp_path)
+    (root / "data" / "clash.ttl").write_text(
+        "@prefix remit: <https://w3id.org/remit/def/> .\n\n"
+        "<https://w3id.org/remit/id/body/x> a remit:Agreement .\n")
+    with pytest.raises(BuildError) as exc:
+        build(Layout(root=root))
+    msg = str(exc.value)
+    assert "inconsistent" in msg and "https://w3id.org/remit/id/body/x" in msg
+    assert "Disjoint classes" in msg
+    r = kg(root, "build")
+    assert r.returncode == 2 and "https://w3id.org/remit/id/body/x" in r.stderr
+
+
+def test_missing_data_file_given_to_validate(tmp_path):
+    root = make_tree(tmp_path)
+    r = kg(root, "validate", "nowhere.ttl")
+    assert r.returncode == 2 and "nowhere.ttl: no such file" in r.stderr
+    with pytest.raises(SourceError):
+        build(Layout(root=root, data=[root / "nowhere"]))
+
+
+def test_real_tree_builds(tmp_path):
+    """Smoke test: the real sources build (findings allowed) into a temporary folder."""
+    try:
+        result = build(Layout(root=ROOT, out=tmp_path / "build"), force=True)
+    except (SourceError, BuildError) as exc:  # a located bad-input error is a failure of the data, shown
+        pytest.fail(f"the real tree does not build: {exc}")
+    assert result.manifest["graphs"][str(GRAPH_ONTOLOGY)] > 0
+    assert (tmp_path / "build" / "store").is_dir()
