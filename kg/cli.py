@@ -197,6 +197,25 @@ def query(
         Console().print(table)
 
 
+@app.command()
+def publish(
+    outdir: Path = typer.Argument(..., help="Folder to write the static site to (replaced if it exists)."),
+    store: Optional[Path] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store)."),
+    service_url: Optional[str] = typer.Option(None, help="Base URL of the live service for query links "
+                                              "(default REMIT_PUBLIC_BASE_URL or http://host:port)."),
+) -> None:
+    """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
+    from kg.publish import publish_site
+    from kg.settings import get_settings
+
+    settings = get_settings(store_path=store)
+    if not Path(settings.store_path).is_dir():
+        typer.echo(f"error: no built store at {settings.store_path}: run `kg build` first", err=True)
+        raise typer.Exit(2)
+    counts = publish_site(settings, outdir, service_base=service_url)
+    typer.echo(f"wrote {outdir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
 def main() -> None:  # console-script entry point
     app(prog_name="kg")
 

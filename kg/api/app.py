@@ -31,6 +31,8 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     """Every route of the service. Add new routers here."""
     app.include_router(make_router(endpoint))
     app.include_router(make_named_router(endpoint))
+    from kg.api.pages import install as install_publication  # linked data, pages, VoID, dumps, /ui
+    install_publication(app, endpoint.settings)
 
 
 def create_app(settings: Optional[Settings] = None) -> FastAPI:

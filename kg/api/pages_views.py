@@ -50,6 +50,15 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
             "params": params or {}}
 
 
+def _params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:
+    """The subset of ``wanted`` that the named query declares as parameters."""
+    nq = site.queries.get(name)
+    if nq is None:
+        return {}
+    names = {p.name for p in nq.params}
+    return {k: v for k, v in wanted.items() if k in names}
+
+
 def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
     rows = site.select(PREFIX + """
         SELECT ?p ?o WHERE { ?c ?p ?o . FILTER(?p IN (vcard:hasEmail, vcard:hasTelephone, vcard:hasAddress,
@@ -146,7 +155,8 @@ def agreement_view(site: Site, page: str, iri: str) -> dict[str, Any]:
         a["contacts"] = [_contact(site, page, c.iri) for c in _values(site, page, a["iri"], R + "contactPoint") if c.iri]
     agreement_contacts = [_contact(site, page, c.iri) for c in _values(site, page, iri, R + "contactPoint") if c.iri]
     review = review_status(site, iri)
-    reviews_due = named_table(site, page, "reviews-due", mentions={iri})
+    reviews_due = named_table(site, page, "reviews-due", _params_for(site, "reviews-due", agreement=iri),
+                              mentions={iri})
     return dict(
         base,
         parties=_values(site, page, iri, R + "party"),
@@ -201,13 +211,31 @@ def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
         responsibilities=resps,
         agreements=[site.link(page, a) for a in agreements],
         overlaps=overlaps,
-        overlaps_named=named_table(site, page, "overlaps", mentions={iri}),
+        overlaps_named=named_table(site, page, "overlaps", _params_for(site, "overlaps", body=iri), mentions={iri}),
     )
 
 
 def _cell_path(st: str, fn: str) -> Optional[str]:
     s, f = slug(st, ST_PREFIX), slug(fn, FN_PREFIX)
     return f"/matrix/{s}/{f}.html" if s and f else None
+
+
+def _duplicated_cells(site: Site) -> Optional[set[tuple[str, str]]]:
+    """(setting type, function) cells listed by the ``duplications`` named query; None if it is absent."""
+    try:
+        res = site.run_named("duplications", {})
+    except Exception:
+        return None
+    if res is None:
+        return None
+    out: set[tuple[str, str]] = set()
+    for b in res.rows:
+        st = b.get("settingType", {}).get("value")
+        for col in ("function1", "function2"):
+            fn = b.get(col, {}).get("value")
+            if st and fn:
+                out.add((st, fn))
+    return out
 
 
 def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
@@ -229,9 +257,16 @@ def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
             c["leads"].add(r["lead"].value)
         else:
             c["noleads"].add(r["area"].value)
-    for c in cells.values():
+    duplicated = _duplicated_cells(site)
+    for key, c in cells.items():
         n = len(c["holders"])
-        if n >= 2 and c["leads"]:
+        if duplicated is not None:
+            dup = key in duplicated and n >= 2
+        else:  # no `duplications` named query: an overlap with no lead named in the cell
+            dup = n >= 2 and not c["leads"]
+        if dup:
+            c["state"] = "duplication"
+        elif n >= 2 and c["leads"]:
             c["state"] = "coordinated"
         elif n >= 2:
             c["state"] = "overlap"
@@ -243,8 +278,10 @@ def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 STATE_TEXT = {
-    "overlap": "overlap: two or more bodies, no agreement names a lead (possible duplication)",
-    "coordinated": "overlap coordinated: an agreement names a lead",
+    "duplication": "duplication: two or more bodies hold this function here and no agreement in force between them "
+                   "names a lead",
+    "overlap": "overlap: two or more bodies hold this function here; a lead is named for a related function",
+    "coordinated": "overlap coordinated: an agreement names a lead for this cell",
     "single": "one body",
     "area-only": "agreement area only",
 }
