@@ -18,6 +18,9 @@ import pyoxigraph as ox
 import yaml
 from rdflib import Graph, Literal
 
+from kg.namespaces import GRAPH_ASSERTED
+from kg.query import MAX_LIMIT, parse_named_query, run_named
+
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "queries"
 FIXTURES = Path(__file__).resolve().parent
@@ -67,40 +70,18 @@ def load_fixture(name: str) -> ox.Store:
         if not isinstance(t[0], Literal):  # owlrl types literals (not RDF); the build drops them too
             clean.add(t)
     store = ox.Store()
-    store.load(clean.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES)
+    # into the asserted graph, so the registry's default graph (ontology + asserted + inferred) sees it
+    store.load(clean.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
     return store
 
 
-def _term(value: str, kind: str) -> ox.NamedNode | ox.Literal:
-    if kind == "iri":
-        return ox.NamedNode(value)
-    if kind == "date":
-        return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date"))
-    if kind == "int":
-        return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
-    if kind == "bool":
-        return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean"))
-    return ox.Literal(value)
-
-
-def _cell(term) -> str:
-    if term is None:
-        return ""
-    return term.value
-
-
 def run(store: ox.Store, name: str, params: dict[str, str] | None = None) -> list[dict[str, str]]:
-    """Run ``queries/<name>.rq`` with the given parameters; rows as dicts of strings ('' = unbound)."""
-    path = QUERIES / f"{name}.rq"
-    kinds = {p["name"]: p.get("type", "string") for p in header(path).get("params") or []}
-    subs = {}
-    for key, value in (params or {}).items():
-        if key not in kinds:
-            raise KeyError(f"{name}.rq has no parameter {key!r}")
-        subs[ox.Variable(key)] = _term(value, kinds[key])
-    result = store.query(path.read_text(encoding="utf-8"), substitutions=subs or None)
-    names = [v.value for v in result.variables]
-    return [{n: _cell(row[n]) for n in names} for row in result]
+    """Run ``queries/<name>.rq`` through the registry (kg.query: header parsing, parameter checks,
+    substitution, default graph); rows as dicts of strings ('' = unbound)."""
+    nq = parse_named_query(QUERIES / f"{name}.rq")
+    page = run_named(store, nq, params or {}, limit=MAX_LIMIT, offset=0)
+    assert not page.has_more, f"{name}: more than {MAX_LIMIT} rows on a fixture"
+    return [{c: r[c]["value"] if c in r else "" for c in page.columns} for r in page.rows]
 
 
 def normalise(value: str) -> str:
