@@ -51,8 +51,10 @@ RDF_MEDIA: dict[str, tuple[str, str]] = {
 
 def jsonld_context(ontology_triples: Iterable[ox.Triple]) -> dict[str, Any]:
     """The ``@context``: every prefix of :data:`kg.namespaces.PREFIXES`, plus a term per ontology property
-    (object properties coerce to ``@id``). A property whose local name is already a prefix keeps its
-    prefixed form (``remit:status``), so no term is defined twice."""
+    (``leadBody`` → ``remit:leadBody``). A property whose local name is already a prefix keeps its
+    prefixed form (``remit:status``), so no term is defined twice. No type coercion: values keep their own
+    ``@id``/``@value`` form, which rdflib writes and reads back without loss (with ``"@type": "@id"``
+    coercion rdflib 7.6 drops blank-node objects on the round trip)."""
     ctx: dict[str, Any] = {p: ns for p, ns in sorted(PREFIXES.items())}
     remit = PREFIXES["remit"]
     kinds: dict[str, str] = {}
@@ -67,7 +69,7 @@ def jsonld_context(ontology_triples: Iterable[ox.Triple]) -> dict[str, Any]:
         name = iri[len(remit):]
         if not name or name in ctx or not name.replace("_", "").isalnum():
             continue
-        ctx[name] = {"@id": iri, "@type": "@id"} if kinds[iri] == "object" else {"@id": iri}
+        ctx[name] = {"@id": iri}
     return {"@context": ctx}
 
 

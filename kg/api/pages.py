@@ -31,7 +31,7 @@ from kg.api.conneg import Format, NotAcceptable, negotiate
 from kg.api.ld_site import DOC_FORMATS, FN_PREFIX, ST_PREFIX, Site, iri_local_name
 from kg.api import pages_views as views
 from kg.describe import describe, describe_ontology, resource_exists, to_rdflib
-from kg.namespaces import GRAPH_ONTOLOGY, ONTOLOGY_IRI
+from kg.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
 from kg.publish import DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document, serialize, void_graph
 
 __all__ = ["Publication", "make_router", "install", "StaticWriter", "DOC_NEGOTIATION"]
@@ -86,6 +86,7 @@ class Publication:
         self._context: Optional[dict[str, Any]] = None
         self._onto: Optional[tuple[str, dict[str, str]]] = None
         self._void: dict[str, Graph] = {}  # type: ignore[name-defined]
+        self._shapes: Any = None
 
     @property
     def store(self) -> ox.Store:
@@ -137,6 +138,9 @@ class Publication:
                 pylode = _load_pylode()
                 g = to_rdflib(describe_ontology(self.store, ONTOLOGY_IRI))
                 html = pylode.OntPub(ontology=g).make_html()
+                # landmarks and language for assistive technology (pyLODE's page has neither)
+                html = html.replace("<html>", '<html lang="en">', 1)
+                html = html.replace('<div id="content">', '<div id="content" role="main">', 1)
                 anchors = {}
                 for m in re.finditer(r'id="([^"]+)">\s*<h3>.{0,400}?<th>IRI</th>\s*<td>\s*<code>([^<]+)</code>',
                                      html, re.S):
@@ -147,6 +151,36 @@ class Publication:
     def term_anchor(self, iri: str) -> str:
         return self.ontology_docs()[1].get(iri, iri_local_name(iri))
 
+    # ------------------------------------------------------------------ shapes
+    def shapes(self) -> Optional["Publication"]:
+        """When the store holds no shapes graph, a publication over the SHACL files (``shapes/*.ttl`` beside
+        the data folder) so that shape IRIs (``https://w3id.org/remit/shapes/…``) still resolve."""
+        with self._lock:
+            if self._shapes is None:
+                self._shapes = False
+                if str(GRAPH_SHAPES) not in {g.value for g in self.store.named_graphs()}:
+                    folder = Path(self.settings.data_dir).parent / "shapes"
+                    files = sorted(folder.glob("*.ttl")) if folder.is_dir() else []
+                    if files:
+                        mem = ox.Store()
+                        for f in files:
+                            mem.load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_SHAPES)))
+                        for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_ONTOLOGY))):
+                            mem.add(q)
+                        sub = Publication(self.settings, store=mem, static=self.site.static,
+                                          service_base=self.site.service_base)
+                        sub.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
+                        sub.ontology_docs = self.ontology_docs  # type: ignore[method-assign]
+                        self._shapes = sub
+            return self._shapes or None
+
+    def _owner(self, iri: str) -> "Publication":
+        if iri.startswith(str(RSH)) and not resource_exists(self.store, iri):
+            sub = self.shapes()
+            if sub is not None:
+                return sub
+        return self
+
     # ------------------------------------------------------------------ documents
     def is_ontology_term(self, iri: str) -> bool:
         return iri.startswith(ONTOLOGY_IRI + "/")
@@ -154,9 +188,13 @@ class Publication:
     def exists(self, iri: str) -> bool:
         if iri == ONTOLOGY_IRI:
             return True
-        return resource_exists(self.store, iri)
+        owner = self._owner(iri)
+        return resource_exists(owner.store, iri)
 
     def rdf(self, iri: str, ext: str) -> bytes:
+        owner = self._owner(iri)
+        if owner is not self:
+            return owner.rdf(iri, ext)
         if iri == ONTOLOGY_IRI:
             triples = describe_ontology(self.store, ONTOLOGY_IRI)
         else:
@@ -164,6 +202,9 @@ class Publication:
         return rdf_document(triples, ext, self.context())
 
     def html(self, iri: str, page: str) -> str:
+        owner = self._owner(iri)
+        if owner is not self:
+            return owner.html(iri, page)
         site = self.site
         if iri == ONTOLOGY_IRI:
             return self.ontology_docs()[0]
@@ -394,6 +435,10 @@ class StaticWriter:
         rows = site.select("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }")
         iris = {r["s"].value for r in rows}
         iris |= {r["o"].value for r in site.select("SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isIRI(?o)) }")}
+        sub = self.pub.shapes()
+        if sub is not None:
+            iris |= {r["s"].value for r in sub.site.select(
+                "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"%s\")) }" % RSH)}
         return sorted(i for i in iris if site.iri_to_path(i) is not None)
 
     def write_all(self) -> dict[str, int]:

@@ -1,0 +1,76 @@
+"""A real uvicorn server (``kg.api.app:create_app``) on a free loopback port, serving the fixture store."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fixture import ROOT, build_fixture  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def fixture_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("pages")
+    build_fixture(d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def store_path(fixture_dir: Path) -> Path:
+    return fixture_dir / "store"
+
+
+@pytest.fixture(scope="session")
+def server(fixture_dir: Path) -> Iterator[str]:
+    port = _free_port()
+    env = dict(os.environ, REMIT_STORE_PATH=str(fixture_dir / "store"), REMIT_QUERIES_DIR=str(ROOT / "queries"),
+               REMIT_HOST="127.0.0.1", REMIT_PORT=str(port), REMIT_WORKERS="1")
+    env.pop("REMIT_PUBLIC_BASE_URL", None)
+    log = open(fixture_dir / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "kg.api.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        cwd=str(ROOT), env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("server exited: " + (fixture_dir / "server.log").read_text()[-3000:])
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start: " + (fixture_dir / "server.log").read_text()[-3000:])
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def client(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=60, follow_redirects=False) as c:
+        yield c
