@@ -35,8 +35,10 @@ def _cases() -> list[tuple[str, str, dict[str, str]]]:
     return out
 
 
-def test_there_are_queries() -> None:
-    assert len(query_names()) >= 14
+def test_every_query_has_a_fixture_folder_and_back() -> None:
+    folders = {p.name for p in FIXTURES.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))}
+    assert query_names(), "no queries/*.rq"
+    assert set(query_names()) == folders
 
 
 @pytest.mark.parametrize("name", query_names())
