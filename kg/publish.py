@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 import pyoxigraph as ox
-from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
@@ -89,8 +89,24 @@ def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None) 
         data = graph.serialize(format="json-ld", encoding="utf-8", indent=2, **kwargs)
         if not data.strip() or data.strip() == b"[]":
             return json.dumps({"@context": context["@context"] if context else {}, "@graph": []}).encode("utf-8")
-        return data
+        return _stable_json(json.loads(data))
     return graph.serialize(format=fmt, encoding="utf-8")
+
+
+def _sorted_jsonld(node: Any, in_list: bool = False) -> Any:
+    """JSON-LD with its unordered arrays sorted (``@list`` arrays keep their order)."""
+    if isinstance(node, dict):
+        return {k: _sorted_jsonld(v, in_list=(k == "@list")) for k, v in node.items()}
+    if isinstance(node, list):
+        items = [_sorted_jsonld(v) for v in node]
+        return items if in_list else sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
+    return node
+
+
+def _stable_json(doc: Any) -> bytes:
+    """rdflib's JSON-LD writer orders nodes and values by hash-seeded sets; sort them so the bytes are the
+    same in every process."""
+    return (json.dumps(_sorted_jsonld(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def _canonical_quads(store: ox.Store, graphs: Iterable[str]) -> list[tuple[Any, Any, Any, str]]:
@@ -112,6 +128,28 @@ def _canonical_quads(store: ox.Store, graphs: Iterable[str]) -> list[tuple[Any, 
         out.append((s, URIRef(pred), o, graphs[int(index)]))
     out.sort(key=lambda q: (q[3], q[0].n3(), q[1].n3(), q[2].n3()))
     return out
+
+
+def _trig(quads: list[tuple[Any, Any, Any, str]]) -> bytes:
+    """TriG with one block per graph, in a fixed order: each block is rdflib's (sorted) Turtle of that
+    graph, and the prefixes are declared once at the top."""
+    prefix_lines: set[str] = set()
+    blocks = []
+    for gname in DUMP_GRAPHS:
+        g = Graph()
+        bind_all(g)
+        for s, p, o, gn in quads:
+            if gn == gname:
+                g.add((s, p, o))
+        body = []
+        for line in g.serialize(format="turtle").splitlines():
+            if line.startswith("@prefix"):
+                prefix_lines.add(line)
+            else:
+                body.append(line)
+        text = "\n".join("    " + line if line.strip() else "" for line in body).strip("\n")
+        blocks.append(f"<{gname}> {{\n{text}\n}}\n")
+    return ("\n".join(sorted(prefix_lines)) + "\n\n" + "\n".join(blocks)).encode("utf-8")
 
 
 @dataclass
@@ -147,11 +185,7 @@ def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]]
     bind_all(union)
     for s, p, o, _g in quads:
         union.add((s, p, o))
-    ds = Dataset()
-    bind_all(ds)
-    for s, p, o, g in quads:
-        ds.graph(URIRef(g)).add((s, p, o))
-    trig = ds.serialize(format="trig", encoding="utf-8")
+    trig = _trig(quads)
     stem = f"remit-{version}"
     return [
         Dump(f"{stem}.ttl", "ttl", "text/turtle", serialize(union, "ttl")),

@@ -310,3 +310,32 @@ def test_ui_serves_yasgui_from_node_modules(client: httpx.Client) -> None:
     tabs = json.loads(re.search(r'<script type="application/json" id="remit-tabs">(.*?)</script>', r.text, re.S)
                       .group(1).replace("<\\/", "</"))
     assert {t["name"] for t in tabs} >= {"overlaps", "duplications"}
+
+
+_DUMP_HASHES = """
+import sys
+sys.path.insert(0, {here!r})
+from pathlib import Path
+from kg.describe import describe_ontology
+from kg.publish import build_dumps, jsonld_context
+from kg.store import open_store
+st = open_store(Path({store!r}))
+for d in build_dumps(st, "t", jsonld_context(describe_ontology(st, "https://w3id.org/remit/def"))):
+    print(d.name, d.sha256)
+"""
+
+
+def test_dumps_are_identical_across_processes(store_path: Path) -> None:
+    """Regression: rdflib's JSON-LD writer followed hash-seeded set order, so two processes wrote
+    different bytes for the same data."""
+    import subprocess
+    import sys
+
+    code = _DUMP_HASHES.format(here=str(Path(__file__).parent), store=str(store_path))
+    outs = []
+    for seed in ("1", "2"):
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": seed})
+        assert r.returncode == 0, r.stderr
+        outs.append(r.stdout)
+    assert outs[0] == outs[1] and outs[0].count("\n") == 4
