@@ -144,3 +144,15 @@ def test_sparql_prefixes_are_declared_where_used(path: Path) -> None:
         assert (c, SH.prefixes, RSH.prefixes) in g
         used = set(re.findall(r"\b([a-z]+):[A-Za-z]", str(g.value(c, SH.select))))
         assert used <= declared, f"{c.n3()} in {path.name} uses undeclared prefixes {used - declared}"
+
+
+def test_docs_list_every_shape() -> None:
+    """docs/shapes.md has a row for every property shape and SPARQL constraint of every node shape."""
+    def short(node) -> str:
+        return "rsh:" + str(node)[len(str(RSH)):]
+
+    text = (SHAPES_DIR.parent / "docs" / "shapes.md").read_text(encoding="utf-8")
+    g = shapes_graph()
+    missing = [short(s) for s in node_shapes() for s in [*g.objects(s, SH.property), *g.objects(s, SH.sparql)]
+               if f"`{short(s)}`" not in text]
+    assert not missing, f"docs/shapes.md does not list: {missing}"
