@@ -494,3 +494,26 @@ def test_shapes_report_exactly_the_unnamed_leads_and_contacts(g: Graph, ontology
         area = iri(PRISONS_NS, f"area-{n}")
         assert len(on(area, REMIT.leadBody)) == 1
         assert len(on(area)) >= 2  # no lead and nobody to contact
+
+
+# --- integration with the other parts ---------------------------------------------------------------
+
+def test_referenced_bodies_offices_and_provisions_are_defined_elsewhere(g: Graph) -> None:
+    defined = Graph()
+    for p in find_files([ROOT / "data" / "bodies", ROOT / "data" / "legislation"]):
+        for t in load_turtle(p).graph:
+            defined.add(t)
+    refs = {o for o in g.objects() if isinstance(o, URIRef)
+            and any(str(o).startswith(ID_PREFIXES[k]) for k in ("body", "office", "provision"))}
+    assert iri(BODY, "hmi-probation") in refs and iri(OFFICE, "cqc-chief-executive") in refs
+    missing = sorted(r for r in refs if (r, RDF.type, None) not in defined)
+    assert not missing, f"referenced but not defined in data/bodies or data/legislation: {missing}"
+
+
+def test_files_are_canonically_formatted() -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kg.cli", "fmt", "--check", *map(str, _files())],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
