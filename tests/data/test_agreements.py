@@ -110,7 +110,7 @@ def test_there_are_agreement_files() -> None:
     names = {p.name for p in _files()}
     assert {"hmi-probation-cqc-yot.ttl", "cqc-hmi-prisons.ttl", "stc-joint-inspection-framework.ttl",
             "police-custody-joint-inspection.ttl", "healthcare-commission-hmi-prisons.ttl", "csci-ofsted.ttl",
-            "healthcare-commission-hiw.ttl", "hiw-hmi-prisons.ttl"} <= names
+            "healthcare-commission-hiw.ttl", "hiw-hmi-prisons.ttl", "hmi-probation-yjb.ttl"} <= names
 
 
 @pytest.mark.parametrize("path", _files(), ids=lambda p: p.name)
@@ -191,7 +191,7 @@ def test_no_supersedes_is_asserted(g: Graph) -> None:
 
 def test_status_is_unknown_everywhere_with_a_note(g: Graph) -> None:
     agreements = set(g.subjects(RDF.type, REMIT.MemorandumOfUnderstanding)) | set(g.subjects(RDF.type, REMIT.Agreement))
-    assert len(agreements) == 8
+    assert len(agreements) == 9
     for a in agreements:
         assert objects(g, a, REMIT.status) == {iri(STATUS, "unknown")}, a
         assert any("unknown" in n.lower() for n in lex(g, a, REMIT.note)), f"{a}: status unknown without a note"
@@ -448,6 +448,15 @@ def test_police_custody_lead_and_dates(g: Graph) -> None:
     involvement = iri(AGR, "police-custody-joint-inspection/hmi-prisons-involvement")
     assert objects(g, involvement, REMIT.validUntil) == {Literal("2022-07", datatype=XSD.gYearMonth)}
     assert any("MoU" in n or "memorandum" in n for n in lex(g, a, REMIT.note))
+
+
+def test_hmi_probation_yjb_from_the_rows_only(g: Graph) -> None:
+    a = iri(AGR, "hmi-probation-yjb")
+    assert objects(g, a, REMIT.party) == {iri(BODY, "hmi-probation"), iri(BODY, "yjb")}
+    assert objects(g, a, URIRef("http://purl.org/dc/terms/date")) == {Literal("2023-11", datatype=XSD.gYearMonth)}
+    assert objects(g, a, REMIT.documentDate) == set()
+    for p in (REMIT.areaOfJointWork, REMIT.leadRule, REMIT.contactPoint, REMIT.signature, REMIT.reviewCommitment):
+        assert objects(g, a, p) == set()
 
 
 @pytest.mark.parametrize("slug,parties,docs", [
