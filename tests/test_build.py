@@ -171,6 +171,7 @@ def test_missing_data_file_given_to_validate(tmp_path):
         build(Layout(root=root, data=[root / "nowhere"]))
 
 
+@pytest.mark.timeout(600)
 def test_real_tree_builds(tmp_path):
     """Smoke test: the real sources build (findings allowed) into a temporary folder."""
     try:
