@@ -468,7 +468,9 @@ def validate_graphs(ontology: Graph, asserted: Graph, inferred: Graph, shapes: G
     for g in (ontology, asserted, inferred):
         for t in g:
             union.add(t)
-    shacl_graph = run_shacl(data, shapes, ontology)
+    # The vocabularies (concept types such as remit:Function) live in the ontology graph, so the
+    # shapes see the union; pyshacl's ont_graph mix-in is not applied when inference is 'none'.
+    shacl_graph = run_shacl(union, shapes, ontology)
     raws = _shacl_raws(shacl_graph, shapes, union)
     qc = run_qc({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: asserted, GRAPH_INFERRED: inferred}, queries)
     findings = _enrich(raws + qc, union, sources)
