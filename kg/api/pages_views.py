@@ -73,10 +73,26 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             out["purpose"] = o.value
         elif p == R + "informationAsOf":
             out["as_of"] = o.value
-        elif hasattr(o, "datatype"):
+        elif isinstance(o, ox.Literal):
             out["channels"].append(Value(o.value))
-        else:
+        elif isinstance(o, ox.BlankNode):  # a vcard:Address or a typed telephone: its parts, in vCard order
+            order = ["street-address", "locality", "region", "postal-code", "country-name"]
+            parts: dict[str, str] = {}
+            href = None
+            for t in site.store.quads_for_pattern(o, None, None):
+                name = t.predicate.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                if isinstance(t.object, ox.Literal):
+                    parts.setdefault(name, t.object.value)
+                elif isinstance(t.object, ox.NamedNode) and t.object.value.startswith(("tel:", "mailto:", "http")):
+                    href = t.object.value
+            text = ", ".join(parts[k] for k in sorted(parts, key=lambda k: (order.index(k) if k in order
+                                                                            else len(order), k)))
+            out["channels"].append(Value(text or (href or "").split(":", 1)[-1] or "(no details)", href,
+                                         external=bool(href)))
+        elif o.value.startswith(("http://", "https://", "mailto:", "tel:")):
             out["channels"].append(Value(site.label(o.value), o.value, external=True))
+        else:
+            out["channels"].append(site.link(page, o.value))
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -35,13 +36,15 @@ def store_path(fixture_dir: Path) -> Path:
     return fixture_dir / "store"
 
 
-@pytest.fixture(scope="session")
-def server(fixture_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def run_server(store: Path, logdir: Path) -> Iterator[str]:
+    """``uvicorn kg.api.app:create_app --factory`` on a free loopback port; yields the base URL."""
     port = _free_port()
-    env = dict(os.environ, REMIT_STORE_PATH=str(fixture_dir / "store"), REMIT_QUERIES_DIR=str(ROOT / "queries"),
+    env = dict(os.environ, REMIT_STORE_PATH=str(store), REMIT_QUERIES_DIR=str(ROOT / "queries"),
                REMIT_HOST="127.0.0.1", REMIT_PORT=str(port), REMIT_WORKERS="1")
     env.pop("REMIT_PUBLIC_BASE_URL", None)
-    log = open(fixture_dir / "server.log", "wb")
+    logfile = logdir / f"server-{port}.log"
+    log = open(logfile, "wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "kg.api.app:create_app", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--log-level", "warning"],
@@ -51,14 +54,14 @@ def server(fixture_dir: Path) -> Iterator[str]:
     try:
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("server exited: " + (fixture_dir / "server.log").read_text()[-3000:])
+                raise RuntimeError("server exited: " + logfile.read_text()[-3000:])
             try:
                 if httpx.get(base + "/health", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start: " + (fixture_dir / "server.log").read_text()[-3000:])
+                raise RuntimeError("server did not start: " + logfile.read_text()[-3000:])
             time.sleep(0.2)
         yield base
     finally:
@@ -68,6 +71,12 @@ def server(fixture_dir: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server(fixture_dir: Path) -> Iterator[str]:
+    with run_server(fixture_dir / "store", fixture_dir) as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
