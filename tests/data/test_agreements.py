@@ -9,7 +9,6 @@ document that exists.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 AGREEMENTS = ROOT / "data" / "agreements"
 SOURCES = ROOT / "data" / "sources"
 ONTOLOGY = ROOT / "ontology"
-SEEDS = Path(os.environ.get("REMIT_SEEDS", ROOT.parent / "shared" / "seeds"))
+SEEDS = ROOT / "data" / "sources" / "texts"
 
 AGR = ID_PREFIXES["agreement"]
 BODY = ID_PREFIXES["body"]
@@ -204,8 +203,6 @@ def _normalise(text: str) -> str:
 
 
 def test_quotations_from_the_source_texts_are_verbatim(g: Graph) -> None:
-    if not SEEDS.is_dir():
-        pytest.skip(f"source texts not found at {SEEDS} (set REMIT_SEEDS)")
     texts = {doc: _normalise((SEEDS / name).read_text(encoding="utf-8")) for doc, name in SEED_FILES.items()}
     checked = 0
     for c in g.subjects(RDF.type, REMIT.Citation):
@@ -218,8 +215,6 @@ def test_quotations_from_the_source_texts_are_verbatim(g: Graph) -> None:
 
 
 def test_principle_headings_and_appendix_items_are_the_source_text(g: Graph) -> None:
-    if not SEEDS.is_dir():
-        pytest.skip(f"source texts not found at {SEEDS} (set REMIT_SEEDS)")
     text = (SEEDS / SEED_FILES[URIRef(DOC + "seed-001")]).read_text(encoding="utf-8")
     for n in range(1, 6):
         heading = str(g.value(iri(YOT_NS, f"principle-{n}"), RDFS.label))
