@@ -20,11 +20,12 @@ passes the shapes and quality checks except for the gaps it plants, which ``plan
 * ``areasWithoutContact``: areas of joint work with no ``remit:contactPoint``;
 * ``overlaps``: pairs of distinct bodies holding the same function for the same setting type (each
   pair once, ``body1 < body2``), with the jurisdictions and the responsibilities involved;
-* ``duplications``: the overlaps that no agreement between the two bodies covers with an area of joint
-  work for that function and setting type.
+* ``duplications``: the overlaps for which no agreement between the two bodies names a lead on a
+  covering area of joint work (``queries/duplications.rq``).
 
-Responsibilities other than the planted overlaps use (function, setting type) pairs that no other
-body uses, so these lists are exact.
+Every fourth body also holds a responsibility another body holds (a planted overlap); the others use
+(function, setting type) pairs no other body uses, but a broader function (``fn:inspection``) overlaps
+its narrower ones, so the lists are worked out from what was generated with the queries' rules.
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ class _Gen:
         self.resps: list[_Resp] = []
         self.areas_without_lead: list[str] = []
         self.areas_without_contact: list[str] = []
-        self.covered: set[tuple[str, str, str, str]] = set()  # (b1, b2, fn, st) covered by an area
+        self.covered: list[tuple[str, str, str, str]] = []  # (b1, b2, fn, st) of every area with a lead
+        self.broader: dict[str, str] = dict(line.split(" ") for line in vocab["_broader"])
         self.files: list[_Turtle] = []
 
     # helpers
@@ -335,20 +337,16 @@ class _Gen:
         pairs.append(self.citation(f"Synthetic list of establishments, row {i}"))
         self.emit(t, iri, pairs)
 
-    def agreement(self, t: _Turtle, i: int, earlier: dict[tuple[str, str], str]) -> None:
+    def agreement(self, t: _Turtle, i: int) -> None:
         slug = f"synth-agreement-{i:05d}"
         iri = f"{ID_PREFIXES['agreement']}{slug}"
         b1, b2 = self.rng.sample(self.bodies, 2)
         doc = self.rng.choice(self.docs)
         held = [r for r in self.resps if r.holder in (b1, b2)]
         n_areas = self.rng.randint(2, 5)
-        areas: list[tuple[str, str, str]] = []
-        for a in range(1, n_areas + 1):
-            if held and self.rng.random() < 0.7:
-                r = self.rng.choice(held)
-                areas.append((f"{iri}/area-{a}", r.function, r.setting_type))
-            else:
-                areas.append((f"{iri}/area-{a}", self.rng.choice(self.fn), self.rng.choice(self.st)))
+        # each area is work one party holds a responsibility for, and that party leads it
+        areas = [(f"{iri}/area-{a}", r.function, r.setting_type, r.holder)
+                 for a, r in enumerate((self.rng.choice(held) for _ in range(n_areas)), start=1)]
         status = "status:in-force"
         pair = tuple(sorted((b1, b2)))
         pairs = [
@@ -361,15 +359,20 @@ class _Gen:
             ("remit:scopeFunction", _q(areas[0][1])),
             ("remit:sourceDocument", _q(doc)),
         ]
-        if pair in earlier and self.rng.random() < 0.5:
-            pairs.append(("remit:supersedes", _q(earlier[pair])))
-        earlier[pair] = iri  # type: ignore[index]
         contacts = [f"{iri}/contact-{p + 1}" for p in range(2)]
-        for area, _, _ in areas:
+        review = f"{iri}/review"
+        pairs.append(("remit:reviewCommitment", _q(review)))
+        for area, _, _, _ in areas:
             pairs.append(("remit:areaOfJointWork", _q(area)))
         pairs.append(("remit:status", _q(status)))
         pairs.append(self.citation(f"{slug}, title page", doc))
         self.emit(t, iri, pairs)
+        self.emit(t, review, [
+            ("a", "remit:ReviewCommitment"),
+            ("remit:reviewInterval", _typed(self.rng.choice(("P1Y", "P2Y", "P3Y")), "xsd:duration")),
+            ("remit:statement", _lit(f"Synthetic review commitment of synthetic memorandum {i:05d}")),
+            self.citation(f"{slug}, review", doc),
+        ])
         for p, (contact, body) in enumerate(zip(contacts, (b1, b2)), start=1):
             self.emit(t, contact, [
                 ("a", "remit:ContactPoint"),
@@ -379,7 +382,7 @@ class _Gen:
                 ("remit:contactPurpose", _lit("operating the synthetic memorandum")),
                 self.citation(f"{slug}, contacts, item {p}", doc),
             ])
-        for a, (area, f, s) in enumerate(areas, start=1):
+        for a, (area, f, s, lead) in enumerate(areas, start=1):
             roll = self.rng.random()
             pairs = [
                 ("a", "remit:AreaOfJointWork"),
@@ -391,37 +394,64 @@ class _Gen:
             if roll < 0.04:
                 self.areas_without_lead.append(area)
             else:
-                pairs.append(("remit:leadBody", _q(b1 if self.rng.random() < 0.5 else b2)))
+                pairs.append(("remit:leadBody", _q(lead)))
+                self.covered.append((pair[0], pair[1], f, s))
             if 0.02 <= roll < 0.06:
                 self.areas_without_contact.append(area)
             else:
                 pairs.append(("remit:contactPoint", _q(contacts[a % 2])))
             pairs.append(self.citation(f"{slug}, areas for joint work, item {a}", doc))
             self.emit(t, area, pairs)
-            self.covered.add((pair[0], pair[1], f, s))
+
+    def ancestors(self, c: str) -> list[str]:
+        """``c`` and everything above it (``skos:broader*``)."""
+        out = [c]
+        while out[-1] in self.broader and len(out) < 20:
+            out.append(self.broader[out[-1]])
+        return out
+
+    def related(self, a: str, b: str) -> bool:
+        """Equal, or one is broader (transitively) than the other."""
+        return a in self.ancestors(b) or b in self.ancestors(a)
 
     def planted(self) -> dict[str, object]:
-        by_key: dict[tuple[str, str], list[_Resp]] = {}
+        """The overlaps as ``queries/overlaps.rq`` defines them, worked out here from what was generated:
+        distinct bodies, the same setting type, functions related by ``skos:broader*`` either way and
+        jurisdictions related either way (``jurisdiction`` is the narrower); all synthetic
+        responsibilities are in effect today (valid from 1995–2020, no end, holders not dissolved).
+        An overlap is covered (``queries/duplications.rq``) when an agreement in force between the two
+        bodies (all synthetic agreements are) names a lead on an area whose function is related to either
+        function and whose setting type is the overlap's or a broader one; ``duplications`` are the
+        overlaps not covered."""
+        by_st: dict[str, list[_Resp]] = {}
         for r in self.resps:
-            by_key.setdefault((r.function, r.setting_type), []).append(r)
+            by_st.setdefault(r.setting_type, []).append(r)
+        cover: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for b1, b2, f, s in self.covered:
+            cover.setdefault((b1, b2), []).append((f, s))
         overlaps = []
-        for (f, s), rs in sorted(by_key.items()):
+        for st, rs in sorted(by_st.items()):
             for x in rs:
                 for y in rs:
-                    if x.holder < y.holder:
-                        overlaps.append({
-                            "body1": x.holder, "body2": y.holder, "function": f, "settingType": s,
-                            "jurisdiction1": x.jurisdiction, "jurisdiction2": y.jurisdiction,
-                            "responsibility1": x.iri, "responsibility2": y.iri,
-                        })
-        overlaps.sort(key=lambda o: (o["body1"], o["body2"], o["function"], o["settingType"]))
-        duplications = [o for o in overlaps
-                        if (o["body1"], o["body2"], o["function"], o["settingType"]) not in self.covered]
+                    if not x.holder < y.holder:
+                        continue
+                    if not self.related(x.function, y.function) or not self.related(x.jurisdiction, y.jurisdiction):
+                        continue
+                    narrower = x.jurisdiction if y.jurisdiction in self.ancestors(x.jurisdiction) else y.jurisdiction
+                    covered = any(
+                        st_ in self.ancestors(st) and (self.related(f_, x.function) or self.related(f_, y.function))
+                        for f_, st_ in cover.get((x.holder, y.holder), ()))
+                    overlaps.append({
+                        "body1": x.holder, "function1": x.function, "body2": y.holder, "function2": y.function,
+                        "settingType": st, "jurisdiction": narrower, "covered": covered,
+                        "responsibility1": x.iri, "responsibility2": y.iri,
+                    })
+        overlaps.sort(key=lambda o: (o["body1"], o["body2"], o["settingType"], o["function1"], o["function2"]))
         return {
             "areasWithoutLead": sorted(self.areas_without_lead),
             "areasWithoutContact": sorted(self.areas_without_contact),
             "overlaps": overlaps,
-            "duplications": duplications,
+            "duplications": [o for o in overlaps if not o["covered"]],
         }
 
 
@@ -448,7 +478,6 @@ def synthesize(out: Path | str, triples: int | str = 10_000, seed: int = 1,
     agreements_file: _Turtle | None = None
     n_settings = n_agreements = 0
     setting_triples = 0
-    earlier: dict[tuple[str, str], str] = {}
     # Alternate settings and agreements until the target is reached (each unit adds < 100 triples).
     while g.triples < target:
         before = g.triples
@@ -467,7 +496,7 @@ def synthesize(out: Path | str, triples: int | str = 10_000, seed: int = 1,
                     "Synthetic memoranda of understanding")
             n_agreements += 1
             assert agreements_file is not None
-            g.agreement(agreements_file, n_agreements, earlier)
+            g.agreement(agreements_file, n_agreements)
     out.mkdir(parents=True, exist_ok=True)
     for t in g.files:
         t.close()

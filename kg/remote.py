@@ -1,0 +1,223 @@
+"""A remote backend: answer Remit's queries from an external SPARQL 1.1 store through SPARQLWrapper.
+
+:class:`RemoteStore` speaks the SPARQL 1.1 Protocol (query by POST, results as SPARQL JSON) to any
+store the built dataset was pushed into with ``kg push`` (Oxigraph server, Fuseki, GraphDB, Virtuoso).
+It returns the same shapes as the embedded backend in :mod:`kg.query`: a :class:`kg.query.ResultPage`
+whose rows are SPARQL-JSON bindings normalised the way :func:`kg.query.term_to_json` writes them
+(``literal`` with ``xml:lang`` or a ``datatype`` other than ``xsd:string``; ``uri``; ``bnode``).
+
+How it matches the embedded runner:
+
+* the default graph is the union of the ontology, asserted and inferred graphs, asked for with the
+  protocol's ``default-graph-uri`` parameters (as :data:`kg.store.DEFAULT_GRAPHS`);
+* parameters are bound with a ``VALUES`` block placed first in the query's top-level group, so they
+  are bound before every ``BIND``, ``FILTER`` and ``OPTIONAL`` of the query, as Oxigraph's
+  ``substitutions`` bind them; values are written as N-Triples terms, never spliced into the query;
+* a page is asked for with ``LIMIT limit+1 OFFSET offset`` appended after the query's own solution
+  modifiers (when it has no ``LIMIT``/``OFFSET``/``VALUES`` at the end; otherwise the rows are cut
+  here), so ``has_more`` is exact.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Optional
+from urllib.error import URLError
+
+from SPARQLWrapper import JSON, POST, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+from kg.query import (
+    MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
+)
+from kg.store import DEFAULT_GRAPHS
+
+__all__ = ["RemoteError", "RemoteStore", "bind_with_values", "normalise_binding", "run_named_remote",
+           "run_named_query_remote"]
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+class RemoteError(Exception):
+    """The external store could not answer; the message names the endpoint and what it said."""
+
+
+# --------------------------------------------------------------------------------------------- text
+
+def _term(spec: TermSpec) -> str:
+    kind, value, datatype = spec
+    if kind == "iri":
+        if _IRI_FORBIDDEN.search(value):
+            raise ValueError(f"not an IRI that can be written in SPARQL: {value!r}")
+        return f"<{value}>"
+    esc = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+           .replace("\r", "\\r").replace("\t", "\\t"))
+    if datatype and datatype != _XSD_STRING:
+        return f'"{esc}"^^<{datatype}>'
+    return f'"{esc}"'
+
+
+def _scan(text: str) -> list[tuple[int, str]]:
+    """Offsets and characters of ``text`` outside comments, strings and IRIs (a tiny SPARQL lexer)."""
+    out: list[tuple[int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        if c == "<":
+            m = re.match(r"<[^\x00-\x20<>\"{}|^`\\]*>", text[i:])
+            if m:
+                i += m.end()
+                continue
+        out.append((i, c))
+        i += 1
+    return out
+
+
+def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
+    """The query with ``VALUES (?a ?b) { (...) }`` as the first element of its top-level group."""
+    if not bindings:
+        return text
+    chars = _scan(text)
+    brace = next((i for i, c in chars if c == "{"), None)
+    if brace is None:
+        raise ValueError("the query has no group pattern ({ ... }) to bind parameters in")
+    names = sorted(bindings)
+    block = (" VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
+             + " ".join(_term(bindings[n]) for n in names) + ") } ")
+    return text[: brace + 1] + block + text[brace + 1:]
+
+
+def _can_append_limit(text: str) -> bool:
+    chars = _scan(text)
+    last = max((i for i, c in chars if c == "}"), default=None)
+    if last is None:
+        return False
+    tail = "".join(c for i, c in chars if i > last)
+    return re.search(r"\b(LIMIT|OFFSET|VALUES)\b", tail, re.I) is None
+
+
+# --------------------------------------------------------------------------------------------- results
+
+def normalise_binding(b: Mapping[str, Any]) -> dict[str, Any]:
+    """A SPARQL-JSON binding as :func:`kg.query.term_to_json` writes it (``typed-literal`` → ``literal``,
+    no ``datatype`` for ``xsd:string`` or language-tagged literals)."""
+    kind = b.get("type")
+    if kind in ("literal", "typed-literal"):
+        out: dict[str, Any] = {"type": "literal", "value": b["value"]}
+        lang = b.get("xml:lang")
+        if lang:
+            out["xml:lang"] = lang
+        elif b.get("datatype") and b["datatype"] != _XSD_STRING:
+            out["datatype"] = b["datatype"]
+        return out
+    if kind == "uri":
+        return {"type": "uri", "value": b["value"]}
+    if kind == "bnode":
+        return {"type": "bnode", "value": b["value"]}
+    return dict(b)
+
+
+class RemoteStore:
+    """A SPARQL 1.1 query endpoint holding a pushed Remit dataset."""
+
+    def __init__(self, endpoint: str, default_graphs: Optional[Sequence[str]] = DEFAULT_GRAPHS,
+                 timeout: float = 60.0, auth: Optional[tuple[str, str]] = None):
+        if not re.match(r"^https?://", endpoint):
+            raise RemoteError(f"{endpoint}: not an http(s) SPARQL endpoint URL")
+        self.endpoint = endpoint
+        self.default_graphs = list(default_graphs) if default_graphs is not None else None
+        self.timeout = timeout
+        self.auth = auth
+
+    def _client(self, query: str, default_graph: Optional[Sequence[str]]) -> SPARQLWrapper:
+        sw = SPARQLWrapper(self.endpoint, agent="remit (SPARQLWrapper)")
+        sw.setMethod(POST)
+        sw.setReturnFormat(JSON)
+        sw.setTimeout(int(self.timeout))
+        if self.auth:
+            sw.setCredentials(*self.auth)
+        for g in (default_graph if default_graph is not None else self.default_graphs) or ():
+            sw.addDefaultGraph(g)
+        sw.setQuery(query)
+        return sw
+
+    def select(self, text: str, bindings: Mapping[str, TermSpec] | None = None,
+               default_graph: Optional[Sequence[str]] = None) -> tuple[list[str], list[dict[str, dict[str, Any]]]]:
+        """Run a SELECT; return the columns and every row (normalised bindings)."""
+        query = bind_with_values(text, bindings or {})
+        data = self._run(query, default_graph)
+        if "results" not in data:
+            raise RemoteError(f"{self.endpoint}: not a SELECT result (a named query must be a SELECT query)")
+        columns = list(data.get("head", {}).get("vars", []))
+        rows = [{k: normalise_binding(v) for k, v in row.items()} for row in data["results"]["bindings"]]
+        return columns, rows
+
+    def ask(self, text: str) -> bool:
+        data = self._run(text, None)
+        if "boolean" not in data:
+            raise RemoteError(f"{self.endpoint}: not an ASK result")
+        return bool(data["boolean"])
+
+    def _run(self, query: str, default_graph: Optional[Sequence[str]]) -> dict[str, Any]:
+        try:
+            result = self._client(query, default_graph).queryAndConvert()
+        except SPARQLWrapperException as exc:
+            raise RemoteError(f"{self.endpoint}: the store rejected the query: {str(exc).strip()[:800]}") from None
+        except (URLError, socket.timeout, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise RemoteError(f"{self.endpoint}: cannot reach the store: {reason}") from None
+        if not isinstance(result, dict):
+            raise RemoteError(f"{self.endpoint}: the store did not answer with SPARQL JSON results")
+        return result
+
+    def select_page(self, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
+                    default_graph: Optional[Sequence[str]] = None) -> ResultPage:
+        """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.select_page` returns them."""
+        if _can_append_limit(text):
+            query = f"{text.rstrip()}\nLIMIT {limit + 1} OFFSET {offset}\n"
+            columns, rows = self.select(query, bindings, default_graph)
+        else:
+            columns, rows = self.select(text, bindings, default_graph)
+            rows = rows[offset: offset + limit + 1]
+        has_more = len(rows) > limit
+        return ResultPage(columns=columns, rows=rows[:limit], limit=limit, offset=offset, has_more=has_more,
+                          params={k: v[1] for k, v in bindings.items()})
+
+    def count(self, graph: str) -> int:
+        """Triples in one named graph of the store."""
+        _, rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", {}, [])
+        return int(rows[0]["n"]["value"])
+
+
+def run_named_remote(store: RemoteStore, nq: NamedQuery, raw_params: Mapping[str, str],
+                     limit: Optional[int | str] = None, offset: Optional[int | str] = None,
+                     max_limit: int = MAX_LIMIT, default_limit: int = 100) -> ResultPage:
+    """:func:`kg.query.run_named` against a remote store."""
+    lim, off = page_bounds(limit, offset, default_limit, max_limit)
+    return store.select_page(nq.text, bind_params(nq, raw_params), lim, off)
+
+
+def run_named_query_remote(name: str, raw_params: Mapping[str, str], *, store_url: str, queries_dir: Path,
+                           limit: Optional[int | str] = None, offset: Optional[int | str] = None,
+                           max_limit: int = MAX_LIMIT, default_limit: int = 100) -> tuple[NamedQuery, ResultPage]:
+    """:func:`kg.query.run_named_query` against a remote store (``kg query NAME --store URL``)."""
+    registry = load_queries(queries_dir)
+    if name not in registry:
+        raise KeyError(f"no named query {name!r} in {queries_dir} (queries: {', '.join(registry) or 'none'})")
+    nq = registry[name]
+    return nq, run_named_remote(RemoteStore(store_url), nq, raw_params, limit, offset, max_limit, default_limit)
