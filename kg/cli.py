@@ -153,10 +153,11 @@ def query(
     format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
     limit: Optional[int] = typer.Option(None, help="Rows per page (default 100, at most 1000)."),
     offset: Optional[int] = typer.Option(None, help="Rows to skip."),
-    store: Optional[Path] = typer.Option(None, help="Built store folder (default build/store)."),
+    store: Optional[str] = typer.Option(None, help="Built store folder (default build/store), or the http(s) URL "
+                                        "of an external SPARQL endpoint the build was pushed to (kg push)."),
     queries: Optional[Path] = typer.Option(None, help="Queries folder (default queries/)."),
 ) -> None:
-    """Run a named query on the built store and print the rows."""
+    """Run a named query on the built store (or an external SPARQL store) and print the rows."""
     import json as _json
 
     from kg.query import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
@@ -165,7 +166,8 @@ def query(
     if format not in ("table", "csv", "json"):
         typer.echo(f"error: --format must be table, csv or json, not {format!r}", err=True)
         raise typer.Exit(2)
-    settings = get_settings(store_path=store, queries_dir=queries)
+    remote_url = store if store and store.startswith(("http://", "https://")) else None
+    settings = get_settings(store_path=None if remote_url else store, queries_dir=queries)
     raw: dict[str, str] = {}
     for p in param:
         key, sep, value = p.partition("=")
@@ -174,9 +176,20 @@ def query(
             raise typer.Exit(2)
         raw[key] = value
     try:
-        nq, page = run_named_query(name, raw, store_path=settings.store_path, queries_dir=settings.queries_dir,
-                                   limit=limit, offset=offset, max_limit=settings.named_query_max_limit,
-                                   default_limit=settings.named_query_default_limit)
+        if remote_url:
+            from kg.remote import RemoteError, run_named_query_remote
+
+            try:
+                nq, page = run_named_query_remote(name, raw, store_url=remote_url, queries_dir=settings.queries_dir,
+                                                  limit=limit, offset=offset, max_limit=settings.named_query_max_limit,
+                                                  default_limit=settings.named_query_default_limit)
+            except RemoteError as exc:
+                typer.echo(f"error: {exc}", err=True)
+                raise typer.Exit(3)
+        else:
+            nq, page = run_named_query(name, raw, store_path=settings.store_path, queries_dir=settings.queries_dir,
+                                       limit=limit, offset=offset, max_limit=settings.named_query_max_limit,
+                                       default_limit=settings.named_query_default_limit)
     except (KeyError, ParamError, QueryFileError, FileNotFoundError, SyntaxError) as exc:
         typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         raise typer.Exit(2)
@@ -214,6 +227,43 @@ def publish(
         raise typer.Exit(2)
     counts = publish_site(settings, outdir, service_base=service_url)
     typer.echo(f"wrote {outdir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+@app.command()
+def push(
+    store: str = typer.Option(..., "--store", help="SPARQL query endpoint of the external store (used to check counts)."),
+    graph_store: Optional[str] = typer.Option(None, "--graph-store", help="Graph Store Protocol URL (default: "
+                                              "Oxigraph's layout, the query URL with /query replaced by /store)."),
+    dataset: Path = typer.Option(Path("build/remit.trig"), "--dataset", help="The built dataset to push."),
+    user: Optional[str] = typer.Option(None, "--user", help="User name for HTTP basic auth (password: REMIT_STORE_PASSWORD)."),
+) -> None:
+    """Load the built dataset into an external SPARQL 1.1 store: one HTTP PUT per named graph (replaces it)."""
+    import os
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from kg.push import PushError, graph_store_url
+    from kg.push import push as do_push
+
+    auth = (user, os.environ.get("REMIT_STORE_PASSWORD", "")) if user else None
+    try:
+        gsp = graph_store or graph_store_url(store)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      transient=False) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(graph: str, done: int, total: int) -> None:
+                if graph not in tasks:
+                    tasks[graph] = bar.add_task(f"PUT <{graph}>", total=total)
+                bar.update(tasks[graph], completed=done)
+
+            result = do_push(dataset, gsp, store, auth=auth, progress=progress)
+    except PushError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2 if "no built dataset" in str(exc) else 3)
+    for g in result.graphs:
+        typer.echo(f"  <{g.graph}>: {g.triples} triples (HTTP {g.status}; {g.stored} in the store)")
+    typer.echo(f"pushed {result.triples} triples to {gsp}")
 
 
 def main() -> None:  # console-script entry point
