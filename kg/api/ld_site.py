@@ -12,6 +12,7 @@ are that path plus ``.html``, ``.ttl``, ``.jsonld``, ``.nt`` or ``.rdf``.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 import threading
@@ -146,7 +147,9 @@ class Site:
     def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
                  service_base: Optional[str] = None):
         self.settings = settings
-        self.iri_base: str = getattr(settings, "iri_base", None) or BASE
+        #: The IRI namespace mapped onto this server's paths: ``settings.iri_base`` if the settings have it,
+        #: else ``$REMIT_IRI_BASE``, else https://w3id.org/remit/.
+        self.iri_base: str = getattr(settings, "iri_base", None) or os.environ.get("REMIT_IRI_BASE") or BASE
         if not self.iri_base.endswith("/"):
             self.iri_base += "/"
         self.static = static

@@ -80,6 +80,8 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             parts: dict[str, str] = {}
             href = None
             for t in site.store.quads_for_pattern(o, None, None):
+                if t.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
+                    continue
                 name = t.predicate.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
                 if isinstance(t.object, ox.Literal):
                     parts.setdefault(name, t.object.value)

@@ -271,6 +271,9 @@ def test_agreement_page(client: httpx.Client) -> None:
                      "Sharing inspection schedules", "joint-work@example.org", "Areas for joint work, item 2"):
         assert expected in text, expected
     assert "DESCRIBE" in text and "ui?query=" in text
+    # regression: a contact's vCard address and telephone are blank nodes; they render as text and tel: links,
+    # never as links to blank-node labels
+    assert "1 Fixture Street, Fixtureton" in text and 'href="tel:+44-0000-000000"' in text
 
 
 def test_body_page(client: httpx.Client) -> None:
