@@ -61,6 +61,23 @@ class Settings(BaseSettings):
     )
     admin_token: Optional[str] = Field(None, description="Bearer token for administrative routes; unset: none enabled.")
 
+    # --- query complexity and cost (checked before evaluation; see docs/operations.md)
+    max_query_depth: int = Field(16, ge=2, description="Deepest nesting of the query's algebra; deeper: 400.")
+    max_query_operators: int = Field(1000, ge=16, description="Most algebra operators in one query; more: 400.")
+    cost_guard: bool = Field(True, description="Refuse obviously unbounded shapes (cartesian products over the "
+                             "whole graph, unanchored transitive paths) before running them: 400.")
+
+    # --- reload (SIGHUP or POST /admin/reload) and shutdown
+    source_root: Path = Field(Path("."), description="Project root a reload builds from (ontology/, shapes/, queries/qc/).")
+    reload_fail_on: str = Field(
+        "violation", pattern="^(violation|warning|info|none)$",
+        description="A reload is refused when the new build has a finding of a check (shape or QC query) at or above "
+        "this severity that the served build does not have; `none` accepts any report.",
+    )
+    reload_timeout: float = Field(600.0, gt=0, description="Longest a reload build may take, seconds.")
+    shutdown_grace: float = Field(2.0, ge=0, description="Seconds in-flight requests get after SIGTERM before "
+                                  "the query workers are killed.")
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, v: Optional[str]) -> Optional[str]:

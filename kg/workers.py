@@ -140,10 +140,13 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
     from kg.api.guard import QueryRefused, check_dataset_params, inspect_query
     from kg.store import DEFAULT_GRAPHS
 
+    from kg.api.cost import CostLimits, check_cost
+
     text: str = job["query"]
     try:
         info = inspect_query(text, graphs)
         check_dataset_params(job.get("default_graph_uri", []), job.get("named_graph_uri", []), graphs)
+        check_cost(info.algebra, CostLimits(**job.get("cost", {})))
     except QueryRefused as exc:
         return _error(exc.status, exc.title, exc.detail)
 
@@ -290,7 +293,7 @@ class WorkerPool:
         self.isolate_network = isolate_network
         self.start_timeout = start_timeout
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["kg.workers", "kg.api.guard", "kg.api.conneg", "kg.query",
+        self._ctx.set_forkserver_preload(["kg.workers", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query",
                                           "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"])
         self._idle: Optional[asyncio.Queue[_Slot]] = None
         self._slots: dict[int, _Slot] = {}

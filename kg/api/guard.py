@@ -33,6 +33,7 @@ class QueryInfo:
     form: str                               # SELECT, ASK, CONSTRUCT, DESCRIBE
     from_graphs: list[str] = field(default_factory=list)
     from_named_graphs: list[str] = field(default_factory=list)
+    algebra: Any = field(default=None, repr=False)  # rdflib's algebra, for the cost checks (kg.api.cost)
 
     @property
     def has_dataset(self) -> bool:
@@ -163,7 +164,7 @@ def inspect_query(text: str, store_graphs: Iterable[str]) -> QueryInfo:
 
     name = algebra.algebra.name  # SelectQuery, AskQuery, ConstructQuery, DescribeQuery
     form = name.replace("Query", "").upper()
-    info = QueryInfo(form=form)
+    info = QueryInfo(form=form, algebra=algebra.algebra)
     clauses = algebra.algebra["datasetClause"] if "datasetClause" in algebra.algebra else None
     for clause in clauses or []:
         if "default" in clause:

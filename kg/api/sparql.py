@@ -175,6 +175,7 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
             "formats": _multi(pairs, "format") + _multi(pairs, "output"),
             "row_limit": s.row_limit,
             "endpoint": s.sparql_endpoint_url,
+            "cost": {"max_depth": s.max_query_depth, "max_operators": s.max_query_operators, "guard": s.cost_guard},
         }
         outcome = await endpoint.run_job(request, job)
         if isinstance(outcome, Response):
