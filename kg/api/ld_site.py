@@ -18,7 +18,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 from urllib.parse import quote
 
 import pyoxigraph as ox
@@ -159,6 +159,8 @@ class Site:
         self._lock = threading.Lock()
         self._labels: Optional[dict[str, str]] = None
         self._queries: Optional[dict[str, Any]] = None
+        #: Where to get an already-loaded named-query registry (the SPARQL endpoint's), if any.
+        self.queries_from: Optional[Callable[[], Optional[dict[str, Any]]]] = None
         #: Anchor of an ontology term in the ontology's HTML documentation (set by the publication).
         self.term_anchor = iri_local_name
         self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
@@ -230,6 +232,10 @@ class Site:
     @property
     def queries(self) -> dict[str, Any]:
         """The named-query registry (``queries/*.rq``)."""
+        if self._queries is None and self.queries_from is not None:
+            shared = self.queries_from()
+            if shared:
+                return shared
         if self._queries is None:
             from kg.query import load_queries
 

@@ -148,6 +148,18 @@ class Publication:
                 self._onto = (html, anchors)
             return self._onto
 
+    def warm_up(self) -> None:
+        """Compute the cached artefacts (labels, ontology docs, dumps, VoID) ahead of the first request."""
+        try:
+            self.site.labels
+            if self.site.queries_from is None:
+                self.site.queries
+            self.ontology_docs()
+            self.dumps()
+            self.void("ttl")
+        except Exception:  # noqa: BLE001 - a request will compute (and report) the same error
+            pass
+
     def term_anchor(self, iri: str) -> str:
         return self.ontology_docs()[1].get(iri, iri_local_name(iri))
 
@@ -230,7 +242,7 @@ class Publication:
         queries = [{"name": n, "summary": q.summary, "href": site.service(page, f"/queries/{n}")}
                    for n, q in sorted(site.queries.items())]
         return site.render("home.html", page, title="Remit", counts=site.counts(), queries=queries,
-                           version=self.version(), dumps=self.dumps(), agreements=len(site.agreements(page)),
+                           version=self.version(), agreements=len(site.agreements(page)),
                            bodies=len(site.bodies(page)))
 
     def page(self, path: str) -> Optional[str]:
@@ -398,6 +410,10 @@ def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Pu
 
     pub = Publication(settings, store=store)
     app.state.publication = pub
+    endpoint = getattr(app.state, "endpoint", None)
+    if endpoint is not None and hasattr(endpoint, "queries"):  # reuse the registry the endpoint loads at start
+        pub.site.queries_from = lambda: endpoint.queries if getattr(endpoint, "started", False) else None
+    threading.Thread(target=pub.warm_up, name="remit-publication-warm-up", daemon=True).start()
     app.include_router(make_router(pub))
     app.include_router(make_ui_router(pub))
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="remit-static")
