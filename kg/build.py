@@ -26,11 +26,11 @@ from importlib.metadata import version as _dist_version
 from pathlib import Path
 from typing import Any
 
-import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg import __version__
+from kg.canon import canonical_graphs
 from kg.loader import SourceFile, find_files, load_files, locate_term
 from kg.namespaces import (
     GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ONTOLOGY_IRI, OWL, PREFIXES, RDF, XSD,
@@ -183,46 +183,8 @@ def check(layout: Layout, extra_files: list[Path] | None = None) -> Checked:
 # --- deterministic serialisation ----------------------------------------------------------------------
 
 def _canonical(graphs: dict[URIRef, Graph]) -> dict[URIRef, Graph]:
-    """Relabel blank nodes canonically over the *whole* dataset (W3C RDFC-1.0, pyoxigraph's Rust
-    implementation), so a blank node shared by two graphs keeps one label and the labels depend only
-    on the triples. rdflib's ``to_canonical_graph`` took minutes on the real data; RDFC-1.0 here takes
-    milliseconds."""
-    ds = ox.Dataset()
-    for name, g in graphs.items():
-        gn = ox.NamedNode(str(name))
-        for s, p, o in g:
-            ds.add(ox.Quad(_to_ox(s), ox.NamedNode(str(p)), _to_ox(o), gn))
-    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
-    out = {name: Graph() for name in graphs}
-    by_name = {str(name): name for name in graphs}
-    for q in ds:
-        out[by_name[q.graph_name.value]].add((_from_ox(q.subject), URIRef(q.predicate.value), _from_ox(q.object)))
-    return out
-
-
-def _to_ox(t: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(t, URIRef):
-        return ox.NamedNode(str(t))
-    if isinstance(t, BNode):
-        return ox.BlankNode(str(t))
-    assert isinstance(t, Literal)
-    if t.language:
-        return ox.Literal(str(t), language=t.language)
-    if t.datatype:
-        return ox.Literal(str(t), datatype=ox.NamedNode(str(t.datatype)))
-    return ox.Literal(str(t))
-
-
-def _from_ox(t: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    if isinstance(t, ox.NamedNode):
-        return URIRef(t.value)
-    if isinstance(t, ox.BlankNode):
-        return BNode(t.value)
-    if t.language:
-        return Literal(t.value, lang=t.language)
-    if t.datatype.value == "http://www.w3.org/2001/XMLSchema#string":
-        return Literal(t.value)
-    return Literal(t.value, datatype=URIRef(t.datatype.value))
+    """Blank nodes relabelled canonically over the whole dataset (see :mod:`kg.canon`)."""
+    return canonical_graphs(graphs)
 
 
 _PN_LOCAL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")

@@ -248,9 +248,12 @@ def format_turtle(path: Path | str) -> tuple[str, str]:
     file's own). Comments are not kept. Raises :class:`SourceError` on bad input."""
     from kg.namespaces import PREFIXES
 
+    from kg.canon import canonical_graph
+
     src = load_turtle(path)
     g = Graph(bind_namespaces="none")
-    for t in src.graph:
+    # canonical blank-node labels, so nested blank nodes are written in a stable order (idempotent)
+    for t in canonical_graph(src.graph):
         g.add(t)
     for prefix, ns in sorted(src.prefixes.items()):
         if ns not in PREFIXES.values() and prefix not in PREFIXES:
