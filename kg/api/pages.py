@@ -282,6 +282,9 @@ def make_router(pub: Publication) -> APIRouter:
     router = APIRouter(include_in_schema=False)
     site = pub.site
 
+    def get(path: str, **kw: Any) -> Any:  # GET and HEAD (link checkers and crawlers use HEAD)
+        return router.api_route(path, methods=["GET", "HEAD"], **kw)
+
     def not_found(request: Request, path: str) -> Response:
         accept = request.headers.get("accept", "")
         if "text/html" in accept or not accept:
@@ -315,7 +318,7 @@ def make_router(pub: Publication) -> APIRouter:
             target = iri_local_name(path) + "." + fmt.key
         return _negotiated(b"", fmt.content_type, status=303, Location=target)
 
-    @router.get("/", response_class=HTMLResponse)
+    @get("/", response_class=HTMLResponse)
     def home(request: Request) -> Response:
         """The home page; a client that prefers RDF is sent to the dataset description (VoID)."""
         try:
@@ -326,46 +329,46 @@ def make_router(pub: Publication) -> APIRouter:
             return _negotiated(b"", fmt.content_type, status=303, Location=".well-known/void")
         return _negotiated(pub.home("/index.html"), "text/html; charset=utf-8")
 
-    @router.get("/index.html", response_class=HTMLResponse)
+    @get("/index.html", response_class=HTMLResponse)
     def index() -> Response:
         return HTMLResponse(pub.home("/index.html"))
 
-    @router.get("/agreements.html", response_class=HTMLResponse)
-    @router.get("/bodies.html", response_class=HTMLResponse)
-    @router.get("/matrix.html", response_class=HTMLResponse)
-    @router.get("/dumps/index.html", response_class=HTMLResponse)
-    @router.get("/matrix/{st}/{fn}.html", response_class=HTMLResponse)
+    @get("/agreements.html", response_class=HTMLResponse)
+    @get("/bodies.html", response_class=HTMLResponse)
+    @get("/matrix.html", response_class=HTMLResponse)
+    @get("/dumps/index.html", response_class=HTMLResponse)
+    @get("/matrix/{st}/{fn}.html", response_class=HTMLResponse)
     def fixed(request: Request) -> Response:
         html = pub.page(request.url.path)
         if html is None:
             return not_found(request, request.url.path)
         return HTMLResponse(html)
 
-    @router.get("/dumps/")
+    @get("/dumps/")
     def dumps_index() -> Response:
         return HTMLResponse(pub.page("/dumps/index.html") or "")
 
-    @router.get("/id/{rest:path}")
+    @get("/id/{rest:path}")
     def id_(request: Request, rest: str) -> Response:
         return resolve(request, "/id/" + rest)
 
-    @router.get("/shapes/{rest:path}")
+    @get("/shapes/{rest:path}")
     def shapes(request: Request, rest: str) -> Response:
         return resolve(request, "/shapes/" + rest)
 
-    @router.get("/def")
+    @get("/def")
     def ontology(request: Request) -> Response:
         return resolve(request, "/def")
 
-    @router.get("/def.{ext}")
+    @get("/def.{ext}")
     def ontology_doc(request: Request, ext: str) -> Response:
         return resolve(request, "/def." + ext)
 
-    @router.get("/def/{rest:path}")
+    @get("/def/{rest:path}")
     def term(request: Request, rest: str) -> Response:
         return resolve(request, "/def/" + rest)
 
-    @router.get("/.well-known/void")
+    @get("/.well-known/void")
     def void(request: Request) -> Response:
         try:
             fmt = negotiate(RDF_NEGOTIATION, request.headers.get("accept"), request.query_params.getlist("format"),
@@ -376,18 +379,18 @@ def make_router(pub: Publication) -> APIRouter:
             return _negotiated(f"400 Bad Request: {exc}\n", "text/plain; charset=utf-8", status=400)
         return _negotiated(pub.void(fmt.key), fmt.content_type)
 
-    @router.get("/.well-known/void.{ext}")
+    @get("/.well-known/void.{ext}")
     def void_doc(ext: str) -> Response:
         if ext not in ("ttl", "jsonld", "nt", "rdf"):
             return Response("404 Not Found: VoID is served as .ttl, .jsonld, .nt or .rdf\n", status_code=404,
                             media_type="text/plain; charset=utf-8")
         return Response(pub.void(ext), media_type=_content_type(ext))
 
-    @router.get("/context.jsonld")
+    @get("/context.jsonld")
     def context() -> Response:
         return Response(json.dumps(pub.context(), indent=2, sort_keys=False), media_type="application/ld+json")
 
-    @router.get("/dumps/{name:path}")
+    @get("/dumps/{name:path}")
     def dump(request: Request, name: str) -> Response:
         checksum = name.endswith(".sha256")
         d = pub.dump(name[: -len(".sha256")] if checksum else name)

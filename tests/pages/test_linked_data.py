@@ -342,3 +342,10 @@ def test_dumps_are_identical_across_processes(store_path: Path) -> None:
         assert r.returncode == 0, r.stderr
         outs.append(r.stdout)
     assert outs[0] == outs[1] and outs[0].count("\n") == 4
+
+
+def test_head_requests(client: httpx.Client) -> None:
+    r = client.head("/id/body/fixture-alpha", headers={"accept": "text/turtle"})
+    assert r.status_code == 303 and r.headers["location"].endswith("fixture-alpha.ttl")
+    r = client.head("/id/body/fixture-alpha.ttl")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/turtle") and r.content == b""
