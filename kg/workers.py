@@ -280,6 +280,7 @@ class _Slot:
     pid: int
     network_isolated: bool
     busy_since: Optional[float] = None
+    generation: int = 0
 
 
 class WorkerPool:
@@ -303,11 +304,14 @@ class WorkerPool:
         self._closed = False
         self._lock = threading.Lock()
         self.replaced = 0
+        self.generation = 0
+        self._closing = False
 
     # ---------------------------------------------------------------- lifecycle
-    def _spawn(self) -> _Slot:
+    def _spawn(self, store_path: Optional[Path] = None) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, str(self.store_path), self.isolate_network),
+        path, generation = str(store_path or self.store_path), self.generation  # read together, at the start
+        proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network),
                                  daemon=True, name="kg-query-worker")
         proc.start()
         child.close()
@@ -322,7 +326,7 @@ class WorkerPool:
         if kind != "ready":
             self._kill(proc)
             raise PoolUnavailable(f"a query worker could not open the store: {payload}")
-        return _Slot(proc, parent, payload["pid"], payload["network_isolated"])
+        return _Slot(proc, parent, payload["pid"], payload["network_isolated"], generation=generation)
 
     @staticmethod
     def _kill(proc: Any) -> None:
@@ -340,6 +344,64 @@ class WorkerPool:
         for s in slots:
             self._slots[s.pid] = s
             self._idle.put_nowait(s)
+
+    async def switch(self, store_path: Path) -> None:
+        """Serve ``store_path`` from now on, atomically: ``size`` new workers open it first (on failure
+        :class:`PoolUnavailable` is raised and nothing changes); then, in one step of the event loop, they
+        replace every idle worker. An old worker that is running a query finishes it and then retires, so
+        each query sees the old store or the new one, never a mix."""
+        if self._idle is None or self._closed:
+            raise PoolUnavailable("the query workers are not running")
+        loop = asyncio.get_running_loop()
+        path = Path(store_path)
+        started = await asyncio.gather(*(loop.run_in_executor(self._threads, self._spawn, path)
+                                         for _ in range(self.size)), return_exceptions=True)
+        fresh = [s for s in started if isinstance(s, _Slot)]
+        failed = [e for e in started if not isinstance(e, _Slot)]
+        if failed or self._closed:
+            for s in fresh:
+                self._kill(s.process)
+            err = failed[0] if failed else PoolUnavailable("the pool is closing")
+            raise err if isinstance(err, PoolUnavailable) else PoolUnavailable(str(err))
+        # ---- from here to the end: no await, so no request can see a half-switched pool
+        self.store_path = path
+        self.generation += 1
+        old_idle: list[_Slot] = []
+        while not self._idle.empty():
+            old_idle.append(self._idle.get_nowait())
+        for s in fresh:
+            s.generation = self.generation
+            self._slots[s.pid] = s
+            self._idle.put_nowait(s)
+        for s in old_idle:
+            self._slots.pop(s.pid, None)
+        # ---- end of the atomic step
+        for s in old_idle:
+            loop.run_in_executor(self._threads, self._stop, s)
+
+    def _stop(self, slot: _Slot) -> None:
+        """Ask a worker to exit (it is idle), then make sure it has."""
+        try:
+            slot.conn.send(None)
+        except (OSError, BrokenPipeError):
+            pass
+        slot.process.join(1.0)
+        self._kill(slot.process)
+        try:
+            slot.conn.close()
+        except OSError:
+            pass
+
+    def kill_all(self) -> None:
+        """Shutdown: SIGKILL every worker at once (safe from any thread). Requests that were waiting on
+        them get :class:`PoolUnavailable`; no replacement is started."""
+        self._closing = True
+        self._closed = True
+        for slot in list(self._slots.values()):
+            try:
+                slot.process.kill()
+            except (OSError, AttributeError, ValueError):
+                pass
 
     async def close(self) -> None:
         self._closed = True
@@ -364,6 +426,7 @@ class WorkerPool:
     def status(self) -> dict[str, Any]:
         busy = sum(1 for s in self._slots.values() if s.busy_since is not None)
         return {"workers": len(self._slots), "busy": busy, "waiting": self._waiting, "replaced": self.replaced,
+                "generation": self.generation, "store": str(self.store_path),
                 "network_isolated": all(s.network_isolated for s in self._slots.values()) if self._slots else None}
 
     def pids(self) -> list[int]:
@@ -392,14 +455,21 @@ class WorkerPool:
             outcome = await loop.run_in_executor(self._threads, self._exchange, slot, job, timeout)
         except (QueryTimeout, WorkerCrashed):
             await self._retire(slot)
+            if self._closing:
+                raise PoolUnavailable("the server is shutting down") from None
             raise
         except asyncio.CancelledError:  # the client went away: the worker's answer cannot be trusted to arrive
             self._slots.pop(slot.pid, None)
             self._kill(slot.process)
-            self._start_replacement()
+            if slot.generation == self.generation and not self._closed:
+                self._start_replacement()
             raise
         slot.busy_since = None
-        self._idle.put_nowait(slot)
+        if slot.generation != self.generation or self._closed:  # a reload happened meanwhile: retire it
+            self._slots.pop(slot.pid, None)
+            loop.run_in_executor(self._threads, self._stop, slot)
+        else:
+            self._idle.put_nowait(slot)
         return outcome
 
     @staticmethod
@@ -421,7 +491,8 @@ class WorkerPool:
             slot.conn.close()
         except OSError:
             pass
-        self._start_replacement()
+        if slot.generation == self.generation and not self._closed:  # an old generation's worker is not replaced
+            self._start_replacement()
 
     def _start_replacement(self) -> None:
         self.replaced += 1
@@ -437,7 +508,7 @@ class WorkerPool:
                     log.error("cannot start a query worker (attempt %d): %s", attempt + 1, exc)
                     await asyncio.sleep(min(10.0, 0.5 * (attempt + 1)))
                     continue
-                if self._closed:
+                if self._closed or new.generation != self.generation:  # closed, or a reload replaced the pool
                     self._kill(new.process)
                     return
                 self._slots[new.pid] = new

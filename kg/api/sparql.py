@@ -124,8 +124,12 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
     @router.get("/health", include_in_schema=True, summary="Liveness: answers at once, runs no query")
     async def health() -> JSONResponse:
         st = endpoint.pool.status()
-        return JSONResponse({"status": "ok" if endpoint.started else "starting", "workers": st["workers"],
-                             "busy": st["busy"], "waiting": st["waiting"]})
+        body = {"status": "ok" if endpoint.started else "starting", "workers": st["workers"],
+                "busy": st["busy"], "waiting": st["waiting"]}
+        reloader = getattr(endpoint, "reloader", None)  # kg.reload.Reloader, set by create_app
+        if reloader is not None:
+            body.update(reloader.state())
+        return JSONResponse(body)
 
     if s.admin_token:
         @router.get("/admin/workers", include_in_schema=False)

@@ -1,0 +1,41 @@
+"""Administrative routes: ``POST /admin/reload`` (rebuild, gate and switch the served graph; see
+:mod:`kg.reload`). They exist only when ``REMIT_ADMIN_TOKEN`` is set, want ``Authorization: Bearer <token>``
+(compared in constant time), are left out of the OpenAPI document and never carry CORS headers, so a page
+in a browser on another origin cannot call them."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from kg.api.errors import error_response
+from kg.reload import ReloadBusy, Reloader
+
+__all__ = ["make_admin_router", "authorised"]
+
+
+def authorised(request: Request, token: str) -> bool:
+    given = request.headers.get("authorization", "")
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), f"Bearer {token}".encode())
+
+
+def make_admin_router(reloader: Reloader, token: str) -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/admin/reload", include_in_schema=False)
+    async def reload(request: Request) -> Response:
+        if not authorised(request, token):
+            return error_response(request, 401, "unauthorised", "send the admin token as a Bearer token.",
+                                  {"WWW-Authenticate": "Bearer"})
+        try:
+            outcome = await reloader.reload("POST /admin/reload")
+        except ReloadBusy:
+            return error_response(request, 409, "reload in progress", "a reload is already running; try again.",
+                                  {"Retry-After": "5"})
+        return JSONResponse(outcome.as_dict(), status_code=200 if outcome.ok else 422,
+                            headers={"Cache-Control": "no-store"})
+
+    return router

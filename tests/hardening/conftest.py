@@ -1,0 +1,219 @@
+"""Shared parts of the hardening tests: a real server subprocess (``kg serve``), a canary listener, a
+content hash of a store, and the checks every hostile response must pass.
+
+Every test is bounded twice: pytest-timeout per test, and an httpx timeout on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Iterator, Optional
+
+import httpx
+import psutil
+import pyoxigraph as ox
+import pytest
+
+from kg.store import write_store
+
+ROOT = Path(__file__).resolve().parents[2]
+API_FIXTURES = ROOT / "tests" / "api" / "fixtures"
+QUERIES = API_FIXTURES / "queries"
+TOKEN = "hardening-admin-token"
+DEADLINE = 2.0
+ROW_LIMIT = 50
+HTTP_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+
+#: What must never appear in an error body: a traceback, a source path, a version string.
+LEAK = re.compile(
+    r"Traceback|File \"|\.py\b|/work/|/home/|/usr/|site-packages|\bline \d+, in\b|"
+    r"(?:python|uvicorn|starlette|fastapi|pyoxigraph|oxigraph|rdflib)[ /]?v?\d+\.\d+", re.IGNORECASE)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, port: int, log: Path, store: Path):
+        self.proc = proc
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.sparql = self.url + "/sparql"
+        self.log = log
+        self.store = store
+
+    def get(self, path: str, **kw: object) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=kw.pop("timeout", HTTP_TIMEOUT), **kw)  # type: ignore[arg-type]
+
+    def post(self, path: str, **kw: object) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=kw.pop("timeout", HTTP_TIMEOUT), **kw)  # type: ignore[arg-type]
+
+    def admin(self, method: str, path: str, timeout: float = 120) -> httpx.Response:
+        return httpx.request(method, self.url + path, headers={"Authorization": f"Bearer {TOKEN}"},
+                             timeout=timeout)
+
+    def workers(self) -> dict:
+        r = self.admin("GET", "/admin/workers", timeout=10)
+        r.raise_for_status()
+        return r.json()
+
+    def wait_idle(self, n: int, timeout: float = 30) -> dict:
+        end = time.monotonic() + timeout
+        st: dict = {}
+        while time.monotonic() < end:
+            st = self.workers()
+            if st["workers"] == n and st["busy"] == 0:
+                return st
+            time.sleep(0.1)
+        raise AssertionError(f"workers did not settle: {st}")
+
+    def worker_pids(self) -> set[int]:
+        """Every live query-worker process of this server (children named by multiprocessing)."""
+        out = set()
+        for p in psutil.Process(self.proc.pid).children(recursive=True):
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE and "forkserver" not in " ".join(p.cmdline()):
+                    out.add(p.pid)
+            except psutil.Error:
+                pass
+        return out
+
+
+def start_server(store: Path, tmp: Path, cwd: Optional[Path] = None, **env_overrides: str) -> Server:
+    port = free_port()
+    env = {**os.environ, "REMIT_QUERIES_DIR": str(QUERIES), "REMIT_QUERY_TIMEOUT": str(DEADLINE),
+           "REMIT_ROW_LIMIT": str(ROW_LIMIT), "REMIT_WORKERS": "2", "REMIT_QUEUE_LIMIT": "4",
+           "REMIT_ADMIN_TOKEN": TOKEN, "REMIT_CLIENT_BUDGET_SECONDS": "1000",
+           "REMIT_SHUTDOWN_GRACE": "1", **env_overrides}
+    env = {k: v for k, v in env.items() if v != ""}  # an override of "" removes the variable
+    env.pop("REMIT_PUBLIC_BASE_URL", None)
+    log = tmp / f"server-{port}.log"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store)],
+        env=env, cwd=str(cwd or ROOT), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    server = Server(proc, port, log, store)
+    end = time.monotonic() + 60
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(server.url + "/health", timeout=1).json().get("status") == "ok":
+                return server
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.1)
+    stop_server(server)
+    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+
+
+def stop_server(server: Server) -> None:
+    if server.proc.poll() is None:
+        server.proc.send_signal(signal.SIGTERM)
+        try:
+            server.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.proc.pid, signal.SIGKILL)
+            server.proc.wait(5)
+
+
+def store_fingerprint(store_dir: Path) -> tuple[int, str]:
+    """(quad count, SHA-256 of the sorted N-Quads export) of an on-disk store, opened read-only."""
+    store = ox.Store.read_only(str(store_dir))
+    lines = sorted(ox.serialize(store, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines())
+    del store
+    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def served_fingerprint(server: Server) -> tuple[int, str]:
+    """The same, over HTTP: every quad of every graph the server serves, sorted and hashed."""
+    r = server.get("/sparql", params={"query": "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+                                      "format": "tsv"}, timeout=30)
+    assert r.status_code == 200, r.text
+    rows = sorted(r.text.splitlines()[1:])
+    return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()
+
+
+def assert_clean_error(r: httpx.Response) -> None:
+    """A 4xx/5xx body says what went wrong and nothing about the machine it runs on."""
+    assert r.status_code >= 400
+    assert not LEAK.search(r.text), f"leak in {r.status_code} body: {r.text[:500]}"
+    assert "server" not in {k.lower() for k in r.headers}
+
+
+class Canary:
+    """A TCP listener on 127.0.0.1 that records every connection (and its first bytes)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.sock.settimeout(0.2)
+        self.hits: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            conn.settimeout(1)
+            try:
+                self.hits.append(conn.recv(4096) or b"(connect)")
+            except OSError:
+                self.hits.append(b"(connect)")
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self.sock.close()
+
+
+@pytest.fixture(scope="session")
+def canary() -> Iterator[Canary]:
+    c = Canary()
+    yield c
+    c.close()
+
+
+@pytest.fixture(scope="session")
+def hostile_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("hostile") / "store"
+    write_store(API_FIXTURES / "dataset.trig", d)
+    return d
+
+
+@pytest.fixture(scope="session")
+def server(hostile_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    s = start_server(hostile_store, tmp_path_factory.mktemp("log"))
+    yield s
+    stop_server(s)
+
+
+QC_TREE = ROOT / "tests" / "qc" / "tree"
+
+
+def make_source_tree(tmp: Path) -> Path:
+    """A small, complete source tree (ontology, shapes, QC queries, data) to build, break and fix."""
+    root = tmp / "tree"
+    shutil.copytree(QC_TREE, root)
+    shutil.copytree(ROOT / "queries" / "qc", root / "queries" / "qc")
+    return root
