@@ -1,0 +1,657 @@
+"""``kg check``: a draft agreement checked against everything else in the graph.
+
+The draft is merged into an isolated, in-memory copy of the asserted graph built from ``data/`` (the
+served store, ``build/`` and the endpoint never see it); with ``replaces`` the agreement it revises is
+removed first (every triple whose subject is the agreement's IRI or an IRI under ``IRI/``, and their
+blank-node closures). The copy is reasoned (:func:`kg.reason.infer`, owlrl), validated
+(:func:`kg.validate.validate_graphs`: SHACL shapes + QC queries) and put through the rule checks in
+``queries/rules/*.rq``. Findings about the draft are reported with the draft's own line, the rule or
+shape, and the contact point of the body that owns the finding; an *impact* section compares the named
+queries ``overlaps`` and ``duplications`` before and after.
+
+Everything that touches the draft runs in a killable worker (:func:`kg.draft.run_isolated`) with a
+deadline and a memory limit; :func:`check_draft` raises :class:`~kg.draft.DraftTimeout` past it.
+
+Rule files have a grlc-style header with ``#+ severity: Violation|Warning|Info`` and select ``?focus``,
+``?agreement``, ``?message`` and optionally ``?path`` and ``?value``. Parameters ``asOf`` and
+``contactCutoff`` (dates) are bound with pyoxigraph substitutions, never pasted into the text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from itertools import groupby
+from pathlib import Path
+from typing import Any, Optional
+
+import pyoxigraph as ox
+import yaml
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
+
+from kg.draft import Draft, DraftError, parse_draft, run_isolated
+from kg.namespaces import (
+    FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, SKOS, VCARD,
+    bind_all,
+)
+from kg.validate import SEVERITIES, Finding, label_of, severity_at_least, short
+
+__all__ = [
+    "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules", "remove_agreement",
+    "check_draft", "check_text", "render_check", "CHECK_FORMATS", "exit_code", "resolve_agreement",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECK_FORMATS: tuple[str, ...] = ("text", "json", "sarif", "turtle")
+_HEADER = re.compile(r"^#\+ ?(.*)$")
+_SARIF_LEVEL = {"Violation": "error", "Warning": "warning", "Info": "note"}
+
+
+# ----------------------------------------------------------------------------------------------- rules
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule check: a SPARQL SELECT in ``queries/rules/<name>.rq``; each row is a finding."""
+
+    name: str
+    path: Path
+    summary: str
+    description: str
+    severity: str
+    params: tuple[str, ...]
+    text: str
+
+    @property
+    def iri(self) -> URIRef:
+        return RSH["rule/" + self.name]
+
+
+def load_rules(rules_dir: Path | str) -> list[Rule]:
+    """Every ``*.rq`` in ``rules_dir`` (sorted), its ``#+`` header read as YAML."""
+    out: list[Rule] = []
+    rules_dir = Path(rules_dir)
+    if not rules_dir.is_dir():
+        return out
+    for path in sorted(rules_dir.glob("*.rq")):
+        text = path.read_text(encoding="utf-8")
+        lines = []
+        for line in text.splitlines():
+            m = _HEADER.match(line)
+            if not m:
+                break
+            lines.append(m.group(1))
+        try:
+            meta = yaml.safe_load("\n".join(lines)) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: the #+ header is not valid YAML: {exc}") from None
+        severity = str(meta.get("severity", "Violation")).capitalize()
+        if severity not in SEVERITIES:
+            raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+        params = tuple(str(p["name"]) for p in meta.get("params") or [])
+        unknown = set(params) - {"asOf", "contactCutoff"}
+        if unknown:
+            raise ValueError(f"{path}: unknown rule parameter(s) {', '.join(sorted(unknown))} (asOf, contactCutoff)")
+        out.append(Rule(path.stem, path, str(meta.get("summary", path.stem)).strip(),
+                        str(meta.get("description", "")).strip(), severity, params, text))
+    return out
+
+
+def _ox(term: Node) -> Any:
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(re.sub(r"[^A-Za-z0-9]", "", str(term)) or "b")
+    assert isinstance(term, Literal)
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
+
+
+def _rd(term: Any, bnodes: dict[str, BNode]) -> Optional[Node]:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return bnodes.get(term.value, BNode(term.value))
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    return Literal(term.value, datatype=URIRef(term.datatype.value))
+
+
+def dataset_store(graphs: dict[URIRef, Graph]) -> tuple[ox.Store, dict[str, BNode]]:
+    """An in-memory pyoxigraph store holding each graph as a named graph."""
+    store = ox.Store()
+    bnodes: dict[str, BNode] = {}
+    quads = []
+    for name, g in graphs.items():
+        gn = ox.NamedNode(str(name))
+        for s, p, o in g:
+            for t in (s, o):
+                if isinstance(t, BNode):
+                    bnodes[_ox(t).value] = t
+            quads.append(ox.Quad(_ox(s), _ox(p), _ox(o), gn))
+    store.extend(quads)
+    return store, bnodes
+
+
+@dataclass
+class RuleRow:
+    rule: Rule
+    focus: Node
+    agreement: Optional[Node]
+    message: str
+    path: Optional[Node] = None
+    value: Optional[Node] = None
+
+
+def run_rules(store: ox.Store, rules: list[Rule], as_of: dt.date, contact_cutoff: dt.date,
+              bnodes: Optional[dict[str, BNode]] = None) -> list[RuleRow]:
+    """Run each rule over the union of the store's graphs; parameters bound by substitution."""
+    values = {"asOf": as_of, "contactCutoff": contact_cutoff}
+    rows: list[RuleRow] = []
+    for rule in rules:
+        subs = {ox.Variable(p): ox.Literal(values[p].isoformat(), datatype=ox.NamedNode(str(PREFIXES["xsd"]) + "date"))
+                for p in rule.params}
+        try:
+            result = store.query(rule.text, use_default_graph_as_union=True, substitutions=subs)
+        except SyntaxError as exc:
+            raise ValueError(f"{rule.path}: invalid SPARQL: {exc}") from None
+        names = [v.value for v in result.variables]
+        if "focus" not in names or "message" not in names:
+            raise ValueError(f"{rule.path}: a rule must select ?focus and ?message")
+        for sol in result:
+            get = {n: _rd(sol[n], bnodes or {}) for n in names}
+            if get.get("focus") is None:
+                continue
+            rows.append(RuleRow(rule, get["focus"], get.get("agreement"), str(get.get("message") or rule.summary),
+                                get.get("path"), get.get("value")))
+    return rows
+
+
+# ----------------------------------------------------------------------------------------------- graph
+
+def remove_agreement(g: Graph, agreement: URIRef) -> int:
+    """Remove the agreement and its parts (subjects equal to ``agreement`` or under ``agreement/``) with their
+    blank-node closures from ``g``; return the number of triples removed."""
+    prefix = str(agreement) + "/"
+    todo = [s for s in set(g.subjects()) if s == agreement or (isinstance(s, URIRef) and str(s).startswith(prefix))]
+    seen: set[Node] = set()
+    removed = 0
+    while todo:
+        s = todo.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        for t in list(g.triples((s, None, None))):
+            if isinstance(t[2], BNode):
+                todo.append(t[2])
+            g.remove(t)
+            removed += 1
+    return removed
+
+
+def resolve_agreement(ref: str) -> URIRef:
+    """An agreement IRI from an IRI, ``<IRI>``, a prefixed name (``agreement:x``) or a bare slug."""
+    ref = ref.strip().strip("<>")
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", ref):
+        return URIRef(ref)
+    if ":" in ref:
+        prefix, local = ref.split(":", 1)
+        if prefix in PREFIXES:
+            return URIRef(PREFIXES[prefix] + local)
+        raise ValueError(f"unknown prefix {prefix!r} in {ref!r}")
+    return URIRef(PREFIXES["agreement"] + ref)
+
+
+# ----------------------------------------------------------------------------------------------- results
+
+@dataclass
+class Item:
+    """One finding about the draft, ready for people (text) and tools (JSON, SARIF, Turtle)."""
+
+    severity: str
+    message: str
+    check: str
+    kind: str  # shacl | qc | rule
+    focus: str
+    focus_label: Optional[str] = None
+    agreement: Optional[str] = None
+    agreement_label: Optional[str] = None
+    area: Optional[str] = None
+    area_label: Optional[str] = None
+    path: Optional[str] = None
+    value: Optional[str] = None
+    file: Optional[str] = None
+    line: Optional[int] = None
+    column: Optional[int] = None
+    contact: Optional[str] = None
+    check_iri: Optional[str] = None
+    check_summary: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass
+class CheckOptions:
+    replaces: Optional[str] = None
+    as_of: Optional[str] = None  # YYYY-MM-DD; default today
+    contact_max_age_years: float = 3.0
+    root: str = str(ROOT)
+    data_dirs: Optional[list[str]] = None
+
+
+@dataclass
+class CheckResult:
+    draft: dict[str, Any]
+    items: list[Item]
+    elsewhere: dict[str, int]
+    impact: dict[str, Any]
+    rules: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(i.severity for i in self.items)
+        return {s: c.get(s, 0) for s in SEVERITIES}
+
+    def fails(self, threshold: str) -> bool:
+        return any(severity_at_least(i.severity, threshold) for i in self.items)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"draft": self.draft, "conforms": not self.items, "counts": self.counts,
+                "findings": [i.to_dict() for i in self.items], "elsewhere": self.elsewhere,
+                "impact": self.impact, "rules": self.rules}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CheckResult":
+        return cls(draft=data["draft"], items=[Item(**i) for i in data["findings"]], elsewhere=data["elsewhere"],
+                   impact=data["impact"], rules=data.get("rules", []))
+
+
+def exit_code(result: CheckResult, fail_on: str) -> int:
+    return 1 if result.fails(fail_on) else 0
+
+
+# ----------------------------------------------------------------------------------------------- contacts
+
+def _contact_text(cp: Node, g: Graph) -> str:
+    parts = []
+    for p in (VCARD.fn, VCARD.title):
+        v = g.value(cp, p)
+        if v is not None:
+            parts.append(str(v))
+    body = g.value(cp, REMIT.contactFor)
+    if body is not None:
+        parts.append(f"for {label_of(body, g) or short(body)}")
+    for tel in g.objects(cp, VCARD.hasTelephone):
+        v = g.value(tel, VCARD.hasValue) if isinstance(tel, BNode) else tel
+        if v is not None:
+            parts.append(str(v))
+    for mail in g.objects(cp, VCARD.hasEmail):
+        parts.append(str(mail))
+    asof = g.value(cp, REMIT.informationAsOf)
+    if asof is not None:
+        parts.append(f"as of {asof}")
+    return ", ".join(parts) or short(cp)
+
+
+def _owner_contact(focus: Node, agreement: Optional[Node], value: Optional[Node], g: Graph) -> Optional[str]:
+    """The contact of the body that owns the finding: the agreement's (or area's) contact point for the
+    focus's lead body, else for the body named in the finding; else the agreement's own contacts."""
+    if agreement is None:
+        return None
+    owner = g.value(focus, REMIT.leadBody) if not isinstance(focus, Literal) else None
+    if owner is None and isinstance(value, URIRef) and (agreement, REMIT.party, value) in g:
+        owner = value
+    if owner is None:
+        owner = g.value(focus, REMIT.contactFor)
+    points = list(g.objects(focus, REMIT.contactPoint)) + list(g.objects(agreement, REMIT.contactPoint))
+    if owner is not None:
+        mine = [cp for cp in points if (cp, REMIT.contactFor, owner) in g]
+        if mine:
+            return "; ".join(_contact_text(cp, g) for cp in sorted(set(mine), key=str))
+        return f"no contact point for {label_of(owner, g) or short(owner)} in this agreement"
+    if points:
+        return "; ".join(_contact_text(cp, g) for cp in sorted(set(points), key=str)[:2])
+    return None
+
+
+# ----------------------------------------------------------------------------------------------- impact
+
+def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_of: dt.date) -> dict[str, list[dict[str, str]]]:
+    from kg.query import bind_params, load_queries, select_page, term_display
+
+    registry = load_queries(queries_dir)
+    out: dict[str, list[dict[str, str]]] = {}
+    for name in names:
+        if name not in registry:
+            continue
+        nq = registry[name]
+        raw = {"asOf": as_of.isoformat()} if any(p.name == "asOf" for p in nq.params) else {}
+        page = select_page(store, nq.text, bind_params(nq, raw), limit=100_000, offset=0)
+        out[name] = [{c: term_display(r.get(c)) for c in page.columns if r.get(c)} for r in page.rows]
+    return out
+
+
+_KEYS = {"overlaps": ("body1", "function1", "body2", "function2", "settingType", "jurisdiction", "agreement"),
+         "duplications": ("body1", "function1", "body2", "function2", "settingType", "jurisdiction")}
+
+
+def _impact(before: dict[str, list[dict[str, str]]], after: dict[str, list[dict[str, str]]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, keys in _KEYS.items():
+        if name not in before or name not in after:
+            continue
+        b = {tuple(r.get(k, "") for k in keys): r for r in before[name]}
+        a = {tuple(r.get(k, "") for k in keys): r for r in after[name]}
+        out[name] = {"before": len(b), "after": len(a),
+                     "resolved": [b[k] for k in sorted(set(b) - set(a))],
+                     "introduced": [a[k] for k in sorted(set(a) - set(b))]}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- the check
+
+def _in_draft(focus: str, agreement: Optional[str], draft_subjects: set[str], draft_agreements: set[str]) -> bool:
+    return focus in draft_subjects or (agreement is not None and agreement in draft_agreements)
+
+
+def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[str, Any]:
+    """Parse, merge, reason, validate and run the rules (in this process); return the JSON result."""
+    from kg.build import Layout
+    from kg.loader import load_files
+    from kg.reason import InconsistencyError, infer
+    from kg.validate import load_qc_queries, validate_graphs
+
+    draft = parse_draft(text, fmt, name)
+    root = Path(options.root)
+    layout = Layout(root=root, data=[Path(d) for d in options.data_dirs] if options.data_dirs else None)
+    as_of = dt.date.fromisoformat(options.as_of) if options.as_of else dt.date.today()
+    days = int(round(options.contact_max_age_years * 365.25))
+    cutoff = as_of - dt.timedelta(days=days)
+
+    ontology, _ = load_files(layout.ontology_files)
+    base, _ = load_files(layout.data_files)
+    shapes, _ = load_files(layout.shape_files)
+    qc = load_qc_queries(layout.qc_dir)
+    rules = load_rules(root / "queries" / "rules")
+
+    removed = 0
+    replaced = None
+    if options.replaces:
+        replaced = resolve_agreement(options.replaces)
+        if (replaced, None, None) not in base:
+            raise DraftError(name, f"--replaces {options.replaces}: no agreement {replaced} in the graph")
+    merged = Graph()
+    for t in base:
+        merged.add(t)
+    if replaced is not None:
+        removed = remove_agreement(merged, replaced)
+    for t in draft.graph:
+        merged.add(t)
+
+    try:
+        inferred = infer(ontology, merged)
+    except InconsistencyError as exc:
+        where = next((draft.location(str(n)) for n in exc.nodes if draft.location(str(n))), None)
+        raise DraftError(name, str(exc).replace("\n", " "), *(where or (None, None))) from None
+    report = validate_graphs(ontology, merged, inferred, shapes, qc, ())
+
+    union = Graph()
+    for g in (ontology, merged, inferred):
+        for t in g:
+            union.add(t)
+    draft_subjects = {str(s) for s in draft.graph.subjects() if isinstance(s, URIRef)}
+    draft_agreements = {str(s) for s in draft.graph.subjects(RDF.type, None)
+                        if (s, RDF.type, REMIT.Agreement) in union and isinstance(s, URIRef)}
+
+    items: list[Item] = []
+    elsewhere: Counter[str] = Counter()
+
+    def place(focus: str, area: Optional[str], agreement: Optional[str]) -> tuple[Optional[int], Optional[int]]:
+        for iri in (focus, area, agreement):
+            if iri and draft.location(iri):
+                return draft.location(iri)  # type: ignore[return-value]
+        return (None, None)
+
+    for f in report.findings:
+        if not _in_draft(f.focus, f.agreement, draft_subjects, draft_agreements):
+            elsewhere[f.severity] += 1
+            continue
+        focus_node: Node = URIRef(f.focus) if not f.focus.startswith("_:") else BNode(f.focus[2:])
+        line, col = place(f.focus, f.area, f.agreement)
+        ag = URIRef(f.agreement) if f.agreement else None
+        check_iri = _expand(f.check) if f.kind == "shacl" else str(RSH["qc/" + f.check[3:]])
+        items.append(Item(f.severity, f.message, f.check, f.kind, f.focus, f.focus_label, f.agreement,
+                          f.agreement_label, f.area, f.area_label, f.path, f.value, name if line else None, line, col,
+                          _owner_contact(focus_node, ag, URIRef(f.value) if f.value and f.value.startswith("http") else None,
+                                         union), check_iri, None))
+
+    store, bnodes = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: merged, GRAPH_INFERRED: inferred})
+    for row in run_rules(store, rules, as_of, cutoff, bnodes):
+        focus = str(row.focus)
+        agreement = str(row.agreement) if row.agreement is not None else None
+        if not _in_draft(focus, agreement, draft_subjects, draft_agreements):
+            elsewhere[row.rule.severity] += 1
+            continue
+        area = focus if (row.focus, RDF.type, REMIT.AreaOfJointWork) in union else None
+        label = label_of(row.focus, union)
+        subject = f'"{label}" ({short(row.focus)})' if label else short(row.focus)
+        message = f"{subject} {row.message}".rstrip(".") + "."
+        line, col = place(focus, area, agreement)
+        items.append(Item(row.rule.severity, message, f"rule:{row.rule.name}", "rule", focus, label, agreement,
+                          label_of(row.agreement, union), area, label_of(URIRef(area), union) if area else None,
+                          str(row.path) if row.path is not None else None,
+                          (row.value.n3() if isinstance(row.value, Literal) else str(row.value)) if row.value is not None else None,
+                          name if line else None, line, col,
+                          _owner_contact(row.focus, row.agreement, row.value, union), str(row.rule.iri), row.rule.summary))
+    items.sort(key=lambda i: (SEVERITIES.index(i.severity), i.agreement or "~", i.area or "~", i.focus, i.check, i.message))
+    seen: set[tuple[str, str, str, str]] = set()
+    unique = []
+    for i in items:
+        k = (i.severity, i.check, i.focus, i.message)
+        if k not in seen:
+            seen.add(k)
+            unique.append(i)
+
+    # impact: the named queries overlaps and duplications, before and after
+    queries_dir = root / "queries"
+    before_inferred = infer(ontology, base)
+    before_store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: before_inferred})
+    names = ("overlaps", "duplications")
+    impact = _impact(_impact_rows(before_store, names, queries_dir, as_of), _impact_rows(store, names, queries_dir, as_of))
+
+    result = CheckResult(
+        draft={"file": name, "format": draft.format, "triples": len(draft.graph),
+               "agreements": sorted(draft_agreements), "replaces": str(replaced) if replaced else None,
+               "removedTriples": removed, "asOf": as_of.isoformat(), "contactCutoff": cutoff.isoformat()},
+        items=unique, elsewhere={s: elsewhere.get(s, 0) for s in SEVERITIES}, impact=impact,
+        rules=[{"id": f"rule:{r.name}", "iri": str(r.iri), "summary": r.summary, "severity": r.severity} for r in rules])
+    return result.to_json()
+
+
+def _expand(curie: str) -> str:
+    if ":" in curie and curie.split(":", 1)[0] in PREFIXES:
+        p, local = curie.split(":", 1)
+        return PREFIXES[p] + local
+    return curie.strip("<>")
+
+
+def check_draft(text: str, fmt: str, name: str, options: Optional[CheckOptions] = None, timeout: float = 120.0,
+                memory_bytes: Optional[int] = 3 << 30) -> CheckResult:
+    """:func:`check_text` in a killable worker with a deadline and a memory limit.
+
+    Raises :class:`~kg.draft.DraftError` (located bad input), :class:`~kg.draft.DraftRefused` or
+    :class:`~kg.draft.DraftTimeout`."""
+    data = run_isolated(check_text, (text, fmt, name, options or CheckOptions()), timeout, memory_bytes)
+    return CheckResult.from_json(data)
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+def _group(i: Item) -> str:
+    if i.agreement is None:
+        return "Not part of an agreement"
+    return f"Agreement: {i.agreement_label or short(i.agreement)} ({short(i.agreement)})"
+
+
+def _area(i: Item) -> Optional[str]:
+    if i.area is None:
+        return None
+    return f"{i.area_label} ({short(i.area)})" if i.area_label else short(i.area)
+
+
+def _row_text(r: dict[str, str]) -> str:
+    b1 = r.get("body1Label") or r.get("body1", "")
+    b2 = r.get("body2Label") or r.get("body2", "")
+    st = r.get("settingTypeLabel") or r.get("settingType", "")
+    f1 = short(URIRef(r["function1"])) if r.get("function1") else ""
+    f2 = short(URIRef(r["function2"])) if r.get("function2") else ""
+    j = r.get("jurisdictionLabel") or ""
+    text = f"{b1} ({f1}) and {b2} ({f2}) in {st}" + (f", {j}" if j else "")
+    if r.get("agreement"):
+        text += f" — covered by {r.get('agreementLabel') or r['agreement']}"
+        text += f", lead {r.get('leadLabel') or r['lead']}" if r.get("lead") else ", no lead named"
+    return text
+
+
+def render_text(result: CheckResult) -> str:
+    out: list[str] = []
+    d = result.draft
+    head = f"Check of {d['file']} ({d['format']}, {d['triples']} triples)"
+    if d.get("replaces"):
+        head += f", replacing {short(URIRef(d['replaces']))} ({d['removedTriples']} triples removed)"
+    out.append(head)
+    out.append(f"As of {d['asOf']}; contact details dated before {d['contactCutoff']} count as stale.")
+    c = result.counts
+    out.append("Findings about the draft: " + ", ".join(f"{c[s]} {s.lower()}{'' if c[s] == 1 else 's'}" for s in SEVERITIES))
+    items = sorted(result.items, key=lambda i: (i.agreement is None, i.agreement or "", i.area or "",
+                                                SEVERITIES.index(i.severity), i.focus, i.message))
+    for title, group in groupby(items, key=_group):
+        out.append("")
+        out.append(title)
+        for area, members in groupby(group, key=_area):
+            indent = "  "
+            if area:
+                out.append(f"  {area}")
+                indent = "    "
+            for i in members:
+                out.append(f"{indent}{i.severity.upper()} {i.message}")
+                sub = indent + "    "
+                if i.line:
+                    out.append(f"{sub}at: {i.file}:{i.line}:{i.column}")
+                what = i.check_summary or ""
+                out.append(f"{sub}{'rule' if i.kind == 'rule' else 'shape' if i.kind == 'shacl' else 'check'}: "
+                           f"{i.check}" + (f" ({what})" if what else ""))
+                if i.contact:
+                    out.append(f"{sub}contact: {i.contact}")
+    out.append("")
+    out.append("Impact on the graph (named queries overlaps and duplications, before and after the draft)")
+    for name, label in (("duplications", "Duplicated work with no lead"), ("overlaps", "Overlaps covered by an agreement")):
+        imp = result.impact.get(name)
+        if not imp:
+            continue
+        out.append(f"  {label}: {imp['before']} before, {imp['after']} after")
+        verbs = ("resolved", "introduced") if name == "duplications" else ("no longer covered", "newly covered")
+        for key, verb in zip(("resolved", "introduced"), verbs):
+            rows = imp[key]
+            out.append(f"    {verb}: {len(rows)}")
+            for r in rows[:20]:
+                out.append(f"      - {_row_text(r)}")
+            if len(rows) > 20:
+                out.append(f"      … and {len(rows) - 20} more (see --format json)")
+    e = result.elsewhere
+    if any(e.values()):
+        out.append("")
+        out.append("Elsewhere in the graph (not about the draft, not counted): "
+                   + ", ".join(f"{e[s]} {s.lower()}" for s in SEVERITIES))
+    return "\n".join(out) + "\n"
+
+
+def render_sarif(result: CheckResult) -> dict[str, Any]:
+    """SARIF 2.1.0: one run, a rule per check used, a result per finding with the draft's line."""
+    from kg import __version__
+
+    checks: dict[str, dict[str, Any]] = {}
+    for r in result.rules:
+        checks[r["id"]] = {"id": r["id"], "name": r["id"].split(":", 1)[1], "helpUri": r["iri"],
+                           "shortDescription": {"text": r["summary"]},
+                           "defaultConfiguration": {"level": _SARIF_LEVEL[r["severity"]]}}
+    results = []
+    for i in result.items:
+        if i.check not in checks:
+            checks[i.check] = {"id": i.check, "name": i.check.split(":", 1)[-1],
+                               "shortDescription": {"text": i.check_summary or i.check},
+                               **({"helpUri": i.check_iri} if i.check_iri else {})}
+        res: dict[str, Any] = {"ruleId": i.check, "level": _SARIF_LEVEL[i.severity], "message": {"text": i.message},
+                               "properties": {k: v for k, v in {"focusNode": i.focus, "agreement": i.agreement,
+                                                                "area": i.area, "contact": i.contact,
+                                                                "severity": i.severity}.items() if v}}
+        loc: dict[str, Any] = {"physicalLocation": {"artifactLocation": {"uri": result.draft["file"]}}}
+        if i.line:
+            loc["physicalLocation"]["region"] = {"startLine": i.line, "startColumn": i.column or 1}
+        loc["logicalLocations"] = [{"fullyQualifiedName": i.focus, "kind": "resource"}]
+        res["locations"] = [loc]
+        results.append(res)
+    ids = sorted(checks)
+    index = {k: n for n, k in enumerate(ids)}
+    for res in results:
+        res["ruleIndex"] = index[res["ruleId"]]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "remit-kg-check", "version": __version__,
+                                "informationUri": "https://w3id.org/remit/", "rules": [checks[k] for k in ids]}},
+            "artifacts": [{"location": {"uri": result.draft["file"]}}],
+            "results": results,
+        }],
+    }
+
+
+def render_turtle(result: CheckResult) -> str:
+    """``sh:ValidationReport`` with a ``sh:ValidationResult`` per finding; rules are ``sh:SPARQLConstraint``s."""
+    from kg.build import serialize_graph
+
+    g = bind_all(Graph())
+    report = BNode()
+    g.add((report, RDF.type, SH.ValidationReport))
+    g.add((report, SH.conforms, Literal(not result.items)))
+    for i in result.items:
+        res = BNode()
+        g.add((report, SH.result, res))
+        g.add((res, RDF.type, SH.ValidationResult))
+        g.add((res, SH.focusNode, URIRef(i.focus) if not i.focus.startswith("_:") else BNode(i.focus[2:])))
+        g.add((res, SH.resultSeverity, SH[i.severity]))
+        g.add((res, SH.resultMessage, Literal(i.message, lang="en")))
+        if i.check_iri:
+            g.add((res, SH.sourceShape if i.kind == "shacl" else SH.sourceConstraint, URIRef(i.check_iri)))
+        if i.kind != "shacl":
+            g.add((res, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+        if i.path:
+            g.add((res, SH.resultPath, URIRef(i.path)))
+        if i.value and i.value.startswith(("http://", "https://")):
+            g.add((res, SH.value, URIRef(i.value)))
+    for r in result.rules:
+        if any(i.check == r["id"] for i in result.items):
+            g.add((URIRef(r["iri"]), RDF.type, SH.SPARQLConstraint))
+            g.add((URIRef(r["iri"]), RDFS.label, Literal(r["summary"], lang="en")))
+            g.add((URIRef(r["iri"]), SH.severity, SH[r["severity"]]))
+    return serialize_graph(g)
+
+
+def render_check(result: CheckResult, fmt: str = "text") -> str:
+    if fmt == "text":
+        return render_text(result)
+    if fmt == "json":
+        return json.dumps(result.to_json(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+    if fmt == "sarif":
+        return json.dumps(render_sarif(result), indent=2, ensure_ascii=False) + "\n"
+    if fmt == "turtle":
+        return render_turtle(result)
+    raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(CHECK_FORMATS)}")
