@@ -279,6 +279,7 @@ class _Gen:
                 self.emit(t, pred, [
                     ("a", cls),
                     ("rdfs:label", _lit(f"Synthetic predecessor body {i:04d}")),
+                    ("remit:jurisdiction", _q(self.jur[(i - 1) % len(self.jur)])),
                     ("remit:dissolved", _typed(when, "xsd:date")),
                     ("org:changedBy", _q(event)),
                     self.citation(f"Synthetic register of bodies, dissolved entry {i}"),

@@ -1,0 +1,615 @@
+"""``make bench``: Remit side by side with its baselines on synthetic graphs of 10k, 100k and 1M triples.
+
+Usage::
+
+    python -m bench.run                          # 10k, 100k, 1M
+    python -m bench.run --sizes 10k,100k --date 2026-11-22
+
+For each size it writes a synthetic graph (``kg synth``), then measures, with every baseline run in the
+same process tree on the same data:
+
+* **build** — ``kg build`` (the shipped pipeline: rdflib load, owlrl, pyshacl + QC, artefacts), the
+  fast pipeline (pyoxigraph load, :func:`kg.fastreason.materialise`, store write) and the plain
+  rdflib + owlrl + pyshacl baseline; each in a child process, wall time and peak RSS per step
+  (``ru_maxrss`` of the child, read after each step, so the peak *so far*), capped at ``--cap`` seconds;
+* **named queries** — first page (``limit=1000``) in process (:func:`kg.query.run_named`) and over
+  HTTP (``GET /queries/{name}`` of ``kg serve``), p50/p95; baselines: the same text on rdflib's engine
+  (capped) and on pyoxigraph directly;
+* **HTTP load** — ``--clients`` concurrent clients for ``--seconds`` on loopback (an asyncio + httpx
+  generator) against ``kg serve``, the Oxigraph server (``serve-read-only``) and rdflib-endpoint, for a
+  lookup repeated (cacheable), lookups of a different IRI each time (uncached) and the overlaps query;
+* **start-up** — from spawning ``kg serve`` on a built store to the first answer.
+
+Prints one Markdown table with the targets (met/missed) and writes ``bench/results/bench-<date>.json``.
+Figures are medians with min–max over the runs. Child processes are stopped by PID.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PY = sys.executable
+
+__all__ = ["main", "run_bench", "TARGETS"]
+
+#: The targets the bench reports against.
+TARGETS = {
+    "build_seconds_1m": 60.0,
+    "build_rss_mb_1m": 2048.0,
+    "named_query_http_p50_ms": 50.0,
+    "cached_vs_oxigraph": 1.0,
+    "uncached_vs_rdflib_endpoint": 5.0,
+    "startup_seconds": 2.0,
+}
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _child(code: str, args: Sequence[str], timeout: float, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python -c code args`` and return its JSON (last stdout line), wall time and peak RSS (MB).
+
+    Past ``timeout`` the child is killed by PID and ``{"capped": True}`` is returned with what it printed."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([PY, "-c", code, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=ROOT, env={**os.environ, **(env or {})})
+    try:
+        out, err = proc.communicate(timeout=timeout)
+        capped = False
+    except subprocess.TimeoutExpired:
+        os.kill(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        capped = True
+    wall = time.perf_counter() - t0
+    result: dict[str, Any] = {"wall": wall, "rc": proc.returncode, "capped": capped}
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    partial = [json.loads(ln) for ln in lines]
+    if partial:
+        result.update(partial[-1])
+    result["progress"] = partial
+    if proc.returncode not in (0, None) and not capped:
+        result["error"] = err.strip()[-2000:]
+    return result
+
+
+def _stats(values: Sequence[float]) -> dict[str, float] | None:
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    vals = sorted(vals)
+    p95 = vals[min(len(vals) - 1, max(0, int(round(0.95 * len(vals) + 0.5)) - 1))]
+    return {"median": statistics.median(vals), "min": vals[0], "max": vals[-1], "p95": p95, "n": len(vals)}
+
+
+def _fmt_s(st: dict[str, float] | None, unit: str = "s", capped: bool = False, cap: float | None = None) -> str:
+    if capped and not st:
+        return f"> cap ({cap:.0f} s)" if cap else "> cap"
+    if not st:
+        return "–"
+    scale = 1000.0 if unit == "ms" else 1.0
+
+    def f(v: float) -> str:
+        v *= scale
+        return f"{v:.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2f}"
+    extra = f" ({f(st['min'])}–{f(st['max'])})" if st["n"] > 1 else ""
+    return f"{f(st['median'])} {unit}{extra}" + (" [>cap in some runs]" if capped else "")
+
+
+# --------------------------------------------------------------------------------------------- build
+
+_KG_BUILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    from kg import build as b
+    t0 = time.perf_counter()
+    def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    steps = {}
+    def timed(name, f):
+        def w(*a, **k):
+            t = time.perf_counter(); r = f(*a, **k)
+            s = steps.setdefault(name, {"seconds": 0.0}); s["seconds"] += time.perf_counter() - t; s["rss_mb"] = rss()
+            print(json.dumps({"steps": steps}), flush=True)
+            return r
+        return w
+    b.load_files = timed("parse", b.load_files); b.infer = timed("reason", b.infer)
+    b.validate_graphs = timed("validate", b.validate_graphs)
+    b.serialize_dataset = timed("write", b.serialize_dataset); b.write_store = timed("write", b.write_store)
+    r = b.build(b.Layout(root=Path("."), data=[Path(sys.argv[1])], out=Path(sys.argv[2])), force=True)
+    print(json.dumps({"steps": steps, "total": time.perf_counter() - t0, "rss_mb": rss(),
+                      "findings": r.manifest.get("findings"), "graphs": r.manifest.get("graphs")}))
+""")
+
+_FAST_BUILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    import pyoxigraph as ox
+    from kg.fastreason import materialise
+    from kg.namespaces import GRAPH_ASSERTED, GRAPH_ONTOLOGY
+    from kg.store import write_store
+    t0 = time.perf_counter()
+    def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    steps = {}
+    def step(name, t): steps[name] = {"seconds": time.perf_counter() - t, "rss_mb": rss()}
+    data, out = Path(sys.argv[1]), Path(sys.argv[2])
+    t = time.perf_counter()
+    st = ox.Store()
+    for f in sorted(Path("ontology").glob("*.ttl")) + sorted(Path("ontology/vocab").glob("*.ttl")):
+        st.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ONTOLOGY)))
+    for f in sorted(data.rglob("*.ttl")):
+        st.bulk_load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    step("parse", t)
+    t = time.perf_counter(); n = materialise(st); step("reason", t)
+    t = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    st.dump(str(out / "remit.nq"), format=ox.RdfFormat.N_QUADS)
+    quads = write_store(out / "remit.nq", out / "store")
+    step("write", t)
+    print(json.dumps({"steps": steps, "total": time.perf_counter() - t0, "rss_mb": rss(), "inferred": n, "quads": quads}))
+""")
+
+_BASELINE_BUILD = textwrap.dedent("""
+    import json, resource, sys, time
+    from pathlib import Path
+    import owlrl, pyshacl
+    from rdflib import Graph
+    t0 = time.perf_counter()
+    def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    steps = {}
+    def step(name, t):
+        steps[name] = {"seconds": time.perf_counter() - t, "rss_mb": rss()}
+        print(json.dumps({"steps": steps}), flush=True)
+    t = time.perf_counter()
+    g = Graph()
+    for f in sorted(Path("ontology").glob("*.ttl")) + sorted(Path("ontology/vocab").glob("*.ttl")) + sorted(Path(sys.argv[1]).rglob("*.ttl")):
+        g.parse(f, format="turtle")
+    shapes = Graph()
+    for f in sorted(Path("shapes").glob("*.shapes.ttl")):
+        shapes.parse(f, format="turtle")
+    step("parse", t)
+    t = time.perf_counter()
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(g)
+    step("reason", t)
+    t = time.perf_counter()
+    conforms, _, _ = pyshacl.validate(g, shacl_graph=shapes, inference="none", advanced=True)
+    step("validate", t)
+    t = time.perf_counter()
+    g.serialize(sys.argv[2], format="nt")
+    step("write", t)
+    print(json.dumps({"steps": steps, "total": time.perf_counter() - t0, "rss_mb": rss(), "triples": len(g)}))
+""")
+
+
+def bench_build(data: Path, work: Path, repeats: int, cap: float, baselines: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    runs: dict[str, list[dict[str, Any]]] = {"kg-build": [], "fast": [], "rdflib-owlrl-pyshacl": []}
+    for i in range(repeats):
+        runs["fast"].append(_child(_FAST_BUILD, [str(data), str(work / "fast-build")], cap))
+        r = _child(_KG_BUILD, [str(data), str(work / f"kg-build-{i}")], cap)
+        shutil.rmtree(work / f"kg-build-{i}", ignore_errors=True)
+        runs["kg-build"].append(r)
+        if baselines:
+            b = _child(_BASELINE_BUILD, [str(data), str(work / "baseline.nt")], cap)
+            runs["rdflib-owlrl-pyshacl"].append(b)
+            if b.get("capped"):
+                break  # one capped baseline run says enough
+        if r.get("capped"):
+            break
+    for name, rs in runs.items():
+        if not rs:
+            continue
+        steps: dict[str, Any] = {}
+        for step in ("parse", "reason", "validate", "write"):
+            vals = [x["steps"][step]["seconds"] for x in rs if step in x.get("steps", {})]
+            rss = [x["steps"][step]["rss_mb"] for x in rs if step in x.get("steps", {})]
+            steps[step] = {"seconds": _stats(vals), "rss_mb": _stats(rss),
+                           "capped": any(x.get("capped") and step not in x.get("steps", {}) for x in rs)}
+        totals = [x.get("total") for x in rs if not x.get("capped") and "total" in x]
+        out[name] = {"steps": steps, "total": _stats(totals), "rss_mb": _stats([x.get("rss_mb") for x in rs if x.get("rss_mb")]),
+                     "capped": any(x.get("capped") for x in rs), "errors": [x["error"] for x in rs if x.get("error")],
+                     "runs": len(rs), "findings": next((x.get("findings") for x in rs if x.get("findings")), None)}
+    return out
+
+
+# --------------------------------------------------------------------------------------------- queries
+
+_INPROC = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    import pyoxigraph as ox
+    from kg.query import load_queries, run_named, bind_params
+    from kg.store import open_store, default_graph_nodes
+    from kg.query import _to_ox
+    store = open_store(Path(sys.argv[1])); name = sys.argv[2]; repeats = int(sys.argv[3]); mode = sys.argv[4]
+    nq = load_queries(Path("queries"))[name]
+    times = []; rows = None
+    for i in range(repeats):
+        t = time.perf_counter()
+        if mode == "remit":
+            page = run_named(store, nq, {}, limit=1000, offset=0); rows = len(page.rows)
+        else:  # the same text straight on pyoxigraph, every row
+            b = bind_params(nq, {})
+            res = store.query(nq.text, default_graph=default_graph_nodes(),
+                              substitutions={ox.Variable(k): _to_ox(v) for k, v in b.items()})
+            rows = sum(1 for _ in res)
+        times.append(time.perf_counter() - t)
+        print(json.dumps({"times": times, "rows": rows}), flush=True)
+""")
+
+_RDFLIB_Q = textwrap.dedent("""
+    import json, sys, time
+    from pathlib import Path
+    from rdflib import Dataset, Literal, URIRef
+    from kg.query import load_queries, bind_params
+    ds = Dataset(default_union=True)
+    t = time.perf_counter(); ds.parse(sys.argv[1], format="nquads"); load = time.perf_counter() - t
+    nq = load_queries(Path("queries"))[sys.argv[2]]; repeats = int(sys.argv[3])
+    b = {k: URIRef(v[1]) if v[0] == "iri" else Literal(v[1], datatype=URIRef(v[2]) if v[2] else None)
+         for k, v in bind_params(nq, {}).items()}
+    times = []
+    for i in range(repeats):
+        t = time.perf_counter(); rows = len(list(ds.query(nq.text, initBindings=b))); times.append(time.perf_counter() - t)
+        print(json.dumps({"times": times, "rows": rows, "load": load}), flush=True)
+""")
+
+
+def _start(cmd: Sequence[str], env: dict[str, str] | None, url: str, timeout: float, log: Path) -> tuple[subprocess.Popen, float]:
+    """Start a server; return it and the seconds until ``url`` first answered 200."""
+    import httpx
+
+    t0 = time.perf_counter()
+    fh = open(log, "wb")
+    proc = subprocess.Popen(list(cmd), stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT, env={**os.environ, **(env or {})})
+    while True:
+        try:
+            if httpx.get(url, timeout=5).status_code == 200:
+                return proc, time.perf_counter() - t0
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.perf_counter() - t0 > timeout:
+            _stop(proc)
+            raise RuntimeError(f"{cmd[0]} did not answer {url} within {timeout:.0f} s; see {log}")
+        time.sleep(0.05)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _serve_env(build: Path, port: int) -> dict[str, str]:
+    return {"REMIT_STORE_PATH": str(build / "store"), "REMIT_BUILD_DIR": str(build), "REMIT_PORT": str(port),
+            "REMIT_HOST": "127.0.0.1", "REMIT_QUERIES_DIR": str(ROOT / "queries")}
+
+
+def bench_queries(build: Path, names: list[str], repeats: int, cap: float, baselines: bool, http_base: str | None) -> dict[str, Any]:
+    import httpx
+
+    out: dict[str, Any] = {}
+    for name in names:
+        res: dict[str, Any] = {}
+        r = _child(_INPROC, [str(build / "store"), name, str(repeats), "remit"], cap)
+        res["remit"] = {"stats": _stats(r.get("times", [])), "rows": r.get("rows"), "capped": r["capped"], "error": r.get("error")}
+        r = _child(_INPROC, [str(build / "store"), name, str(repeats), "pyoxigraph"], cap)
+        res["pyoxigraph"] = {"stats": _stats(r.get("times", [])), "rows": r.get("rows"), "capped": r["capped"], "error": r.get("error")}
+        if baselines:
+            r = _child(_RDFLIB_Q, [str(build / "remit.nq"), name, str(max(1, min(3, repeats)))], cap)
+            res["rdflib"] = {"stats": _stats(r.get("times", [])), "rows": r.get("rows"), "capped": r["capped"],
+                             "load": r.get("load"), "error": r.get("error")}
+        if http_base:
+            times, status = [], None
+            with httpx.Client(timeout=cap) as c:
+                for _ in range(repeats):
+                    t = time.perf_counter()
+                    resp = c.get(f"{http_base}/queries/{name}", params={"limit": "1000", "format": "json"})
+                    times.append(time.perf_counter() - t)
+                    status = resp.status_code
+            res["http"] = {"stats": _stats(times), "status": status}
+        out[name] = res
+    return out
+
+
+# --------------------------------------------------------------------------------------------- HTTP load
+
+async def _load(url: str, queries: list[str], clients: int, seconds: float, param: str, method: str) -> dict[str, Any]:
+    import httpx
+
+    lat: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    counter = 0
+
+    async def worker(c: httpx.AsyncClient) -> None:
+        nonlocal errors, counter
+        while time.perf_counter() < deadline:
+            q = queries[counter % len(queries)]
+            counter += 1
+            t = time.perf_counter()
+            try:
+                if method == "POST":
+                    r = await c.post(url, data={param: q}, headers={"Accept": "application/sparql-results+json"})
+                else:
+                    r = await c.get(url, params={param: q}, headers={"Accept": "application/sparql-results+json"})
+                if r.status_code == 200:
+                    lat.append(time.perf_counter() - t)
+                else:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=max(5.0, seconds * 3), limits=limits) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(c) for _ in range(clients)))
+        elapsed = time.perf_counter() - t0
+    st = _stats(lat)
+    return {"requests": len(lat), "errors": errors, "seconds": elapsed, "rps": len(lat) / elapsed if elapsed else 0,
+            "p50_ms": st["median"] * 1000 if st else None, "p95_ms": st["p95"] * 1000 if st else None}
+
+
+def _load_queries(build: Path) -> dict[str, list[str]]:
+    import pyoxigraph as ox
+
+    from kg.query import load_queries
+
+    store = ox.Store.read_only(str(build / "store"))
+    settings = [q["s"].value for q in store.query(
+        "SELECT ?s WHERE { GRAPH ?g { ?s a <https://w3id.org/remit/def/Setting> } } ORDER BY ?s LIMIT 5000")]
+    del store
+    lookup = "SELECT ?p ?o WHERE {{ <{}> ?p ?o }}"
+    overlaps = load_queries(ROOT / "queries")["overlaps"].text
+    return {"lookup (same IRI)": [lookup.format(settings[0])],
+            "lookup (new IRI each time)": [lookup.format(s) for s in settings],
+            "overlaps": [overlaps]}
+
+
+def bench_http(build: Path, work: Path, clients: int, seconds: float, baselines: bool, cap: float) -> dict[str, Any]:
+    from kg.store import DEFAULT_GRAPHS  # noqa: F401  (the union below is what kg serve answers from)
+
+    queries = _load_queries(build)
+    union = work / "union.nt"
+    if baselines and not union.exists():
+        import pyoxigraph as ox
+        store = ox.Store.read_only(str(build / "store"))
+        with open(union, "wb") as fh:
+            from kg.store import default_graph_nodes
+            for g in default_graph_nodes():
+                fh.write(ox.serialize([q.triple for q in store.quads_for_pattern(None, None, None, g)],
+                                      format=ox.RdfFormat.N_TRIPLES))
+        del store
+    servers: list[tuple[str, list[str], dict[str, str] | None, str, str, str]] = []
+    port = _free_port()
+    servers.append(("remit (kg serve)", [str(BIN / "kg"), "serve"], _serve_env(build, port),
+                    f"http://127.0.0.1:{port}/sparql", "query", "POST"))
+    if baselines:
+        oxdir = work / "oxigraph-store"
+        if not oxdir.exists():
+            subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(oxdir), "--file", str(union)],
+                           check=True, capture_output=True, timeout=cap)
+        p2 = _free_port()
+        servers.append(("Oxigraph server", [str(BIN / "oxigraph"), "serve-read-only", "--location", str(oxdir),
+                                            "--bind", f"127.0.0.1:{p2}"], None, f"http://127.0.0.1:{p2}/query", "query", "POST"))
+        p3 = _free_port()
+        servers.append(("rdflib-endpoint", [str(BIN / "rdflib-endpoint"), "serve", str(union), "--host", "127.0.0.1",
+                                            "--port", str(p3)], None, f"http://127.0.0.1:{p3}/", "query", "GET"))
+    out: dict[str, Any] = {}
+    for label, cmd, env, url, param, method in servers:
+        probe = url + ("?query=ASK%7B%7D" if "rdflib" in label or "Oxigraph" in label else "?query=ASK%7B%7D")
+        try:
+            proc, started = _start(cmd, env, probe, cap, work / f"{label.split()[0]}.log")
+        except RuntimeError as exc:
+            out[label] = {"error": str(exc)}
+            continue
+        try:
+            res: dict[str, Any] = {"startup_s": started}
+            for qname, qs in queries.items():
+                res[qname] = asyncio.run(_load(url, qs, clients, seconds, param, method))
+            out[label] = res
+        finally:
+            _stop(proc)
+    return out
+
+
+def bench_startup(build: Path, work: Path, repeats: int) -> dict[str, Any]:
+    times = []
+    for _ in range(repeats):
+        port = _free_port()
+        proc, t = _start([str(BIN / "kg"), "serve"], _serve_env(build, port),
+                         f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 60, work / "startup.log")
+        _stop(proc)
+        times.append(t)
+    return {"stats": _stats(times)}
+
+
+# --------------------------------------------------------------------------------------------- report
+
+def _row(size: str, what: str, remit: str, base1: str, base2: str, target: str, met: str) -> str:
+    return f"| {size} | {what} | {remit} | {base1} | {base2} | {target} | {met} |"
+
+
+def render(results: dict[str, Any], cap: float) -> str:
+    lines = [f"Remit bench {results['date']} — {results['machine']}",
+             "",
+             "| size | measure | Remit | baseline: rdflib (+ owlrl, pyshacl) / rdflib-endpoint | baseline: pyoxigraph / Oxigraph server | target | met |",
+             "|---|---|---|---|---|---|---|"]
+    for size, r in results["sizes"].items():
+        b = r.get("build", {})
+        kgb, fast, base = b.get("kg-build", {}), b.get("fast", {}), b.get("rdflib-owlrl-pyshacl", {})
+        for step in ("parse", "reason", "validate", "write"):
+            k = kgb.get("steps", {}).get(step, {})
+            f = fast.get("steps", {}).get(step, {})
+            bb = base.get("steps", {}).get(step, {})
+            rss = lambda x: f", {x['rss_mb']['median']:.0f} MB" if x.get("rss_mb") else ""  # noqa: E731
+            lines.append(_row(size, f"build: {step} (kg build / fast path)",
+                              f"{_fmt_s(k.get('seconds'), capped=k.get('capped', False), cap=cap)}{rss(k)} / "
+                              f"{_fmt_s(f.get('seconds')) if f.get('seconds') else 'not in fast path'}{rss(f)}",
+                              f"{_fmt_s(bb.get('seconds'), capped=bb.get('capped', False), cap=cap)}{rss(bb)}", "", "", ""))
+        target_b = "≤ 60 s, ≤ 2 GB at 1M" if size.lower() == "1m" else ""
+        met = ""
+        if size.lower() == "1m":
+            ok = lambda x: bool(x.get("total") and x["total"]["median"] <= TARGETS["build_seconds_1m"]  # noqa: E731
+                                and x.get("rss_mb") and x["rss_mb"]["max"] <= TARGETS["build_rss_mb_1m"])
+            met = f"kg build: {'met' if ok(kgb) else 'missed'}; fast path: {'met' if ok(fast) else 'missed'}"
+        lines.append(_row(size, "build: whole (kg build / fast path)",
+                          f"{_fmt_s(kgb.get('total'), capped=kgb.get('capped', False), cap=cap)}"
+                          f"{', %.0f MB' % kgb['rss_mb']['max'] if kgb.get('rss_mb') else ''} / "
+                          f"{_fmt_s(fast.get('total'))}{', %.0f MB' % fast['rss_mb']['max'] if fast.get('rss_mb') else ''}",
+                          f"{_fmt_s(base.get('total'), capped=base.get('capped', False), cap=cap)}"
+                          f"{', %.0f MB' % base['rss_mb']['max'] if base.get('rss_mb') else ''}", "", target_b, met))
+        for name, q in r.get("queries", {}).items():
+            http = q.get("http", {}).get("stats")
+            inproc = q.get("remit", {}).get("stats")
+            rd = q.get("rdflib", {})
+            px = q.get("pyoxigraph", {})
+            p = lambda st: f"p50 {_fmt_s({**st, 'n': 1, 'median': st['median']}, 'ms')} p95 {st['p95'] * 1000:.1f} ms" if st else "–"  # noqa: E731
+            okq = http and http["median"] * 1000 <= TARGETS["named_query_http_p50_ms"]
+            lines.append(_row(size, f"query {name} ({q.get('remit', {}).get('rows')} rows on page 1): in process / HTTP",
+                              f"{p(inproc)} / {p(http)}",
+                              "> cap" if rd.get("capped") and not rd.get("stats") else p(rd.get("stats")),
+                              "> cap" if px.get("capped") and not px.get("stats") else p(px.get("stats")),
+                              "HTTP p50 ≤ 50 ms", "met" if okq else "missed"))
+        h = r.get("http", {})
+        remit, oxs, rde = h.get("remit (kg serve)", {}), h.get("Oxigraph server", {}), h.get("rdflib-endpoint", {})
+        for qname in ("lookup (same IRI)", "lookup (new IRI each time)", "overlaps"):
+            def cell(x: dict[str, Any]) -> str:
+                if "error" in x:
+                    return "failed to start"
+                v = x.get(qname)
+                if not v:
+                    return "–"
+                lat = f", p50 {v['p50_ms']:.1f} ms p95 {v['p95_ms']:.1f} ms" if v.get("p50_ms") is not None else ""
+                return f"{v['rps']:.1f} req/s{lat} ({v['requests']} ok, {v['errors']} errors)"
+            tgt, met = "", ""
+            rv, ov, dv = remit.get(qname, {}), oxs.get(qname, {}), rde.get(qname, {})
+            if qname == "lookup (same IRI)" and ov:
+                tgt, met = "≥ Oxigraph server", "met" if rv.get("rps", 0) >= ov.get("rps", 0) else "missed"
+            if qname == "lookup (new IRI each time)" and dv:
+                tgt = "≥ 5× rdflib-endpoint"
+                met = "met" if rv.get("rps", 0) >= 5 * max(dv.get("rps", 0), 1e-9) else "missed"
+            lines.append(_row(size, f"HTTP {results['clients']} clients × {results['seconds']:.0f} s: {qname}",
+                              cell(remit), cell(rde), cell(oxs), tgt, met))
+        s = r.get("startup", {}).get("stats")
+        if s:
+            lines.append(_row(size, "start-up: kg serve → first answer", _fmt_s(s), "", "", "≤ 2 s",
+                              "met" if s["median"] <= TARGETS["startup_seconds"] else "missed"))
+    return "\n".join(lines) + "\n"
+
+
+def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: int, seconds: float,
+              baselines: bool, work: Path, seed: int = 1) -> dict[str, Any]:
+    from kg.query import load_queries
+    from kg.synth import parse_size, synthesize
+
+    import psutil
+
+    results: dict[str, Any] = {
+        "date": date,
+        "machine": f"{platform.node()} · {platform.machine()} · {psutil.cpu_count()} CPUs · "
+                   f"{psutil.virtual_memory().total / 2**30:.1f} GB RAM · Python {platform.python_version()}",
+        "clients": clients, "seconds": seconds, "cap": cap, "seed": seed, "sizes": {},
+    }
+    names = sorted(load_queries(ROOT / "queries"))
+    for size in sizes:
+        n = parse_size(size)
+        rep = 1 if n >= 1_000_000 else repeats
+        sw = work / size
+        if sw.exists():
+            shutil.rmtree(sw)
+        sw.mkdir(parents=True)
+        print(f"[{size}] synth", file=sys.stderr, flush=True)
+        syn = synthesize(sw / "data", n, seed)
+        r: dict[str, Any] = {"triples": syn.triples}
+        print(f"[{size}] build", file=sys.stderr, flush=True)
+        r["build"] = bench_build(sw / "data", sw, rep, cap, baselines)
+        build = sw / "fast-build"
+        if not (build / "store").is_dir():
+            r["error"] = "the fast build did not produce a store; no query or HTTP figures"
+            results["sizes"][size] = r
+            continue
+        port = _free_port()
+        http_base = None
+        proc = None
+        try:
+            proc, _ = _start([str(BIN / "kg"), "serve"], _serve_env(build, port),
+                             f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 120, sw / "serve.log")
+            http_base = f"http://127.0.0.1:{port}"
+        except RuntimeError as exc:
+            r["serve_error"] = str(exc)
+        print(f"[{size}] queries", file=sys.stderr, flush=True)
+        try:
+            r["queries"] = bench_queries(build, names, max(3, rep * 2), cap, baselines, http_base)
+        finally:
+            if proc:
+                _stop(proc)
+        print(f"[{size}] http", file=sys.stderr, flush=True)
+        r["http"] = bench_http(build, sw, clients, seconds, baselines, cap)
+        r["startup"] = bench_startup(build, sw, 3)
+        results["sizes"][size] = r
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10k,100k,1M", help="comma-separated sizes (default 10k,100k,1M)")
+    ap.add_argument("--date", default=None, help="date of the run for the result file name (default: today)")
+    ap.add_argument("--repeats", type=int, default=3, help="runs per figure below 1M (1M: 1 build run)")
+    ap.add_argument("--cap", type=float, default=900.0, help="seconds before a baseline or step is cut off")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of each HTTP load run")
+    ap.add_argument("--no-baselines", action="store_true", help="measure Remit only")
+    ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    args = ap.parse_args(argv)
+    date = args.date or dt.date.today().isoformat()
+    try:
+        dt.date.fromisoformat(date)
+    except ValueError:
+        ap.error(f"--date {date!r} is not YYYY-MM-DD")
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    work = args.work or Path(tempfile.mkdtemp(prefix="remit-bench-"))
+    try:
+        results = run_bench(sizes, date, args.repeats, args.cap, args.clients, args.seconds,
+                            not args.no_baselines, work)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    table = render(results, args.cap)
+    results["table"] = table
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"bench-{date}.json"
+    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    sys.stdout.write(table)
+    print(f"\nwrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
