@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -338,6 +339,38 @@ def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_
     return out
 
 
+def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ...], queries_dir: Path,
+                 as_of: dt.date) -> dict[str, list[dict[str, str]]]:
+    """The named queries on the current graph. They do not depend on the draft, so they are cached (in the
+    system's temporary folder) under a hash of every source, the build code, the queries and the date."""
+    import hashlib
+    import tempfile
+
+    from kg.build import source_hash
+    from kg.reason import infer
+
+    h = hashlib.sha256(source_hash(layout)[0].encode() + as_of.isoformat().encode())
+    for n in names:
+        q = queries_dir / f"{n}.rq"
+        h.update(q.read_bytes() if q.is_file() else b"-")
+    cache = Path(tempfile.gettempdir()) / "remit-check-cache" / f"impact-{h.hexdigest()[:32]}.json"
+    try:
+        return json.loads(cache.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    inferred = infer(ontology, base)
+    store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: inferred})
+    rows = _impact_rows(store, names, queries_dir, as_of)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(rows), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:
+        pass
+    return rows
+
+
 _KEYS = {"overlaps": ("body1", "function1", "body2", "function2", "settingType", "jurisdiction", "agreement"),
          "duplications": ("body1", "function1", "body2", "function2", "settingType", "jurisdiction")}
 
@@ -461,10 +494,9 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
 
     # impact: the named queries overlaps and duplications, before and after
     queries_dir = root / "queries"
-    before_inferred = infer(ontology, base)
-    before_store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: before_inferred})
     names = ("overlaps", "duplications")
-    impact = _impact(_impact_rows(before_store, names, queries_dir, as_of), _impact_rows(store, names, queries_dir, as_of))
+    impact = _impact(_before_rows(layout, ontology, base, names, queries_dir, as_of),
+                     _impact_rows(store, names, queries_dir, as_of))
 
     result = CheckResult(
         draft={"file": name, "format": draft.format, "triples": len(draft.graph),
@@ -655,3 +687,58 @@ def render_check(result: CheckResult, fmt: str = "text") -> str:
     if fmt == "turtle":
         return render_turtle(result)
     raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(CHECK_FORMATS)}")
+
+
+# ----------------------------------------------------------------------------------------------- command
+
+def parse_max_age(value: str) -> float:
+    """``3`` / ``3y`` / ``2.5`` years or ``18m`` months, as years."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([ym]?)\s*", value.lower())
+    if not m:
+        raise ValueError(f"--contact-max-age {value!r}: give years (3, 2.5, 3y) or months (18m)")
+    n = float(m.group(1))
+    return n / 12 if m.group(2) == "m" else n
+
+
+def parse_args_check(replaces: Optional[str], as_of: Optional[str], contact_max_age: str, fail_on: str,
+                     fmt: str) -> tuple[CheckOptions, float, int]:
+    """Check the command's options; return the options, the deadline and the memory limit (from settings)."""
+    from kg.settings import get_settings
+
+    if fmt not in CHECK_FORMATS:
+        raise ValueError(f"--format is one of {', '.join(CHECK_FORMATS)}, not {fmt!r}")
+    if fail_on.lower() not in ("violation", "warning", "info", "none"):
+        raise ValueError(f"--fail-on is violation|warning|info|none, not {fail_on!r}")
+    if as_of is not None:
+        try:
+            if len(as_of) != 10:
+                raise ValueError
+            dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise ValueError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+    if replaces is not None:
+        resolve_agreement(replaces)
+    settings = get_settings()
+    return (CheckOptions(replaces=replaces, as_of=as_of, contact_max_age_years=parse_max_age(contact_max_age)),
+            settings.check_timeout, settings.check_memory_mb << 20)
+
+
+def run_check_command(draft: Path, options: CheckOptions, fmt: str, fail_on: str, input_format: Optional[str],
+                      timeout: float, memory: int) -> tuple[int, str, str]:
+    """What ``kg check`` does: (exit code, stdout, stderr). Exit 0 below --fail-on, 1 at or above, 2 bad input."""
+    from kg.draft import DraftTimeout, detect_format, read_text
+
+    try:
+        text = read_text(draft)
+        source_format = input_format or detect_format(str(draft), text=text)
+        result = check_draft(text, source_format, str(draft), options, timeout, memory)
+    except DraftError as exc:
+        return 2, "", f"{exc}\ncheck failed: the draft was not checked"
+    except DraftTimeout as exc:
+        return 2, "", f"error: {exc}"
+    except ValueError as exc:
+        return 2, "", f"error: {exc}"
+    return exit_code(result, fail_on), render_check(result, fmt), ""
+
+
+__all__ += ["parse_max_age", "parse_args_check", "run_check_command", "dataset_store"]

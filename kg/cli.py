@@ -266,6 +266,50 @@ def push(
     typer.echo(f"pushed {result.triples} triples to {gsp}")
 
 
+@app.command()
+def check(
+    draft: Path = typer.Argument(..., help="The draft: Turtle (.ttl), JSON-LD (.jsonld) or YAML (.yaml)."),
+    replaces: Optional[str] = typer.Option(None, "--replaces", help="The agreement the draft revises (IRI or agreement:slug)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge dates on this day, YYYY-MM-DD (default today)."),
+    fmt: str = typer.Option("text", "--format", help="text|json|sarif|turtle"),
+    fail_on: str = typer.Option("violation", "--fail-on", help="violation|warning|info|none"),
+    contact_max_age: str = typer.Option("3", "--contact-max-age", help="Contacts older than this are stale: years (3, 2.5) or months (18m)."),
+    input_format: Optional[str] = typer.Option(None, "--input-format", help="turtle|json-ld|yaml (default: from the file name)."),
+) -> None:
+    """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
+    from kg.check import CHECK_FORMATS, parse_args_check, run_check_command
+
+    try:
+        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    code, out, err = run_check_command(draft, options, fmt, fail_on, input_format, timeout, memory)
+    if out:
+        sys.stdout.write(out)
+    if err:
+        typer.echo(err, err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def diff(
+    old: str = typer.Argument(..., help="Old version: a file, or an agreement in the graph (IRI or agreement:slug)."),
+    new: str = typer.Argument(..., help="New version: a file, or an agreement in the graph."),
+    fmt: str = typer.Option("text", "--format", help="text|json|markdown"),
+    raw: bool = typer.Option(False, "--raw", help="Add the triple-level difference (canonical blank nodes)."),
+) -> None:
+    """The difference between two versions of an agreement: parties, areas, leads, contacts, review, scope, dates."""
+    from kg.diff import run_diff_command
+
+    code, out, err = run_diff_command(old, new, fmt, raw)
+    if out:
+        sys.stdout.write(out)
+    if err:
+        typer.echo(err, err=True)
+    raise typer.Exit(code)
+
+
 def main() -> None:  # console-script entry point
     app(prog_name="kg")
 

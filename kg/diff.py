@@ -304,8 +304,7 @@ def _lines(result: DiffResult, md: bool) -> list[str]:
         for f, v in a["scope"].items():
             scope += [f"{f}: added {x}" for x in v["added"]] + [f"{f}: removed {x}" for x in v["removed"]]
         sections.append(("Scope", scope))
-        sections.append(("Dates and status", [f"{c['field']}: {_vals(c['before'])} → {_vals(c['after'])}"
-                                              for c in a["datesAndStatus"]]))
+        sections.append(("Dates and status", [_change_text(c) for c in a["datesAndStatus"]]))
         sections.append(("Lead changes", [f"{c['label']}: {_vals(c['before'])} → {_vals(c['after'])}"
                                           for c in a["leadChanges"]]))
         for group, title in (("areas", "Areas of joint work"), ("contacts", "Contact points"),
@@ -315,7 +314,7 @@ def _lines(result: DiffResult, md: bool) -> list[str]:
         for group, g in a["parts"].items():
             if group not in ("areas", "contacts", "review", "leadRules", "signatures"):
                 sections.append((f"Other parts ({group})", _group_lines(g)))
-        sections.append(("Other fields", [f"{c['field']}: {_vals(c['before'])} → {_vals(c['after'])}" for c in a["fields"]]))
+        sections.append(("Other fields", [_change_text(c) for c in a["fields"]]))
         for title, lines in sections:
             if lines:
                 out.append("")
@@ -333,15 +332,19 @@ def _lines(result: DiffResult, md: bool) -> list[str]:
     return out
 
 
+def _change_text(c: dict[str, Any]) -> str:
+    if len(c["before"]) <= 1 and len(c["after"]) <= 1:
+        return f"{c['field']}: {_vals(c['before'])} → {_vals(c['after'])}"
+    parts = [f"added {x}" for x in c["added"]] + [f"removed {x}" for x in c["removed"]]
+    return f"{c['field']}: " + "; ".join(parts)
+
+
 def _group_lines(g: dict[str, list[Any]]) -> list[str]:
     lines = [f"added {x['label']} ({short(URIRef(x['iri']))})" for x in g["added"]]
     lines += [f"removed {x['label']} ({short(URIRef(x['iri']))})" for x in g["removed"]]
     for x in g["changed"]:
         for c in x["changes"]:
-            if c["field"] in ("citations", "notes", "statement", "label") and c["before"] and c["after"]:
-                lines.append(f"{x['label']}: {c['field']} changed")
-            else:
-                lines.append(f"{x['label']}: {c['field']}: {_vals(c['before'])} → {_vals(c['after'])}")
+            lines.append(f"{x['label']}: {_change_text(c)}")
     return lines
 
 
@@ -351,3 +354,44 @@ def render_diff(result: DiffResult, fmt: str = "text") -> str:
     if fmt in ("text", "markdown"):
         return "\n".join(_lines(result, fmt == "markdown")).rstrip() + "\n"
     raise ValueError(f"unknown format {fmt!r}: use one of {', '.join(DIFF_FORMATS)}")
+
+
+def diff_in_worker(old_ref: str, new_ref: str, raw: bool) -> dict[str, Any]:
+    return diff_sides(old_ref, new_ref, raw).to_json()
+
+
+def run_diff_command(old: str, new: str, fmt: str, raw: bool) -> tuple[int, str, str]:
+    """What ``kg diff`` does: (exit code, stdout, stderr); parsing runs in a killable worker."""
+    from kg.draft import DraftTimeout, run_isolated
+    from kg.settings import get_settings
+
+    if fmt not in DIFF_FORMATS:
+        return 2, "", f"error: --format is one of {', '.join(DIFF_FORMATS)}, not {fmt!r}"
+    settings = get_settings()
+    try:
+        data = run_isolated(diff_in_worker, (old, new, raw), settings.check_timeout, settings.check_memory_mb << 20)
+    except DraftError as exc:
+        return 2, "", f"{exc}\ndiff failed"
+    except DraftTimeout as exc:
+        return 2, "", f"error: {exc}"
+    result = DiffResult(data["old"], data["new"], data["agreements"], data.get("raw"))
+    return 0, render_diff(result, fmt), ""
+
+
+__all__ += ["diff_in_worker", "run_diff_command"]
+
+
+def _side_in_worker(spec: dict[str, Any]) -> Side:
+    if "ref" in spec:
+        return load_side(str(spec["ref"]))
+    d = parse_draft(spec["text"], spec["format"], spec.get("name") or "draft")
+    return Side(d.name, d.graph, d)
+
+
+def diff_specs_in_worker(old: dict[str, Any], new: dict[str, Any], raw: bool) -> dict[str, Any]:
+    """Diff two sides given as ``{"text", "format", "name"}`` (a draft) or ``{"ref"}`` (an agreement in the graph)."""
+    a, b = _side_in_worker(old), _side_in_worker(new)
+    return diff_graphs(a.graph, b.graph, a.source, b.source, raw, _label_graph(ROOT)).to_json()
+
+
+__all__ += ["diff_specs_in_worker"]

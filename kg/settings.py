@@ -60,6 +60,8 @@ class Settings(BaseSettings):
         True, description="Run query workers in a network namespace with no network (Linux; best effort)."
     )
     admin_token: Optional[str] = Field(None, description="Bearer token for administrative routes; unset: none enabled.")
+    check_timeout: float = Field(120.0, gt=0, description="Deadline of one draft check or diff (kg check, POST /check), seconds.")
+    check_memory_mb: int = Field(3072, ge=256, description="Address-space limit of the worker that checks a draft, MiB.")
 
     # --- query complexity and cost (checked before evaluation; see docs/operations.md)
     max_query_depth: int = Field(16, ge=2, description="Deepest nesting of the query's algebra; deeper: 400.")

@@ -35,6 +35,7 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     """Every route of the service. Add new routers here."""
     app.include_router(make_router(endpoint))
     app.include_router(make_named_router(endpoint))
+    from kg.api.check import make_check_router; app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
     from kg.api.pages import install as install_publication  # linked data, pages, VoID, dumps, /ui
     install_publication(app, endpoint.settings)
 

@@ -1,0 +1,252 @@
+"""``POST /check`` and ``POST /diff``: draft agreements checked and compared over HTTP.
+
+``POST /check`` takes the draft as the raw body (``Content-Type: text/turtle``, ``application/ld+json`` or
+``application/yaml``; options in the query string: ``replaces``, ``asOf``, ``contactMaxAge``) or as JSON
+(``application/json``: ``{"draft": "...", "format": "yaml", "name": "...", "replaces": ..., "asOf": ...,
+"contactMaxAge": "3"}``). The answer is the report: JSON by default, ``text/turtle`` (sh:ValidationReport),
+``application/sarif+json`` or ``text/plain`` by Accept (or ``format=json|turtle|sarif|text``).
+
+``POST /diff`` takes JSON ``{"old": side, "new": side, "raw": false}`` where a side is the draft text
+(``{"draft": "...", "format": "yaml"}``) or an agreement in the graph (``"agreement:slug"`` or
+``{"agreement": "…"}``), or ``multipart/form-data`` with files ``old`` and ``new`` (format from the file
+name or part type) and optional fields ``raw``. Answer: JSON, ``text/markdown`` or ``text/plain``.
+
+The served store is never touched: the check runs on an in-memory copy of the sources in a worker process
+with a deadline (``REMIT_CHECK_TIMEOUT``; past it **503**) and a memory limit. Bodies over
+``REMIT_MAX_BODY_BYTES``: **413**. Bad drafts (syntax, a remote ``@context``, ``owl:imports``, XML): **400**
+with the file, line and column.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from typing import Any, Optional
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from kg.api.errors import error_response
+from kg.api.limits import BodyTooLarge, read_body
+from kg.settings import Settings
+
+__all__ = ["make_check_router", "CHECK_MEDIA"]
+
+CHECK_MEDIA = {"json": "application/json", "turtle": "text/turtle; charset=utf-8",
+               "sarif": "application/sarif+json", "text": "text/plain; charset=utf-8"}
+_DIFF_MEDIA = {"json": "application/json", "markdown": "text/markdown; charset=utf-8", "text": "text/plain; charset=utf-8"}
+_ACCEPT = [("application/sarif+json", "sarif"), ("text/turtle", "turtle"), ("application/json", "json"),
+           ("text/markdown", "markdown"), ("text/plain", "text")]
+
+
+def _pick(request: Request, allowed: dict[str, str], default: str = "json") -> Optional[str]:
+    fmt = request.query_params.get("format")
+    if fmt:
+        return fmt if fmt in allowed else None
+    accept = request.headers.get("accept", "")
+    if not accept or "*/*" in accept:
+        return default
+    best: Optional[tuple[float, int, str]] = None
+    for i, part in enumerate(accept.split(",")):
+        bits = [b.strip() for b in part.split(";")]
+        q = 1.0
+        for b in bits[1:]:
+            if b.startswith("q="):
+                try:
+                    q = float(b[2:])
+                except ValueError:
+                    q = 0.0
+        for media, key in _ACCEPT:
+            if bits[0].lower() == media and key in allowed and q > 0 and (best is None or q > best[0]):
+                best = (q, -i, key)
+    if best is None and any(p.split(";")[0].strip() in ("application/*", "text/*") for p in accept.split(",")):
+        return default
+    return best[2] if best else None
+
+
+def _draft_error(request: Request, exc: Any) -> Response:
+    return error_response(request, 400, "bad draft", str(exc), **exc.to_dict())
+
+
+def make_check_router(settings: Settings) -> APIRouter:
+    router = APIRouter()
+    slots = threading.BoundedSemaphore(max(1, settings.workers))
+
+    async def run(fn: Any, *args: Any) -> Any:
+        if not slots.acquire(blocking=False):
+            raise _Busy()
+        try:
+            return await asyncio.to_thread(fn, *args)
+        finally:
+            slots.release()
+
+    @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
+    async def check(request: Request) -> Response:
+        from kg.check import CheckOptions, check_draft, exit_code, parse_max_age, render_check, resolve_agreement
+        from kg.draft import MEDIA_TYPES, DraftError, DraftTimeout
+
+        fmt = _pick(request, CHECK_MEDIA)
+        if fmt is None:
+            return error_response(request, 406, "not acceptable",
+                                  "available: application/json, text/turtle, application/sarif+json, text/plain")
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge as exc:
+            return error_response(request, 413, "draft too large", str(exc))
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        params: dict[str, Any] = dict(request.query_params)
+        try:
+            text_bytes = body
+            if ctype == "application/json":
+                try:
+                    doc = json.loads(body)
+                except ValueError as exc:
+                    return error_response(request, 400, "bad request", f"the body is not JSON: {exc}")
+                if not isinstance(doc, dict) or not isinstance(doc.get("draft"), str):
+                    return error_response(request, 400, "bad request",
+                                          'a JSON body is {"draft": "<text>", "format": "turtle|json-ld|yaml", ...}')
+                params.update({k: v for k, v in doc.items() if k != "draft"})
+                draft_text = doc["draft"]
+                draft_format = str(doc.get("format") or "")
+                if draft_format not in ("turtle", "json-ld", "yaml"):
+                    return error_response(request, 400, "bad request", "format must be turtle, json-ld or yaml")
+            elif ctype in MEDIA_TYPES:
+                draft_format = MEDIA_TYPES[ctype]
+                try:
+                    draft_text = text_bytes.decode("utf-8")
+                except UnicodeDecodeError:
+                    return error_response(request, 400, "bad draft", "the draft is not UTF-8")
+            elif "xml" in ctype:
+                return error_response(request, 400, "bad draft", "RDF/XML and XML are not accepted: send Turtle, JSON-LD or YAML")
+            else:
+                return error_response(request, 415, "unsupported media type",
+                                      "send text/turtle, application/ld+json, application/yaml or application/json")
+            as_of = params.get("asOf")
+            if as_of is not None and (not isinstance(as_of, str) or len(as_of) != 10):
+                return error_response(request, 400, "bad request", f"asOf {as_of!r} is not a date (YYYY-MM-DD)")
+            if as_of:
+                import datetime as dt
+                try:
+                    dt.date.fromisoformat(as_of)
+                except ValueError:
+                    return error_response(request, 400, "bad request", f"asOf {as_of!r} is not a date (YYYY-MM-DD)")
+            replaces = params.get("replaces") or None
+            if replaces:
+                resolve_agreement(str(replaces))
+            options = CheckOptions(replaces=replaces, as_of=as_of, data_dirs=[str(settings.data_dir)],
+                                   contact_max_age_years=parse_max_age(str(params.get("contactMaxAge", "3"))))
+            name = str(params.get("name") or "draft")
+            result = await run(check_draft, draft_text, draft_format, name, options, settings.check_timeout,
+                               settings.check_memory_mb << 20)
+        except _Busy:
+            return error_response(request, 503, "server busy", "too many drafts are being checked; try again",
+                                  {"Retry-After": "5"})
+        except DraftError as exc:
+            return _draft_error(request, exc)
+        except DraftTimeout as exc:
+            return error_response(request, 503, "check timed out", str(exc), {"Retry-After": "30"})
+        except ValueError as exc:
+            return error_response(request, 400, "bad request", str(exc))
+        fail_on = str(params.get("failOn", "violation"))
+        headers = {"Remit-Check-Status": "fail" if exit_code(result, fail_on) else "pass"}
+        return Response(render_check(result, fmt), media_type=CHECK_MEDIA[fmt], headers=headers)
+
+    @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
+    async def diff(request: Request) -> Response:
+        from kg.diff import DiffResult, diff_specs_in_worker, render_diff
+        from kg.draft import DraftError, DraftTimeout, detect_format, run_isolated
+
+        fmt = _pick(request, _DIFF_MEDIA)
+        if fmt is None:
+            return error_response(request, 406, "not acceptable", "available: application/json, text/markdown, text/plain")
+        try:
+            body = await read_body(request, settings.max_body_bytes)
+        except BodyTooLarge as exc:
+            return error_response(request, 413, "drafts too large", str(exc))
+        ctype = request.headers.get("content-type", "")
+        try:
+            if ctype.split(";")[0].strip().lower() == "application/json":
+                try:
+                    doc = json.loads(body)
+                except ValueError as exc:
+                    return error_response(request, 400, "bad request", f"the body is not JSON: {exc}")
+                if not isinstance(doc, dict) or "old" not in doc or "new" not in doc:
+                    return error_response(request, 400, "bad request", 'a JSON body is {"old": side, "new": side}')
+                specs = [_spec(doc[k], k) for k in ("old", "new")]
+                raw = bool(doc.get("raw", False))
+            elif ctype.lower().startswith("multipart/form-data"):
+                specs, raw = await _multipart(request, body, detect_format)
+            else:
+                return error_response(request, 415, "unsupported media type", "send application/json or multipart/form-data")
+            raw = raw or request.query_params.get("raw", "").lower() in ("1", "true", "yes")
+            data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], raw), settings.check_timeout,
+                             settings.check_memory_mb << 20)
+        except _Busy:
+            return error_response(request, 503, "server busy", "too many drafts are being compared; try again",
+                                  {"Retry-After": "5"})
+        except DraftError as exc:
+            return _draft_error(request, exc)
+        except DraftTimeout as exc:
+            return error_response(request, 503, "diff timed out", str(exc), {"Retry-After": "30"})
+        except ValueError as exc:
+            return error_response(request, 400, "bad request", str(exc))
+        result = DiffResult(data["old"], data["new"], data["agreements"], data.get("raw"))
+        return Response(render_diff(result, fmt), media_type=_DIFF_MEDIA[fmt])
+
+    @router.get("/contexts/remit-draft.context.jsonld", tags=["drafts"], summary="The published draft context")
+    async def context() -> Response:
+        from kg.draft import CONTEXT_PATH
+
+        return Response(CONTEXT_PATH.read_bytes(), media_type="application/ld+json")
+
+    return router
+
+
+class _Busy(Exception):
+    pass
+
+
+def _spec(value: Any, which: str) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"ref": value}
+    if isinstance(value, dict):
+        if isinstance(value.get("agreement"), str):
+            return {"ref": value["agreement"]}
+        if isinstance(value.get("draft"), str):
+            fmt = value.get("format")
+            if fmt not in ("turtle", "json-ld", "yaml"):
+                raise ValueError(f"{which}.format must be turtle, json-ld or yaml")
+            return {"text": value["draft"], "format": fmt, "name": str(value.get("name") or which)}
+    raise ValueError(f'{which} is "agreement:slug", {{"agreement": IRI}} or {{"draft": text, "format": ...}}')
+
+
+async def _multipart(request: Request, body: bytes, detect_format: Any) -> tuple[list[dict[str, Any]], bool]:
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    msg = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + request.headers.get("content-type", "").encode("latin-1") + b"\r\n\r\n" + body)
+    parts: dict[str, tuple[str, str, str]] = {}
+    for part in msg.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename() or str(name)
+        payload = part.get_payload(decode=True) or b""
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError(f"part {name!r} is not UTF-8") from None
+        parts[str(name)] = (text, filename, part.get_content_type())
+    specs = []
+    for which in ("old", "new"):
+        if which not in parts:
+            raise ValueError(f"multipart body has no part {which!r}")
+        text, filename, ctype = parts[which]
+        if ctype == "text/plain" and not filename.endswith((".ttl", ".yaml", ".yml", ".jsonld", ".json")):
+            specs.append({"ref": text.strip()})
+            continue
+        fmt = detect_format(filename, None if ctype in ("application/octet-stream", "text/plain") else ctype, text)
+        specs.append({"text": text, "format": fmt, "name": filename})
+    raw = parts.get("raw", ("", "", ""))[0].strip().lower() in ("1", "true", "yes")
+    return specs, raw
