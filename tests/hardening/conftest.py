@@ -31,7 +31,7 @@ API_FIXTURES = ROOT / "tests" / "api" / "fixtures"
 QUERIES = API_FIXTURES / "queries"
 TOKEN = "hardening-admin-token"
 DEADLINE = 2.0
-ROW_LIMIT = 50
+ROW_LIMIT = 20
 HTTP_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 
 #: What must never appear in an error body: a traceback, a source path, a version string.
@@ -79,17 +79,6 @@ class Server:
                 return st
             time.sleep(0.1)
         raise AssertionError(f"workers did not settle: {st}")
-
-    def worker_pids(self) -> set[int]:
-        """Every live query-worker process of this server (children named by multiprocessing)."""
-        out = set()
-        for p in psutil.Process(self.proc.pid).children(recursive=True):
-            try:
-                if p.status() != psutil.STATUS_ZOMBIE and "forkserver" not in " ".join(p.cmdline()):
-                    out.add(p.pid)
-            except psutil.Error:
-                pass
-        return out
 
 
 def start_server(store: Path, tmp: Path, cwd: Optional[Path] = None, **env_overrides: str) -> Server:
