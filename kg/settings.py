@@ -36,6 +36,11 @@ class Settings(BaseSettings):
         description="Public address of the service, without a trailing slash (used in sd:endpoint and links). "
         "Unset: http://{host}:{port}.",
     )
+    iri_base: str = Field(
+        "https://w3id.org/remit/",
+        description="The base of the IRIs Remit mints; `/id/...`, `/def/...` and `/shapes/...` on this server "
+        "resolve the IRIs under it (linked-data pages, 303 content negotiation).",
+    )
 
     # --- data
     store_path: Path = Field(Path("build/store"), description="The pyoxigraph store written by `kg build`.")
