@@ -11,14 +11,13 @@ import httpx
 from rdflib import Graph
 
 from conftest import run_server
-from fixture import ROOT
+from realbuild import ensure_real_build
 
 
 
 def _real_store() -> Path:
     if os.environ.get("REMIT_REAL_STORE"):
         return Path(os.environ["REMIT_REAL_STORE"])
-    from realbuild import ensure_real_build
 
     return ensure_real_build() / "store"
 
