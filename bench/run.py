@@ -311,6 +311,7 @@ def _serve_env(build: Path, port: int) -> dict[str, str]:
 
 
 def bench_queries(build: Path, names: list[str], repeats: int, cap: float, baselines: bool, http_base: str | None) -> dict[str, Any]:
+    """Each query series runs in a child process capped at ``cap`` seconds (the query cap)."""
     import httpx
 
     out: dict[str, Any] = {}
@@ -326,13 +327,20 @@ def bench_queries(build: Path, names: list[str], repeats: int, cap: float, basel
                              "load": r.get("load"), "error": r.get("error")}
         if http_base:
             times, status = [], None
+            capped = False
             with httpx.Client(timeout=cap) as c:
                 for _ in range(repeats):
                     t = time.perf_counter()
-                    resp = c.get(f"{http_base}/queries/{name}", params={"limit": "1000", "format": "json"})
+                    try:
+                        resp = c.get(f"{http_base}/queries/{name}", params={"limit": "1000", "format": "json"})
+                    except httpx.TimeoutException:
+                        capped = True
+                        break
                     times.append(time.perf_counter() - t)
                     status = resp.status_code
-            res["http"] = {"stats": _stats(times), "status": status}
+                    if status != 200:
+                        break
+            res["http"] = {"stats": _stats(times) if status == 200 else None, "status": status, "capped": capped}
         out[name] = res
     return out
 
@@ -524,7 +532,7 @@ def render(results: dict[str, Any], cap: float) -> str:
 
 
 def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: int, seconds: float,
-              baselines: bool, work: Path, seed: int = 1) -> dict[str, Any]:
+              baselines: bool, work: Path, seed: int = 1, query_cap: float = 120.0) -> dict[str, Any]:
     from kg.query import load_queries
     from kg.synth import parse_size, synthesize
 
@@ -534,7 +542,7 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         "date": date,
         "machine": f"{platform.node()} · {platform.machine()} · {psutil.cpu_count()} CPUs · "
                    f"{psutil.virtual_memory().total / 2**30:.1f} GB RAM · Python {platform.python_version()}",
-        "clients": clients, "seconds": seconds, "cap": cap, "seed": seed, "sizes": {},
+        "clients": clients, "seconds": seconds, "cap": cap, "query_cap": query_cap, "seed": seed, "sizes": {},
     }
     names = sorted(load_queries(ROOT / "queries"))
     for size in sizes:
@@ -565,7 +573,7 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
             r["serve_error"] = str(exc)
         print(f"[{size}] queries", file=sys.stderr, flush=True)
         try:
-            r["queries"] = bench_queries(build, names, max(3, rep * 2), cap, baselines, http_base)
+            r["queries"] = bench_queries(build, names, max(3, rep * 2), query_cap, baselines, http_base)
         finally:
             if proc:
                 _stop(proc)
@@ -582,6 +590,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--date", default=None, help="date of the run for the result file name (default: today)")
     ap.add_argument("--repeats", type=int, default=3, help="runs per figure below 1M (1M: 1 build run)")
     ap.add_argument("--cap", type=float, default=900.0, help="seconds before a baseline or step is cut off")
+    ap.add_argument("--query-cap", type=float, default=120.0, help="seconds before a query series is cut off")
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each HTTP load run")
     ap.add_argument("--no-baselines", action="store_true", help="measure Remit only")
@@ -597,7 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="remit-bench-"))
     try:
         results = run_bench(sizes, date, args.repeats, args.cap, args.clients, args.seconds,
-                            not args.no_baselines, work)
+                            not args.no_baselines, work, query_cap=args.query_cap)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
