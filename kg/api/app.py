@@ -103,10 +103,96 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         return error_response(request, 500, "internal error", "the request could not be completed.")
 
     include_routers(app, endpoint)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if settings.admin_token:  # no token configured: no admin routes at all
         app.include_router(make_admin_router(reloader, settings.admin_token))
     app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)
     return app
+
+
+_ERROR_BODY = {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+               "text/plain": {"schema": {"type": "string"}}}
+_ERRORS = {"400": "Bad request: a malformed or refused query or parameter (the reason is in the body)",
+           "404": "No such resource or named query", "405": "Method not allowed",
+           "406": "No acceptable response format", "413": "Request body or query too long",
+           "414": "Request target too long", "415": "Unsupported request content type",
+           "429": "This client used up its query time budget (Retry-After)",
+           "500": "A query worker stopped unexpectedly (it has been replaced)",
+           "503": "Query deadline passed, all workers busy, or shutting down (Retry-After)"}
+_ANY = {"schema": {}}
+_SPARQL_RESULTS = {t: _ANY for t in (
+    "application/sparql-results+json", "application/sparql-results+xml", "text/csv", "text/tab-separated-values",
+    "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml", "application/trig")}
+_SPARQL_PARAMS = [
+    {"name": "query", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "A SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE). Without it: the service description."},
+    {"name": "default-graph-uri", "in": "query", "required": False,
+     "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True},
+    {"name": "named-graph-uri", "in": "query", "required": False,
+     "schema": {"type": "array", "items": {"type": "string"}}, "style": "form", "explode": True},
+    {"name": "format", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Response format (json, xml, csv, tsv, turtle, jsonld, nt, rdfxml, trig); wins over Accept."},
+]
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's document, corrected to what the routes really do: the SPARQL Protocol's parameters and
+    bodies, every status code the service answers with (errors as RFC 9457 problem details or text), and
+    no 422 (validation errors are answered 400)."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = {"type": "object", "required": ["title", "status"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "available": {"type": "array", "items": {"type": "string"}}}}
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for path, ops in doc.get("paths", {}).items():
+        for method, op in ops.items():
+            responses = op.setdefault("responses", {})
+            responses.pop("422", None)
+            for code, text in _ERRORS.items():
+                responses.setdefault(code, {"description": text, "content": _ERROR_BODY})
+            if path == "/sparql":
+                responses["200"] = {"description": "Query results, or (GET without a query) the service "
+                                    "description", "content": _SPARQL_RESULTS}
+                if method == "get":
+                    op["parameters"] = _SPARQL_PARAMS
+                else:
+                    op["parameters"] = [p for p in _SPARQL_PARAMS if p["name"] != "query"]
+                    op["requestBody"] = {"required": True, "content": {
+                        "application/x-www-form-urlencoded": {"schema": {
+                            "type": "object", "required": ["query"], "properties": {"query": {"type": "string"}}}},
+                        "application/sparql-query": {"schema": {"type": "string"}}}}
+            elif path == "/queries/{name}":
+                responses["200"] = {"description": "One page of results", "content": {
+                    "application/json": _ANY, "text/csv": {"schema": {"type": "string"}},
+                    "text/html": {"schema": {"type": "string"}}}}
+                if not any(p.get("name") == "format" for p in op.get("parameters", [])):
+                    op.setdefault("parameters", []).extend([
+                        {"name": "format", "in": "query", "required": False,
+                         "schema": {"type": "string", "enum": ["json", "csv", "html"]}},
+                        {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}},
+                        {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer"}}])
+            elif path.endswith(".jsonld"):
+                responses["200"] = {"description": "A JSON-LD document", "content": {"application/ld+json": _ANY}}
+            elif path == "/check":
+                responses["200"] = {"description": "The check report", "content": {
+                    t: _ANY for t in ("application/json", "text/turtle", "application/sarif+json", "text/plain")}}
+            elif path == "/diff":
+                responses["200"] = {"description": "The differences", "content": {
+                    t: _ANY for t in ("application/json", "text/markdown", "text/plain")}}
+            elif path == "/health":
+                responses["200"] = {"description": "Liveness (never runs a query)", "content": {"application/json": {
+                    "schema": {"type": "object", "required": ["status"], "properties": {
+                        "status": {"type": "string", "enum": ["ok", "starting"]},
+                        "workers": {"type": "integer"}, "busy": {"type": "integer"},
+                        "waiting": {"type": "integer"}}}}}}
+    app.openapi_schema = doc
+    return doc
 
 
 def serve(settings: Settings) -> None:
