@@ -34,12 +34,12 @@ import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.draft import Draft, DraftError, parse_draft, run_isolated
+from kg.draft import DraftError, parse_draft, run_isolated
 from kg.namespaces import (
-    FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, SKOS, VCARD,
+    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD,
     bind_all,
 )
-from kg.validate import SEVERITIES, Finding, label_of, severity_at_least, short
+from kg.validate import SEVERITIES, label_of, severity_at_least, short
 
 __all__ = [
     "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules", "remove_agreement",

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import logging
 import multiprocessing as mp
-import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,12 +40,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.loader import SourceFile, check_literal, locate_term
-from kg.namespaces import OWL, PREFIXES, RDF, XSD
+from kg.namespaces import OWL, RDF, XSD
 
 __all__ = [
     "CONTEXT_IRI", "CONTEXT_PATH", "FORMATS", "MEDIA_TYPES", "DraftError", "DraftRefused", "DraftTimeout",
     "Draft", "detect_format", "parse_draft", "load_draft", "published_context", "run_isolated",
-    "parse_draft_isolated", "graph_to_yaml",
+    "parse_draft_isolated", "graph_to_yaml", "read_text",
 ]
 
 #: The stable IRI of the one published draft context; resolved to :data:`CONTEXT_PATH`, never fetched.
