@@ -139,3 +139,25 @@ def test_yaml_locations_point_at_the_mapping_with_the_id() -> None:
     line, col = d.location("https://w3id.org/remit/id/agreement/hmi-probation-cqc-yot/area-2")
     text = (EXAMPLES / "hmi-probation-cqc-yot.yaml").read_text().splitlines()
     assert text[line - 1].strip() == "- id: yot:area-2"
+
+
+def test_turtle_locations_point_at_the_subject() -> None:
+    d = load_draft(EXAMPLES / "hmi-probation-cqc-yot-revision.ttl")
+    line, col = d.location("https://w3id.org/remit/id/agreement/hmi-probation-cqc-yot/area-3")
+    text = (EXAMPLES / "hmi-probation-cqc-yot-revision.ttl").read_text().splitlines()
+    assert text[line - 1][col - 1:].startswith("yot:area-3")
+
+
+def test_diff_of_two_files() -> None:
+    from kg.diff import diff_sides, render_diff
+
+    same = diff_sides(str(EXAMPLES / "hmi-probation-cqc-yot-revision.yaml"),
+                      str(EXAMPLES / "hmi-probation-cqc-yot-revision.ttl"), raw=True)
+    assert [a["change"] for a in same.agreements] == ["unchanged"] and same.raw == {"added": [], "removed": []}
+    changed = diff_sides(str(EXAMPLES / "hmi-probation-cqc-yot.yaml"), str(EXAMPLES / "hmi-probation-cqc-yot-revision.ttl"))
+    (a,) = changed.agreements
+    assert [c["after"] for c in a["leadChanges"]] == [["HM Inspectorate of Probation (body:hmi-probation)"]]
+    assert "### Lead changes" in render_diff(changed, "markdown")
+    other = diff_sides(str(EXAMPLES / "cqc-hmi-prisons.yaml"), str(EXAMPLES / "hmi-probation-cqc-yot.yaml"))
+    parties = other.agreements[0]["parties"]
+    assert any("hmi-probation" in p for p in parties["added"]) and any("hmi-prisons" in p for p in parties["removed"])
