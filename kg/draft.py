@@ -206,8 +206,11 @@ def _parse_turtle(name: str, text: str) -> Draft:
         if why.startswith("Prefix ") and "not bound" in why:
             why = f"unknown prefix {why.split(chr(34))[1]} (declare it with @prefix)"
         raise DraftError(name, why, *_line_col(prefix, len(prefix))) from None
-    except Exception as exc:  # any other parser failure still names the draft
-        raise DraftError(name, f"cannot parse Turtle: {exc}") from None
+    except IndexError:  # rdflib ran off the end of the text: an unterminated string or bracket
+        raise DraftError(name, "unexpected end of the draft (an unterminated string, IRI or bracket?)",
+                         *_line_col(text, len(text))) from None
+    except Exception as exc:  # any other parser failure still names the draft, at its end
+        raise DraftError(name, f"cannot parse Turtle: {exc}", *_line_col(text, len(text))) from None
 
     def imports_where() -> tuple[int, int]:
         m = re.search(r"owl:imports|<http://www\.w3\.org/2002/07/owl#imports>", text)
@@ -402,7 +405,10 @@ class _Map(dict):  # type: ignore[type-arg]
     keys: dict[str, tuple[int, int]]
 
 
-def _yaml_error(name: str, exc: yaml.YAMLError) -> DraftError:
+def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> DraftError:
+    if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow: a position, no mark
+        return DraftError(name, f"not valid YAML: {exc.reason} (character {exc.character!r})",
+                          *_line_col(text, min(exc.position, len(text))))
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -452,7 +458,7 @@ def _parse_yaml(name: str, text: str) -> Draft:
                                  m.line + 1, m.column + 1)
         docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
-        raise _yaml_error(name, exc) from None
+        raise _yaml_error(name, exc, text) from None
     if len(docs) != 1 or docs[0] is None:
         raise DraftError(name, "a draft is exactly one YAML document" if docs else "the draft is empty", 1, 1)
     data = _yaml_value(name, docs[0])
