@@ -53,9 +53,31 @@ _DEFAULT_TEMPLATE = """<!doctype html>
 </html>
 """
 
+_FORM_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ query.summary or query.name }} · Remit</title></head>
+<body>
+<main>
+<h1>{{ query.summary or query.name }}</h1>
+{% if query.description %}<p>{{ query.description }}</p>{% endif %}
+{% if error %}<p role="alert"><strong>{{ error }}</strong></p>{% endif %}
+<form method="get" action="">
+{% for p in query.params %}<p><label for="p-{{ p.name }}">{{ p.name }}{% if p.required %} (required){% endif %}</label>
+<input id="p-{{ p.name }}" name="{{ p.name }}" value="{{ given.get(p.name, '') }}" {% if p.required %}required{% endif %}
+ placeholder="{{ p.type }}{% if p.default %}, default {{ p.default }}{% endif %}">
+{% if p.description %}<br><small>{{ p.description }}</small>{% endif %}</p>
+{% endfor %}<input type="hidden" name="format" value="html">
+<p><button type="submit">Run the query</button></p>
+</form>
+</main>
+</body>
+</html>
+"""
+
 _env = Environment(
     loader=ChoiceLoader([FileSystemLoader(str(Path(__file__).parent / "templates")),
-                         DictLoader({"query-table.html": _DEFAULT_TEMPLATE})]),
+                         DictLoader({"query-table.html": _DEFAULT_TEMPLATE, "query-form.html": _FORM_TEMPLATE})]),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
 
@@ -96,6 +118,10 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
             limit, offset = page_bounds(qp.get("limit"), qp.get("offset"), s.named_query_default_limit,
                                         s.named_query_max_limit)
         except ParamError as exc:
+            if fmt.key == "html":  # people get a form to fill in; a first visit with no parameters is not an error
+                html = _env.get_template("query-form.html").render(query=nq, error=str(exc), given=raw)
+                return Response(html, status_code=400 if raw else 200, media_type="text/html; charset=utf-8",
+                                headers={"Vary": "Accept"})
             return error_response(request, 400, "bad parameter", str(exc))
         outcome = await endpoint.run_job(request, {"kind": "named", "query": nq.text, "bindings": bindings,
                                                    "limit": limit, "offset": offset})

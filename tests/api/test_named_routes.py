@@ -19,7 +19,7 @@ def test_list(server):
     r = httpx.get(server.url + "/queries")
     assert r.status_code == 200
     qs = {q["name"]: q for q in r.json()["queries"]}
-    assert set(qs) == {"all-triples", "founded-before", "inspectors"}
+    assert set(qs) == {"all-triples", "founded-before", "inspectors", "label-of"}
     assert qs["inspectors"]["summary"] == "Inspectorates of a setting"
     assert qs["inspectors"]["params"][0] == {"name": "setting", "type": "iri", "required": False,
                                              "description": "The setting.", "default": EX + "prison"}
@@ -89,3 +89,15 @@ def test_cli_query(store_dir):
     bad = subprocess.run(base + ["founded-before", "--param", "day=tomorrow"], capture_output=True, text=True,
                          timeout=60)
     assert bad.returncode == 2 and "parameter 'day'" in bad.stderr
+
+
+def test_html_without_required_params_is_a_form_not_an_error(server):
+    """Regression: the pages linked to /queries/explain, which answered 400 to a browser (a broken link)."""
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        queries = c.get("/queries").json()["queries"]
+        needs = [q for q in queries if any(p["required"] for p in q["params"])]
+        assert needs, "the fixture queries include one with a required parameter"
+        name = needs[0]["name"]
+        page = c.get(f"/queries/{name}", headers={"accept": "text/html"})
+        assert page.status_code == 200 and "<form" in page.text and "required" in page.text
+        assert c.get(f"/queries/{name}", headers={"accept": "application/json"}).status_code == 400
