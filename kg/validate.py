@@ -258,8 +258,13 @@ def _param(shapes: Graph, shape: Node | None, prop: URIRef) -> Node | None:
 
 
 def _shacl_phrase(res: Node, rg: Graph, shapes: Graph, union: Graph) -> str:
-    """A plain-English predicate phrase for one SHACL result (the shape's sh:message wins)."""
+    """A plain-English phrase for one SHACL result: for SPARQL-based constraints the result's own
+    sh:resultMessage (the message sits on the constraint and pyshacl fills in its variables), else the
+    shape's sh:message, else a phrase built from the constraint component."""
     shape = rg.value(res, SH.sourceShape)
+    own = [m for m in rg.objects(res, SH.resultMessage) if getattr(m, "language", None) in (None, "en")]
+    if own and rg.value(res, SH.sourceConstraintComponent) == SH.SPARQLConstraintComponent:
+        return str(sorted(own)[0])
     msgs = list(shapes.objects(shape, SH.message)) if shape is not None else []
     if msgs:
         en = [m for m in msgs if getattr(m, "language", None) in (None, "en")]
