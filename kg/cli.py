@@ -150,7 +150,9 @@ def serve(
 def query(
     name: str = typer.Argument(..., help="Named query (file stem under the queries folder)."),
     param: list[str] = typer.Option([], "--param", "-p", help="A parameter as name=value (repeatable)."),
-    format: str = typer.Option("table", "--format", "-f", help="table, csv or json."),
+    format: str = typer.Option("table", "--format", "-f", help="table, csv, json or markdown."),
+    columns: Optional[str] = typer.Option(None, "--columns", "-c",
+                                          help="Comma-separated columns to show, in this order (default: all)."),
     limit: Optional[int] = typer.Option(None, help="Rows per page (default 100, at most 1000)."),
     offset: Optional[int] = typer.Option(None, help="Rows to skip."),
     store: Optional[str] = typer.Option(None, help="Built store folder (default build/store), or the http(s) URL "
@@ -163,8 +165,8 @@ def query(
     from kg.query import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
     from kg.settings import get_settings
 
-    if format not in ("table", "csv", "json"):
-        typer.echo(f"error: --format must be table, csv or json, not {format!r}", err=True)
+    if format not in ("table", "csv", "json", "markdown"):
+        typer.echo(f"error: --format must be table, csv, json or markdown, not {format!r}", err=True)
         raise typer.Exit(2)
     remote_url = store if store and store.startswith(("http://", "https://")) else None
     settings = get_settings(store_path=None if remote_url else store, queries_dir=queries)
@@ -193,8 +195,20 @@ def query(
     except (KeyError, ParamError, QueryFileError, FileNotFoundError, SyntaxError) as exc:
         typer.echo(f"error: {exc.args[0] if exc.args else exc}", err=True)
         raise typer.Exit(2)
+    if columns:
+        wanted = [c.strip() for c in columns.split(",") if c.strip()]
+        unknown = [c for c in wanted if c not in page.columns]
+        if unknown:
+            typer.echo(f"error: no column {unknown[0]!r} in {name}; its columns are: {', '.join(page.columns)}",
+                       err=True)
+            raise typer.Exit(2)
+        page.columns = wanted
     if format == "csv":
         sys.stdout.write(page_to_csv(page))
+    elif format == "markdown":
+        from kg.query import page_to_markdown
+
+        sys.stdout.write(page_to_markdown(page))
     elif format == "json":
         typer.echo(_json.dumps(page_to_json(page, name), ensure_ascii=False, indent=2))
     else:
@@ -206,7 +220,7 @@ def query(
         for c in page.columns:
             table.add_column(c, overflow="fold")
         for row in page.rows:
-            table.add_row(*(term_display(row.get(c)) for c in page.columns))
+            table.add_row(*(term_display(row.get(c), compact=True) for c in page.columns))
         Console().print(table)
 
 

@@ -41,7 +41,7 @@ import yaml
 __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
-    "page_to_csv", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "MAX_LIMIT", "RESERVED",
+    "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "MAX_LIMIT", "RESERVED",
 ]
 
 PARAM_TYPES = ("iri", "date", "string", "int")
@@ -384,10 +384,18 @@ def run_named(store: Any, nq: NamedQuery, raw_params: Mapping[str, str], limit: 
 
 # --------------------------------------------------------------------------------------------- output
 
-def term_display(b: Optional[Mapping[str, Any]]) -> str:
-    """The plain value of a binding, as SPARQL CSV writes it (IRIs bare, literals without tags)."""
+def term_display(b: Optional[Mapping[str, Any]], compact: bool = False) -> str:
+    """The plain value of a binding, as SPARQL CSV writes it (IRIs bare, literals without tags);
+    with ``compact``, IRIs in Remit's namespaces are written as prefixed names (for people)."""
     if not b:
         return ""
+    if compact and b["type"] == "uri":
+        from kg.namespaces import PREFIXES
+
+        best = max(((p, ns) for p, ns in PREFIXES.items() if b["value"].startswith(ns)),
+                   key=lambda pn: len(pn[1]), default=None)
+        if best and b["value"][len(best[1]):]:
+            return f"{best[0]}:{b['value'][len(best[1]):]}"
     if b["type"] == "bnode":
         return "_:" + b["value"]
     if b["type"] == "triple":
@@ -399,6 +407,15 @@ def term_display(b: Optional[Mapping[str, Any]]) -> str:
 def _rows(page: ResultPage) -> Iterator[list[str]]:
     for row in page.rows:
         yield [term_display(row.get(c)) for c in page.columns]
+
+
+def page_to_markdown(page: ResultPage) -> str:
+    """A Markdown table of the page (IRIs as prefixed names), for documents and issue trackers."""
+    def cell(b: Optional[Mapping[str, Any]]) -> str:
+        return term_display(b, compact=True).replace("|", "\\|").replace("\n", " ")
+    lines = ["| " + " | ".join(page.columns) + " |", "|" + " --- |" * len(page.columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in page.columns) + " |" for r in page.rows]
+    return "\n".join(lines) + "\n"
 
 
 def page_to_csv(page: ResultPage) -> str:
