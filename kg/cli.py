@@ -133,13 +133,31 @@ def synth(
 def serve(
     host: Optional[str] = typer.Option(None, help="Interface to listen on (default REMIT_HOST or 127.0.0.1)."),
     port: Optional[int] = typer.Option(None, help="Port (default REMIT_PORT or 8000)."),
-    store: Optional[Path] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store)."),
+    store: Optional[str] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store), or "
+                                        "the http(s) URL of an external SPARQL endpoint the build was pushed to "
+                                        "(kg push; REMIT_REMOTE_STORE_URL; see docs/scale.md)."),
 ) -> None:
     """Serve the SPARQL endpoint, named queries and pages (see docs/endpoint.md)."""
     from kg.api.app import serve as run
     from kg.settings import get_settings
 
-    settings = get_settings(host=host, port=port, store_path=store)
+    remote_url = store if store and store.startswith(("http://", "https://")) else None
+    try:
+        settings = get_settings(host=host, port=port, store_path=None if remote_url else store,
+                                remote_store_url=remote_url)
+    except ValueError as exc:  # pydantic's ValidationError names the field
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    if settings.remote_store_url:
+        from kg.remote import RemoteError, RemoteStore
+
+        try:
+            RemoteStore(settings.remote_store_url, timeout=30).ask("ASK { }")
+        except RemoteError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(3)
+        run(settings)
+        return
     if not Path(settings.store_path).is_dir():
         typer.echo(f"error: no built store at {settings.store_path}: run `kg build` first", err=True)
         raise typer.Exit(2)

@@ -44,6 +44,10 @@ class Settings(BaseSettings):
 
     # --- data
     store_path: Path = Field(Path("build/store"), description="The pyoxigraph store written by `kg build`.")
+    remote_store_url: Optional[str] = Field(
+        None, description="The http(s) SPARQL query endpoint of an external store the build was pushed to (`kg push`); "
+        "when set, the endpoint's workers answer from it instead of `store_path` (`kg serve --store URL`).",
+    )
     build_dir: Path = Field(Path("build"), description="Folder of build artefacts.")
     data_dir: Path = Field(Path("data"), description="Folder of the data sources (Turtle).")
     queries_dir: Path = Field(Path("queries"), description="Folder of named queries (*.rq).")
@@ -89,6 +93,13 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, v: Optional[str]) -> Optional[str]:
         return v.rstrip("/") if v else v
+
+    @field_validator("remote_store_url")
+    @classmethod
+    def _http_url(cls, v: Optional[str]) -> Optional[str]:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError(f"{v!r} is not an http(s) URL of a SPARQL query endpoint")
+        return v or None
 
     @property
     def base_url(self) -> str:

@@ -241,11 +241,19 @@ def _isolate_network() -> bool:
 
 def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    isolated = _isolate_network() if isolate else False
+    remote = store_path.startswith(("http://", "https://"))  # kg serve --store URL: kg/api/remote_backend.py
+    isolated = _isolate_network() if isolate and not remote else False
+    run = _run_job
     try:
-        from kg.store import open_store
+        if remote:  # needs the network, so no empty namespace: connections are limited to the store instead
+            from kg.api.remote_backend import open_remote, restrict_connections
 
-        store = open_store(Path(store_path))
+            restrict_connections(store_path)
+            store, run = open_remote(store_path)
+        else:
+            from kg.store import open_store
+
+            store = open_store(Path(store_path))
         graphs = store_graphs(store)
     except Exception as exc:  # reported to the parent, which logs it
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -259,7 +267,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
         if job is None:
             return
         try:
-            outcome = _run_job(store, graphs, job)
+            outcome = run(store, graphs, job)
         except RecursionError:
             outcome = _error(400, "query too complex", "the query is nested too deeply")
         except Exception as exc:
@@ -288,7 +296,7 @@ class WorkerPool:
 
     def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
                  start_timeout: float = 120.0):
-        self.store_path = Path(store_path)
+        self.store_path = store_path if str(store_path).startswith(("http://", "https://")) else Path(store_path)
         self.size = size
         self.queue_limit = queue_limit
         self.isolate_network = isolate_network

@@ -40,8 +40,8 @@ class SparqlEndpoint:
 
     def __init__(self, settings: Settings):
         self.settings = settings
-        self.pool = WorkerPool(settings.store_path, settings.workers, settings.queue_limit,
-                               isolate_network=settings.isolate_workers_network)
+        self.pool = WorkerPool(settings.remote_store_url or settings.store_path, settings.workers, settings.queue_limit,
+                               isolate_network=settings.isolate_workers_network)  # remote: kg/api/remote_backend.py
         self.budget = ClientBudget(settings.client_budget_seconds)
         self.queries: dict[str, NamedQuery] = {}
         self.graph_counts: dict[str, int] = {}
@@ -59,6 +59,10 @@ class SparqlEndpoint:
         self.started = False
 
     def _count_graphs(self) -> dict[str, int]:
+        if self.settings.remote_store_url:
+            from kg.api.remote_backend import remote_graph_counts
+
+            return remote_graph_counts(self.settings.remote_store_url)
         from kg.store import open_store
 
         store = open_store(Path(self.settings.store_path))
