@@ -278,6 +278,8 @@ class Reloader:
         ep.graph_counts = counts
         ep._sd_cache = {}
         self.settings.store_path = Path(store)
+        if hasattr(ep, "graph_changed"):  # new graph version: the response cache starts empty (kg/api/cache.py)
+            ep.graph_changed()
         pub = getattr(self.app_state, "publication", None) if self.app_state is not None else None
         if pub is not None:
             # Publication keeps its store and its cached dumps/VoID per instance: start it afresh.

@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     cost_guard: bool = Field(True, description="Refuse obviously unbounded shapes (cartesian products over the "
                              "whole graph, unanchored transitive paths) before running them: 400.")
 
+    # --- response cache (kg/api/cache.py; docs/operations.md "Response cache")
+    cache_max_entries: int = Field(2048, ge=0, description="Most answers kept by the response cache of /sparql "
+                                   "and /queries/{name}; 0 turns the cache off.")
+    cache_max_bytes: int = Field(64 << 20, ge=0, description="Most bytes of answers kept by the response cache.")
+    cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
+    guard_memo_entries: int = Field(4096, ge=0, description="Query texts whose guard analysis each query worker "
+                                    "remembers (LRU).")
+
     # --- reload (SIGHUP or POST /admin/reload) and shutdown
     source_root: Path = Field(Path("."), description="Project root a reload builds from (ontology/, shapes/, queries/qc/).")
     reload_fail_on: str = Field(

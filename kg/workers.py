@@ -132,6 +132,20 @@ def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, 
     return body, truncated
 
 
+#: The guard's verdict per (query text, store graphs, cost limits), per worker process (LRU):
+#: ("ok", form, has_dataset) or ("refused", status, title, detail). A repeated query is not parsed again.
+_GUARD_MEMO: Any = None
+
+
+def _guard_memo() -> Any:
+    global _GUARD_MEMO
+    if _GUARD_MEMO is None:
+        from kg.api.cache import LruDict
+
+        _GUARD_MEMO = LruDict(4096)
+    return _GUARD_MEMO
+
+
 def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
     """Check, negotiate, run and serialize one protocol query. Returns a response dict."""
     import pyoxigraph as ox
@@ -143,14 +157,28 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
     from kg.api.cost import CostLimits, check_cost
 
     text: str = job["query"]
+    cost = job.get("cost", {})
+    memo_key = (text, tuple(graphs), tuple(sorted(cost.items())))
+    memo = _guard_memo()
+    verdict = memo.get(memo_key)
+    if verdict is None:  # the guard's verdict depends only on the text, the store's graphs and the limits
+        try:
+            info = inspect_query(text, graphs)
+            check_cost(info.algebra, CostLimits(**cost))
+            verdict = ("ok", info.form, info.has_dataset)
+        except QueryRefused as exc:
+            verdict = ("refused", exc.status, exc.title, exc.detail)
+        memo.max_entries = int(job.get("guard_memo", memo.max_entries))
+        memo.put(memo_key, verdict)
+    if verdict[0] == "refused":
+        return _error(verdict[1], verdict[2], verdict[3])
     try:
-        info = inspect_query(text, graphs)
         check_dataset_params(job.get("default_graph_uri", []), job.get("named_graph_uri", []), graphs)
-        check_cost(info.algebra, CostLimits(**job.get("cost", {})))
     except QueryRefused as exc:
         return _error(exc.status, exc.title, exc.detail)
+    form, has_dataset = verdict[1], verdict[2]
 
-    family = "results" if info.form in ("SELECT", "ASK") else "graph"
+    family = "results" if form in ("SELECT", "ASK") else "graph"
     available = RESULT_FORMATS if family == "results" else GRAPH_FORMATS
     try:
         fmt = negotiate(available, job.get("accept"), job.get("formats", []), family)
@@ -164,7 +192,7 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
     if dg or ng:  # the protocol's dataset replaces the query's FROM / FROM NAMED
         kwargs["default_graph"] = [ox.NamedNode(g) for g in dg]
         kwargs["named_graphs"] = [ox.NamedNode(g) for g in ng]
-    elif not info.has_dataset:
+    elif not has_dataset:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in DEFAULT_GRAPHS if g in graphs]
 
     try:
@@ -190,7 +218,8 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
     if truncated:
         headers["Remit-Result-Truncated"] = f"true; limit={job['row_limit']}"
         headers["Link"] = f'<{_truncation_link(endpoint)}>; rel="describedby"'
-    return {"status": 200, "content_type": fmt.content_type, "body": body, "headers": headers}
+    return {"status": 200, "content_type": fmt.content_type, "body": body, "headers": headers,
+            "family": family, "format": fmt.key}
 
 
 def run_named_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:

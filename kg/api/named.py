@@ -123,6 +123,13 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
                 return Response(html, status_code=400 if raw else 200, media_type="text/html; charset=utf-8",
                                 headers={"Vary": "Accept"})
             return error_response(request, 400, "bad parameter", str(exc))
+        # the answer depends on the query, the bound values, the page and the format (HTML links also on the URL)
+        key = ("named", name, tuple(sorted((k, repr(v)) for k, v in bindings.items())), limit, offset, fmt.key,
+               str(request.url) if fmt.key == "html" else "")
+        hit = endpoint.cached(request, key)
+        if hit is not None:
+            return hit
+        version = endpoint.cache.version
         outcome = await endpoint.run_job(request, {"kind": "named", "query": nq.text, "bindings": bindings,
                                                    "limit": limit, "offset": offset})
         if isinstance(outcome, Response):
@@ -131,12 +138,13 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""))
         page: ResultPage = outcome["page"]
         shown = {k: v[1] for k, v in bindings.items()}
-        headers = {"Vary": "Accept"}
         if fmt.key == "csv":
-            return Response(page_to_csv(page), media_type="text/csv; charset=utf-8", headers=headers)
+            return endpoint.keep(request, key, version, page_to_csv(page).encode("utf-8"),
+                                 "text/csv; charset=utf-8")
         if fmt.key == "json":
-            return Response(json.dumps(page_to_json(page, name), ensure_ascii=False),
-                            media_type="application/json", headers=headers)
+            return endpoint.keep(request, key, version,
+                                 json.dumps(page_to_json(page, name), ensure_ascii=False).encode("utf-8"),
+                                 "application/json")
 
         def url(**changes: Any) -> str:
             params = dict(raw)
@@ -146,7 +154,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         urls = {"csv_url": url(format="csv"), "json_url": url(format="json"),
                 "next_url": url(offset=offset + limit) if page.has_more else None,
                 "prev_url": url(offset=max(0, offset - limit)) if offset > 0 else None}
-        return Response(render_table(nq, page, shown, urls), media_type="text/html; charset=utf-8",
-                        headers=headers)
+        return endpoint.keep(request, key, version, render_table(nq, page, shown, urls).encode("utf-8"),
+                             "text/html; charset=utf-8")
 
     return router

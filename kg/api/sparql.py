@@ -19,7 +19,8 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kg.api.conneg import GRAPH_FORMATS, NotAcceptable, UnknownFormat, negotiate
+from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, graph_version
+from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
 from kg.query import NamedQuery, load_queries
@@ -47,12 +48,46 @@ class SparqlEndpoint:
         self.graph_counts: dict[str, int] = {}
         self._sd_cache: dict[str, bytes] = {}
         self.started = False
+        # the response cache (kg/api/cache.py); off with an external store, whose changes Remit cannot see
+        remote = bool(getattr(settings, "remote_store_url", None))
+        self.cache = ResponseCache(0 if remote else settings.cache_max_entries, settings.cache_max_bytes)
+        #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
+        #: repeated query's format is negotiated here and its cached answer found without a worker
+        self.query_families = LruDict(max(1024, settings.cache_max_entries))
 
     async def start(self) -> None:
         self.queries = load_queries(Path(self.settings.queries_dir))
         self.graph_counts = await asyncio.get_running_loop().run_in_executor(None, self._count_graphs)
         await self.pool.start()
+        self.graph_changed()
         self.started = True
+
+    def graph_changed(self) -> None:
+        """The served graph changed (start, reload): new graph version, empty response cache."""
+        if self.cache.enabled:
+            self.cache.set_version(graph_version(Path(self.pool.store_path), self.pool.generation))
+
+    def cached(self, request: Request, key: Any) -> Optional[Response]:
+        """The cached answer for ``key`` (200, or 304 for a matching ``If-None-Match``), or None."""
+        hit = self.cache.get(key)
+        if hit is None:
+            return None
+        return self.answer(request, hit, "hit")
+
+    def answer(self, request: Request, ans: CachedAnswer, state: str) -> Response:
+        headers = {"ETag": ans.etag, "Cache-Control": f"public, max-age={self.settings.cache_max_age}",
+                   "Vary": "Accept", "Remit-Cache": state}
+        if etag_matches(request.headers.get("if-none-match"), ans.etag):
+            return Response(status_code=304, headers=headers)
+        return Response(ans.body, media_type=ans.media_type, headers={**ans.headers, **headers})
+
+    def keep(self, request: Request, key: Any, version: str, body: bytes, media_type: str,
+             headers: Optional[dict[str, str]] = None) -> Response:
+        """Answer a freshly computed 200 and keep it (when the graph did not change meanwhile)."""
+        ans = self.cache.put(key, version, body, media_type, headers) if self.cache.enabled else None
+        if ans is None:
+            return Response(body, media_type=media_type, headers={"Vary": "Accept", **(headers or {})})
+        return self.answer(request, ans, "miss")
 
     async def close(self) -> None:
         await self.pool.close()
@@ -174,16 +209,33 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         if len(query) > s.max_query_length:
             return error_response(request, 413, "query too long",
                                   f"the query has {len(query)} characters; the limit is {s.max_query_length}.")
+        dg, ng = _multi(pairs, "default-graph-uri"), _multi(pairs, "named-graph-uri")
+        accept, formats = request.headers.get("accept"), _multi(pairs, "format") + _multi(pairs, "output")
+        cache = endpoint.cache
+        if cache.enabled:
+            family = endpoint.query_families.get(query)
+            if family is not None:  # a query seen before: negotiate here and look for its answer
+                try:
+                    fmt = negotiate(RESULT_FORMATS if family == "results" else GRAPH_FORMATS, accept, formats,
+                                    family)
+                except (NotAcceptable, UnknownFormat):
+                    fmt = None  # the worker answers with the error, as for a new query
+                if fmt is not None:
+                    hit = endpoint.cached(request, ("sparql", query, tuple(dg), tuple(ng), fmt.key))
+                    if hit is not None:
+                        return hit
+        version = cache.version
         job = {
             "kind": "sparql",
             "query": query,
-            "default_graph_uri": _multi(pairs, "default-graph-uri"),
-            "named_graph_uri": _multi(pairs, "named-graph-uri"),
-            "accept": request.headers.get("accept"),
-            "formats": _multi(pairs, "format") + _multi(pairs, "output"),
+            "default_graph_uri": dg,
+            "named_graph_uri": ng,
+            "accept": accept,
+            "formats": formats,
             "row_limit": s.row_limit,
             "endpoint": s.sparql_endpoint_url,
             "cost": {"max_depth": s.max_query_depth, "max_operators": s.max_query_operators, "guard": s.cost_guard},
+            "guard_memo": s.guard_memo_entries,
         }
         outcome = await endpoint.run_job(request, job)
         if isinstance(outcome, Response):
@@ -191,6 +243,11 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         if outcome["status"] != 200:
             extra = {"available": outcome["available"]} if "available" in outcome else {}
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""), **extra)
+        family, fmt_key = outcome.get("family"), outcome.get("format")
+        if cache.enabled and family and fmt_key:
+            endpoint.query_families.put(query, family)
+            return endpoint.keep(request, ("sparql", query, tuple(dg), tuple(ng), fmt_key), version,
+                                 outcome["body"], outcome["content_type"], outcome.get("headers"))
         headers = {"Vary": "Accept", **outcome.get("headers", {})}
         return Response(outcome["body"], media_type=outcome["content_type"], headers=headers)
 

@@ -1,0 +1,162 @@
+"""A bounded response cache for ``/sparql`` and ``/queries/{name}``, keyed by graph version, with ETags.
+
+The graph is read-only between reloads, so an answer is a pure function of (graph, request): the cache
+key is the normalised request (query text, dataset parameters, negotiated format; for named queries the
+bound parameters and the page) and every key is scoped by the **graph version** — a digest of the build
+manifest's ``sourceHash``, the store path and the worker pool's generation, which changes on every reload
+(:meth:`ResponseCache.set_version` also empties the cache then).
+
+* Only 200 answers are kept, truncated ones included (their ``Remit-Result-Truncated`` and ``Link``
+  headers are kept with them; the same graph always cuts at the same row). Errors, 429/503 and anything
+  produced while a reload switched the graph are never kept.
+* Bounded by entries and by total bytes (least recently used goes first). An answer larger than an
+  eighth of the byte bound is not kept, so one huge result cannot flush the rest.
+* Each cacheable 200 gets a strong ``ETag`` (from the graph version and the key), ``Cache-Control:
+  public, max-age=N`` and ``Vary: Accept``; ``If-None-Match`` with a matching tag answers 304 with no body.
+* A hit is answered in the web process: it never waits for, or uses, a query worker, and costs the client
+  no query-time budget (it uses no worker time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Hashable, Mapping, Optional
+
+__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "graph_version", "etag_matches"]
+
+
+@dataclass(frozen=True)
+class CachedAnswer:
+    body: bytes
+    media_type: str
+    etag: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + 256 + sum(len(k) + len(v) for k, v in self.headers.items())
+
+
+class LruDict(OrderedDict):  # type: ignore[type-arg]
+    """A small LRU mapping bounded by entries (for memo tables)."""
+
+    def __init__(self, max_entries: int):
+        super().__init__()
+        self.max_entries = max_entries
+
+    def get(self, key: Hashable, default: object = None) -> object:  # type: ignore[override]
+        try:
+            value = self[key]
+        except KeyError:
+            return default
+        self.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: object) -> None:
+        if self.max_entries <= 0:
+            return
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.max_entries:
+            self.popitem(last=False)
+
+
+def graph_version(store_path: Path, generation: int = 0) -> str:
+    """A short digest naming the served graph: the manifest's source hash (``manifest.json`` beside the
+    store, when there is one), the store's resolved path and the pool generation (bumped by each reload)."""
+    store = Path(store_path)
+    source = ""
+    try:
+        source = json.loads((store.parent / "manifest.json").read_text(encoding="utf-8")).get("sourceHash", "")
+    except (OSError, ValueError, AttributeError):
+        pass
+    raw = f"{source}\n{store.resolve()}\n{generation}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
+
+
+def etag_matches(header: Optional[str], etag: str) -> bool:
+    """RFC 9110 ``If-None-Match``: ``*`` or a list of tags, compared weakly (a ``W/`` prefix is ignored)."""
+    if not header:
+        return False
+    header = header.strip()
+    if header == "*":
+        return True
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == etag:
+            return True
+    return False
+
+
+class ResponseCache:
+    """LRU of :class:`CachedAnswer` bounded by ``max_entries`` and ``max_bytes``, scoped by graph version."""
+
+    def __init__(self, max_entries: int, max_bytes: int, version: str = ""):
+        self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.version = version
+        self._items: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_entries > 0 and self.max_bytes > 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def set_version(self, version: str) -> None:
+        """A new graph is served: forget every answer and tag new ones with ``version``."""
+        if version != self.version:
+            self.version = version
+            self.clear()
+
+    def clear(self) -> None:
+        self._items.clear()
+        self.bytes = 0
+
+    def etag(self, key: Hashable, version: Optional[str] = None) -> str:
+        digest = hashlib.sha256(f"{version or self.version}\n{key!r}".encode("utf-8")).hexdigest()[:32]
+        return f'"{digest}"'
+
+    def get(self, key: Hashable) -> Optional[CachedAnswer]:
+        if not self.enabled:
+            return None
+        hit = self._items.get(key)
+        if hit is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return hit
+
+    def put(self, key: Hashable, version: str, body: bytes, media_type: str,
+            headers: Optional[Mapping[str, str]] = None) -> Optional[CachedAnswer]:
+        """Keep an answer computed on graph ``version``; returns it (with its ETag), or None when the graph
+        changed meanwhile (the answer belongs to the old graph and is neither kept nor tagged)."""
+        if version != self.version:
+            return None
+        answer = CachedAnswer(body, media_type, self.etag(key, version), dict(headers or {}))
+        if not self.enabled or answer.size > self.max_bytes // 8:
+            return answer
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= old.size
+        self._items[key] = answer
+        self.bytes += answer.size
+        while self._items and (len(self._items) > self.max_entries or self.bytes > self.max_bytes):
+            _, gone = self._items.popitem(last=False)
+            self.bytes -= gone.size
+        return answer
+
+    def stats(self) -> dict[str, int]:
+        return {"entries": len(self._items), "bytes": self.bytes, "hits": self.hits, "misses": self.misses,
+                "max_entries": self.max_entries, "max_bytes": self.max_bytes}
