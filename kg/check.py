@@ -245,6 +245,7 @@ class CheckOptions:
     contact_max_age_years: float = 3.0
     root: str = str(ROOT)
     data_dirs: Optional[list[str]] = None
+    store_url: Optional[str] = None  # http(s) SPARQL endpoint (kg push): the current graph is its asserted graph
 
 
 @dataclass
@@ -340,7 +341,7 @@ def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_
 
 
 def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ...], queries_dir: Path,
-                 as_of: dt.date) -> dict[str, list[dict[str, str]]]:
+                 as_of: dt.date, cache_rows: bool = True) -> dict[str, list[dict[str, str]]]:
     """The named queries on the current graph. They do not depend on the draft, so they are cached (in the
     system's temporary folder) under a hash of every source, the build code, the queries and the date."""
     import hashlib
@@ -349,6 +350,10 @@ def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ..
     from kg.build import source_hash
     from kg.reason import infer
 
+    if not cache_rows:  # the current graph is not the sources' (an external store): no cache key for it
+        inferred = infer(ontology, base)
+        store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: inferred})
+        return _impact_rows(store, names, queries_dir, as_of)
     h = hashlib.sha256(source_hash(layout)[0].encode() + as_of.isoformat().encode())
     for n in names:
         q = queries_dir / f"{n}.rq"
@@ -409,7 +414,15 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
     cutoff = as_of - dt.timedelta(days=days)
 
     ontology, _ = load_files(layout.ontology_files)
-    base, _ = load_files(layout.data_files)
+    if options.store_url:  # kg check --store URL: the current graph is the external store's asserted graph
+        from kg.remote import RemoteError, asserted_graph
+
+        try:
+            base = asserted_graph(options.store_url)
+        except RemoteError as exc:
+            raise DraftError(name, f"--store: {exc}") from None
+    else:
+        base, _ = load_files(layout.data_files)
     shapes, _ = load_files(layout.shape_files)
     qc = load_qc_queries(layout.qc_dir)
     rules = load_rules(root / "queries" / "rules")
@@ -495,7 +508,7 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
     # impact: the named queries overlaps and duplications, before and after
     queries_dir = root / "queries"
     names = ("overlaps", "duplications")
-    impact = _impact(_before_rows(layout, ontology, base, names, queries_dir, as_of),
+    impact = _impact(_before_rows(layout, ontology, base, names, queries_dir, as_of, not options.store_url),
                      _impact_rows(store, names, queries_dir, as_of))
 
     result = CheckResult(

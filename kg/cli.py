@@ -307,15 +307,28 @@ def check(
     fail_on: str = typer.Option("violation", "--fail-on", help="violation|warning|info|none"),
     contact_max_age: str = typer.Option("3", "--contact-max-age", help="Contacts older than this are stale: years (3, 2.5) or months (18m)."),
     input_format: Optional[str] = typer.Option(None, "--input-format", help="turtle|json-ld|yaml (default: from the file name)."),
+    store: Optional[str] = typer.Option(None, "--store", help="Read the current graph from this external SPARQL "
+                                        "endpoint (its asserted graph; kg push) instead of data/."),
 ) -> None:
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
     from kg.check import CHECK_FORMATS, parse_args_check, run_check_command
 
     try:
         options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
+        if store is not None and not store.startswith(("http://", "https://")):
+            raise ValueError(f"--store {store!r} is not the http(s) URL of a SPARQL endpoint")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
+    if store:
+        from kg.remote import RemoteError, RemoteStore
+
+        try:
+            RemoteStore(store, timeout=30).ask("ASK { }")
+        except RemoteError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(3)
+        options.store_url = store
     code, out, err = run_check_command(draft, options, fmt, fail_on, input_format, timeout, memory)
     if out:
         sys.stdout.write(out)

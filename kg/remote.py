@@ -35,8 +35,8 @@ from kg.query import (
 )
 from kg.store import DEFAULT_GRAPHS
 
-__all__ = ["RemoteError", "RemoteStore", "bind_with_values", "normalise_binding", "run_named_remote",
-           "run_named_query_remote"]
+__all__ = ["RemoteError", "RemoteStore", "asserted_graph", "bind_with_values", "normalise_binding",
+           "run_named_remote", "run_named_query_remote"]
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 _IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -221,3 +221,30 @@ def run_named_query_remote(name: str, raw_params: Mapping[str, str], *, store_ur
         raise KeyError(f"no named query {name!r} in {queries_dir} (queries: {', '.join(registry) or 'none'})")
     nq = registry[name]
     return nq, run_named_remote(RemoteStore(store_url), nq, raw_params, limit, offset, max_limit, default_limit)
+
+
+def asserted_graph(store_url: str, timeout: float = 300.0) -> Any:
+    """The store's asserted graph (``id:graph/asserted``) as an rdflib Graph, by one CONSTRUCT answered in
+    N-Triples (or Turtle): the "current graph" of ``kg check --store URL``."""
+    from rdflib import Graph
+    from SPARQLWrapper import N3
+
+    from kg.namespaces import GRAPH_ASSERTED
+
+    store = RemoteStore(store_url, timeout=timeout)
+    sw = store._client(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH_ASSERTED}> {{ ?s ?p ?o }} }}", [])
+    sw.setReturnFormat(N3)
+    sw.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+    try:
+        res = sw.query()
+        media = (res.info().get("content-type") or "").split(";")[0].strip().lower()
+        body = res.response.read()
+    except SPARQLWrapperException as exc:
+        raise RemoteError(f"{store_url}: the store rejected the query: {str(exc).strip()[:800]}") from None
+    except (URLError, socket.timeout, ConnectionError, OSError) as exc:
+        raise RemoteError(f"{store_url}: cannot reach the store: {getattr(exc, 'reason', exc)}") from None
+    g = Graph()
+    g.parse(data=body, format="nt" if media == "application/n-triples" else "turtle")
+    if len(g) == 0:
+        raise RemoteError(f"{store_url}: the graph <{GRAPH_ASSERTED}> is empty or missing; push a build first (kg push)")
+    return g

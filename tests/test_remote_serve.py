@@ -9,6 +9,7 @@ the guard, the read-only rule, the deadline and the network rule must still hold
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import signal
 import subprocess
@@ -286,3 +287,26 @@ def test_serve_refuses_an_unreachable_store() -> None:
     r = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--port", str(_free_port()), "--store", dead],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 3 and "cannot reach the store" in r.stderr
+
+
+def test_check_reads_the_current_graph_from_the_store(store_url: str) -> None:
+    """kg check --store URL: the "before" side of the impact is the store's graph (here the synthetic
+    build), not data/: its overlaps are exactly the store's overlaps."""
+    from kg.query import load_queries
+    from kg.remote import RemoteStore, run_named_remote
+
+    kg = [sys.executable, "-m", "kg.cli", "check", str(ROOT / "examples" / "cqc-hmi-prisons.yaml"),
+          "--format", "json", "--fail-on", "none", "--as-of", "2026-01-01"]
+    r = subprocess.run(kg + ["--store", store_url], capture_output=True, text=True, cwd=ROOT, timeout=180)
+    assert r.returncode == 0, r.stderr
+    impact = json.loads(r.stdout)["impact"]
+    nq = load_queries(ROOT / "queries")["overlaps"]
+    page = run_named_remote(RemoteStore(store_url), nq, {"asOf": "2026-01-01"}, 1000, 0)
+    keys = ("body1", "function1", "body2", "function2", "settingType", "jurisdiction", "agreement")
+    expected = {tuple(row.get(k, {}).get("value", "") for k in keys) for row in page.rows}
+    assert len(expected) > 0 and impact["overlaps"]["before"] == len(expected)
+    dead = f"http://127.0.0.1:{_free_port()}/query"
+    r = subprocess.run(kg + ["--store", dead], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 3 and "cannot reach the store" in r.stderr
+    r = subprocess.run(kg + ["--store", "build/store"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert r.returncode == 2 and "not the http(s) URL" in r.stderr
