@@ -171,6 +171,11 @@ class Reloader:
         from kg.build import Layout, source_hash
 
         s = self.settings
+        if getattr(s, "remote_store_url", None):
+            # the graph lives in an external store: rebuild locally and `kg push` it there instead
+            return self._outcome("failed", "reload is not available when serving from an external store "
+                                 "(REMIT_REMOTE_STORE_URL); rebuild and `kg push` to the store instead",
+                                 trigger, started)
         data = self._abs(s.data_dir)
         served = self.served_build()
         served_manifest = _read_json(served / "manifest.json") or {}

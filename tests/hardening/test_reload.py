@@ -191,3 +191,18 @@ def test_sighup_reloads(live: Server, tree: Path):
     assert h["last_reload"]["trigger"] == "SIGHUP"
     assert count(live) > before
     assert live.proc.poll() is None  # SIGHUP did not end the server
+
+
+def test_reload_is_refused_when_serving_from_an_external_store() -> None:
+    """Regression: reload used to rebuild and switch to a local store even in remote mode."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from kg.reload import Reloader
+    from kg.settings import Settings
+
+    settings = Settings(remote_store_url="http://127.0.0.1:9/query")
+    reloader = Reloader(SimpleNamespace(settings=settings))
+    outcome = asyncio.run(reloader.reload("test"))
+    assert not outcome.ok and "external store" in outcome.detail
+    assert reloader.state()["last_reload_error"]["detail"] == outcome.detail
