@@ -117,8 +117,159 @@ def _service_names(tree: Any) -> list[str]:
     return out
 
 
+# ------------------------------------------------------------------ fast path for plain lookups
+# rdflib's parser (pyparsing) takes milliseconds even for a one-line lookup. A query made only of the
+# tokens below -- PREFIX declarations, SELECT [DISTINCT|REDUCED] vars|* or ASK, [WHERE], one group of
+# plain triple patterns (IRIs, prefixed names, variables, `a`, simple literals, integers), LIMIT/OFFSET --
+# can hold no SERVICE, FROM, update, path, sub-query or nesting, so its guard verdict needs only its
+# triple patterns (the cost guard's cartesian check). Anything else (a comment, a backslash, a blank
+# node, any other keyword or character) goes through rdflib as before; Oxigraph still parses every query.
+_FAST_TOKEN = re.compile(r"""\s*(?:
+    (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<var>[?$][A-Za-z_][A-Za-z0-9_]*)
+  | (?P<lit>"[^"\\\n\r]*"|'[^'\\\n\r]*')(?:(?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^(?P<dt><[^<>"{}|^`\\\x00-\x20]*>))?
+  | (?P<int>[0-9]+)(?![.eE0-9A-Za-z_:])
+  | (?P<pname>(?:[A-Za-z][A-Za-z0-9_-]*)?:(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?)?)(?![.\w:%-])
+  | (?P<word>[A-Za-z]+)(?![\w:-])
+  | (?P<punct>[{}.;,*])
+)""", re.VERBOSE)
+_FAST_MAX_TRIPLES = 64
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _fast_tokens(text: str) -> Optional[list[tuple[str, Any]]]:
+    out: list[tuple[str, Any]] = []
+    pos, end = 0, len(text.rstrip())
+    while pos < end:
+        m = _FAST_TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            return None
+        pos = m.end()
+        kind = m.lastgroup
+        if kind in ("lang", "dt"):
+            kind = "lit"
+        if kind == "lit":
+            out.append(("lit", (m.group("lit")[1:-1], m.group("lang"), m.group("dt"))))
+        elif kind == "word":
+            word = m.group("word")
+            out.append(("kw", word if word == "a" else word.upper()))
+        else:
+            out.append((kind, m.group(kind)))  # type: ignore[arg-type]
+    return out
+
+
+def fast_inspect(text: str) -> Optional[QueryInfo]:
+    """The guard's view of a plain lookup (see above) without rdflib's parser, or None when ``text`` is
+    not one (the caller then takes the full path). The returned ``algebra`` holds the query's one basic
+    graph pattern, which is all :func:`kg.api.cost.check_cost` needs for such a query."""
+    if "\\" in text or len(text) > 8192:  # escapes: the full path (see _neutralise_escapes)
+        return None
+    toks = _fast_tokens(text)
+    if not toks:
+        return None
+    from rdflib import Literal, URIRef, Variable
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    i, n = 0, len(toks)
+    prefixes: dict[str, str] = {}
+
+    def peek(k: int = 0) -> tuple[str, Any]:
+        return toks[i + k] if i + k < n else ("eof", None)
+
+    while peek() == ("kw", "PREFIX"):
+        if peek(1)[0] != "pname" or not peek(1)[1].endswith(":") or peek(2)[0] != "iri":
+            return None
+        prefixes[peek(1)[1][:-1]] = peek(2)[1][1:-1]
+        i += 3
+    form = peek()
+    if form == ("kw", "SELECT"):
+        i += 1
+        if peek() in (("kw", "DISTINCT"), ("kw", "REDUCED")):
+            i += 1
+        if peek() == ("punct", "*"):
+            i += 1
+        else:
+            start = i
+            while peek()[0] == "var":
+                i += 1
+            if i == start:
+                return None
+    elif form == ("kw", "ASK"):
+        i += 1
+    else:
+        return None
+    if peek() == ("kw", "WHERE"):
+        i += 1
+    if peek() != ("punct", "{"):
+        return None
+    i += 1
+
+    def term(tok: tuple[str, Any], position: str) -> Any:
+        kind, value = tok
+        if kind == "var":
+            return Variable(value[1:])
+        if kind == "iri":
+            return URIRef(value[1:-1])
+        if kind == "pname":
+            prefix, _, local = value.partition(":")
+            if prefix not in prefixes:
+                return None
+            return URIRef(prefixes[prefix] + local)
+        if kind == "kw" and value == "a" and position == "p":
+            return URIRef(_RDF_TYPE)
+        if position == "o" and kind == "lit":
+            lex, lang, dt = value
+            return Literal(lex, lang=lang[1:] if lang else None, datatype=URIRef(dt[1:-1]) if dt else None)
+        if position == "o" and kind == "int":
+            return Literal(int(value))
+        return None
+
+    triples: list[tuple[Any, Any, Any]] = []
+    while peek() != ("punct", "}"):  # TriplesSameSubject ( '.' TriplesSameSubject? )*
+        s = term(peek(), "s")
+        if s is None:
+            return None
+        i += 1
+        while True:  # verb object (',' object)* (';' (verb object-list)?)*
+            p = term(peek(), "p")
+            if p is None:
+                return None
+            i += 1
+            while True:
+                o = term(peek(), "o")
+                if o is None:
+                    return None
+                i += 1
+                triples.append((s, p, o))
+                if peek() != ("punct", ","):
+                    break
+                i += 1
+            while peek() == ("punct", ";"):
+                i += 1
+            if peek() in (("punct", "."), ("punct", "}")):
+                break
+        if peek() == ("punct", "."):
+            i += 1
+        if len(triples) > _FAST_MAX_TRIPLES:
+            return None
+    i += 1
+    seen: set[str] = set()
+    while peek()[0] == "kw" and peek()[1] in ("LIMIT", "OFFSET") and peek()[1] not in seen and form[1] == "SELECT":
+        if peek(1)[0] != "int":
+            return None
+        seen.add(peek()[1])
+        i += 2
+    if i != n:
+        return None
+    bgp = CompValue("BGP", triples=triples)
+    return QueryInfo(form=form[1], algebra=CompValue(form[1].capitalize() + "Query", p=bgp))
+
+
 def inspect_query(text: str, store_graphs: Iterable[str]) -> QueryInfo:
     """Parse ``text`` and refuse what the public surface does not run; return the form and dataset."""
+    fast = fast_inspect(text)
+    if fast is not None:
+        return fast
     from pyparsing.exceptions import ParseBaseException
     from rdflib.plugins.sparql.algebra import translateQuery
     from rdflib.plugins.sparql.parser import parseQuery
