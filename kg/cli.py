@@ -36,13 +36,14 @@ def build(
     out: Path = typer.Option(Path("build"), "--out", help="Output folder."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the sources are unchanged."),
     fail_on: str = typer.Option("none", "--fail-on", help="Exit 1 on findings at or above: violation|warning|info|none."),
+    reasoner: str = typer.Option("auto", "--reasoner", help="owlrl|fast|auto (auto: owlrl below 50k asserted triples)."),
 ) -> None:
     """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
     from kg import build as b
     from kg.loader import SourceError
 
     try:
-        result = b.build(b.Layout(data=data, out=out), force=force)
+        result = b.build(b.Layout(data=data, out=out), force=force, reasoner=reasoner)
     except (SourceError, b.BuildError) as exc:
         typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
         typer.echo("build failed; the previous artefacts are unchanged", err=True)

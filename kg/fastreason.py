@@ -39,7 +39,8 @@ from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, R
 from kg.reason import is_noise
 
 __all__ = ["Schema", "schema_from_triples", "closure_triples", "infer_fast", "materialise",
-           "functional_conflicts", "edge_plan", "RULES"]
+           "functional_conflicts", "edge_plan", "RULES", "FAST_REASONER", "UNSUPPORTED", "unsupported_features",
+           "inconsistencies"]
 
 RULES = ("cax-sco", "cax-eqc", "prp-dom", "prp-rng", "prp-spo1", "prp-eqp", "prp-spo2", "prp-inv1",
          "prp-inv2", "prp-symp", "prp-trp", "scm-sco", "scm-spo", "scm-dom1", "scm-dom2", "scm-rng1", "scm-rng2")
@@ -431,4 +432,63 @@ def functional_conflicts(store: ox.Store, graph: str | None = None) -> list[tupl
         for q in store.quads_for_pattern(None, ox.NamedNode(p), None, g):
             values[str(q.subject)].add(str(q.object))
         out += [(s, p, sorted(v)) for s, v in sorted(values.items()) if len(v) > 1]
+    return out
+
+
+# --- what the fast path covers, and its consistency checks --------------------------------------------
+
+#: Name recorded in the manifest when the build reasons with this module.
+FAST_REASONER = "kg.fastreason (the OWL 2 RL rules of Remit's ontology; proven equal to owlrl)"
+
+_OWL = str(OWL)
+#: OWL terms whose entailments or inconsistencies this module does not compute (owl:disjointWith and
+#: owl:FunctionalProperty are checked by :func:`inconsistencies`; everything else here needs owlrl).
+UNSUPPORTED: frozenset[str] = frozenset(_OWL + n for n in (
+    "AllDisjointClasses", "complementOf", "propertyDisjointWith", "AllDisjointProperties", "AsymmetricProperty",
+    "IrreflexiveProperty", "InverseFunctionalProperty", "differentFrom", "AllDifferent", "sameAs", "hasKey",
+    "maxCardinality", "maxQualifiedCardinality", "cardinality", "qualifiedCardinality", "someValuesFrom",
+    "allValuesFrom", "hasValue", "hasSelf", "intersectionOf", "unionOf", "oneOf", "Nothing", "disjointUnionOf",
+    "onDatatype", "withRestrictions", "NegativePropertyAssertion", "sourceIndividual"))
+
+
+def unsupported_features(ontology: Graph) -> list[str]:
+    """The OWL terms the ontology uses (as predicate, class or type) that the fast path does not reason
+    with; empty for Remit's ontology, so ``kg build`` may use it (``tests/test_synth.py`` pins that)."""
+    used = {str(p) for p in ontology.predicates()} | {str(o) for o in ontology.objects() if isinstance(o, URIRef)}
+    return sorted(used & UNSUPPORTED)
+
+
+def inconsistencies(ontology: Graph, asserted: Graph, inferred: Graph) -> list[tuple[str, list[URIRef]]]:
+    """What makes ontology + data unusable on the fast path, as ``(message, nodes)``:
+
+    * ``cax-dw``: an individual of two classes declared ``owl:disjointWith`` (owlrl's own message);
+    * a subject with two values of an ``owl:FunctionalProperty``: OWL 2 RL would infer the values
+      ``owl:sameAs`` (owlrl does); the fast path does not merge nodes, so it refuses instead of giving
+      a different closure (build with ``--reasoner owlrl`` to accept the merge).
+    """
+    out: list[tuple[str, list[URIRef]]] = []
+    graphs = (ontology, asserted, inferred)
+
+    def types_of(x: object) -> set[object]:
+        return {o for g in graphs for o in g.objects(x, RDF.type)}  # type: ignore[arg-type]
+
+    for c1, c2 in sorted(ontology.subject_objects(OWL.disjointWith), key=str):
+        members = {x for g in graphs for x in g.subjects(RDF.type, c1)}
+        for x in sorted(members, key=str):
+            if c2 in types_of(x):
+                out.append((f"Disjoint classes {c1} and {c2} have a common individual {x}",
+                            [n for n in (x, c1, c2) if isinstance(n, URIRef)]))
+    functional = sorted(ontology.subjects(RDF.type, OWL.FunctionalProperty), key=str)
+    for p in functional:
+        values: dict[object, set[object]] = defaultdict(set)
+        for g in graphs[1:]:
+            for s, o in g.subject_objects(p):
+                values[s].add(o)
+        for s, vals in sorted(values.items(), key=lambda kv: str(kv[0])):
+            if len(vals) > 1:
+                shown = ", ".join(sorted(str(v) for v in vals))
+                out.append((f"{s} has {len(vals)} values of the functional property {p}: {shown} (OWL 2 RL would "
+                            "make them owl:sameAs; the fast reasoner does not merge nodes, so build with "
+                            "--reasoner owlrl to accept that)",
+                            [n for n in (s, *sorted(vals, key=str)) if isinstance(n, URIRef)]))
     return out

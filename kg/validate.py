@@ -22,7 +22,7 @@ from rdflib.term import Node
 
 from kg.loader import SourceFile, locate_term
 from kg.namespaces import (
-    DCTERMS, FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH,
+    DCTERMS, FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH,
     SKOS, XSD, bind_all,
 )
 
@@ -194,6 +194,8 @@ def _oxigraph_dataset(graphs: dict[URIRef, Graph]) -> tuple[ox.Store, dict[str, 
     for name, g in graphs.items():
         gn = ox.NamedNode(str(name))
         for s, p, o in g:
+            if isinstance(s, Literal):  # owlrl's raw closure types literals; not RDF, never a focus node
+                continue
             for t in (s, o):
                 if isinstance(t, BNode):
                     bnodes[_to_ox(t).value] = t
@@ -213,9 +215,11 @@ class _Raw:
     phrase: str = ""
 
 
-def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery]) -> list[_Raw]:
-    """Run each QC query on the dataset (default graph = union of ``graphs``; each also named)."""
-    store, bnodes = _oxigraph_dataset(graphs)
+def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
+           dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> list[_Raw]:
+    """Run each QC query on the dataset (default graph = union of ``graphs``; each also named).
+    ``dataset`` is that dataset already loaded in Oxigraph (``_oxigraph_dataset(graphs)``), if at hand."""
+    store, bnodes = dataset or _oxigraph_dataset(graphs)
     raws: list[_Raw] = []
     for q in queries:
         try:
@@ -235,21 +239,238 @@ def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery]) -> list[_Raw
 
 # --- SHACL -------------------------------------------------------------------------------------------
 
-def run_shacl(data: Graph, shapes: Graph, ontology: Graph) -> Graph:
+# --- SHACL-SPARQL constraints on Oxigraph ---------------------------------------------------------------
+#
+# pyshacl evaluates every sh:sparql constraint with rdflib's SPARQL engine, once per focus node; at 10k
+# triples that was 90 % of the build. The constraints below are moved out of the shapes graph pyshacl
+# sees and evaluated here, once per constraint, on the Oxigraph dataset the QC queries already use.
+# The results are the ones pyshacl makes (same focus node, path, value, source shape, source
+# constraint, severity and messages, worked out as pyshacl does; tests/test_validate_sparql.py compares
+# the two reports on the real data and on every shape fixture). A constraint is moved only when
+# evaluating it with ``$this`` free and keeping the rows whose ``?this`` is a focus node is the same as
+# SHACL's pre-binding of ``$this``: the query selects ``$this``, its top-level group starts with a triple pattern that
+# binds ``$this``, and it has no MINUS, sub-query, SERVICE, aggregate, ``?failure``, or BIND/VALUES of ``$this``; and the
+# shape is reached only through targets (its own, or its node shape's via ``sh:property``). Anything
+# else stays with pyshacl.
+
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+_SELECT_HEAD = re.compile(r"^\s*SELECT\s+(DISTINCT\s+)?(\*|(?:[?$]\w+\s+)*[?$]\w+)\s+WHERE\s*\{", re.I | re.S)
+_UNSAFE = re.compile(r"\b(MINUS|SERVICE|GROUP|HAVING|LIMIT|OFFSET|ORDER|COUNT|SUM|MIN|MAX|AVG|SAMPLE|"
+                     r"GROUP_CONCAT)\b|[?$]failure\b|[?$]currentShape\b|[?$]shapesGraph\b|\bAS\s+[?$]this\b|"
+                     r"\bVALUES\s*(\([^)]*)?[?$]this\b", re.I)
+_THIS = re.compile(r"\$this\b|\?this\b")
+
+
+@dataclass
+class _SparqlJob:
+    shape: URIRef
+    constraint: URIRef
+    query: str
+    focus_shapes: list[URIRef]  # shapes whose target nodes are the focus nodes (one run per entry, as pyshacl)
+    path: URIRef | None
+    severity: URIRef
+    extra_messages: list[Node]
+    shape_messages: list[Node]
+
+
+def _prefix_block(shapes: Graph, constraint: Node) -> str:
+    lines = []
+    for holder in shapes.objects(constraint, SH.prefixes):
+        for decl in shapes.objects(holder, SH.declare):
+            prefix, ns = shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace)
+            if prefix is not None and ns is not None:
+                lines.append(f"PREFIX {prefix}: <{ns}>")
+    return "\n".join(sorted(set(lines)))
+
+
+def _movable_query(select: str) -> bool:
+    m = _SELECT_HEAD.match(select)
+    if not m or _UNSAFE.search(select) or select.upper().count("SELECT") != 1:
+        return False
+    if m.group(2) != "*" and not _THIS.search(m.group(2)):
+        return False
+    body = select[m.end():]
+    first = re.split(r"\b(?:FILTER|OPTIONAL|UNION)\b|\{", body, maxsplit=1, flags=re.I)[0]
+    return _THIS.search(first) is not None
+
+
+def _targeted(shapes: Graph, shape: Node) -> bool:
+    return any(shapes.value(shape, t) is not None for t in _TARGETS) or (
+        (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, URIRef(str(OWL) + "Class")) in shapes)
+
+
+def _referenced(shapes: Graph, node: Node, allowed: tuple[URIRef, ...] = ()) -> bool:
+    return any(p not in allowed for _s, p in shapes.subject_predicates(node))
+
+
+def _deactivated(shapes: Graph, node: Node) -> bool:
+    return any(getattr(v, "value", None) is True for v in shapes.objects(node, SH.deactivated))
+
+
+def _split_sparql(shapes: Graph) -> tuple[Graph, list[_SparqlJob]]:
+    """The shapes graph without the sh:sparql links that are evaluated on Oxigraph, and those jobs."""
+    jobs: list[_SparqlJob] = []
+    for shape, constraint in sorted(shapes.subject_objects(SH.sparql), key=lambda t: (str(t[0]), str(t[1]))):
+        if not isinstance(shape, URIRef) or not isinstance(constraint, URIRef):
+            continue
+        if _deactivated(shapes, shape) or _deactivated(shapes, constraint) or shapes.value(shape, SH.target):
+            continue
+        selects = list(shapes.objects(constraint, SH.select))
+        if len(selects) != 1 or not isinstance(selects[0], Literal) or not _movable_query(str(selects[0])):
+            continue
+        path = shapes.value(shape, SH.path)
+        if path is not None and not isinstance(path, URIRef):
+            continue
+        if _referenced(shapes, shape, (SH.property,)):
+            continue
+        parents = sorted(shapes.subjects(SH.property, shape), key=str)
+        if not all(isinstance(p, URIRef) and not _deactivated(shapes, p) and shapes.value(p, SH.target) is None
+                   and not _referenced(shapes, p) for p in parents):
+            continue
+        focus_shapes = ([shape] if _targeted(shapes, shape) else []) + [p for p in parents if _targeted(shapes, p)]
+        extra = list(shapes.objects(constraint, SH.message))
+        own = list(shapes.objects(shape, SH.message))
+        if not extra and not own:  # pyshacl would make a generic message; leave it to pyshacl
+            continue
+        if any(re.search(r"\{[?$]this\}", str(m)) for m in extra + own):
+            continue
+        text = str(selects[0]).replace("$PATH", f"<{path}>") if path is not None else str(selects[0])
+        if "$PATH" in text:
+            continue
+        jobs.append(_SparqlJob(shape, constraint, _prefix_block(shapes, constraint) + "\n" + text, focus_shapes,
+                               path, shapes.value(shape, SH.severity) or SH.Violation, extra, own))
+    core = Graph()
+    moved = {(j.shape, j.constraint) for j in jobs}
+    for s, p, o in shapes:
+        if p == SH.sparql and (s, o) in moved:
+            continue
+        core.add((s, p, o))
+    for prefix, ns in shapes.namespaces():
+        core.bind(prefix, ns, override=True, replace=True)
+    return core, jobs
+
+
+def _focus_nodes(store: ox.Store, shapes: Graph, shape: URIRef) -> set[Any]:
+    """The target nodes of ``shape`` in the dataset's union graph (SHACL §2.1.3), as Oxigraph terms."""
+    out: set[Any] = set()
+    classes = set(shapes.objects(shape, SH.targetClass))
+    if (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, URIRef(str(OWL) + "Class")) in shapes:
+        classes.add(shape)
+    for c in classes:
+        q = f"SELECT DISTINCT ?x WHERE {{ ?x <{RDF.type}>/<{RDFS.subClassOf}>* <{c}> }}"
+        out.update(r[0] for r in store.query(q, use_default_graph_as_union=True))
+    for n in shapes.objects(shape, SH.targetNode):
+        out.add(_to_ox(n))
+    for p in shapes.objects(shape, SH.targetSubjectsOf):
+        out.update(q.subject for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
+    for p in shapes.objects(shape, SH.targetObjectsOf):
+        out.update(q.object for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
+    return out
+
+
+def _rd(term: Any, bnodes: dict[str, BNode]) -> Node | None:
+    """An Oxigraph term as the rdflib term pyshacl would see (plain literals stay plain)."""
+    if isinstance(term, ox.Literal) and not term.language and term.datatype.value == str(XSD.string):
+        return Literal(term.value)
+    return _from_ox(term, bnodes)
+
+
+def _format(msg: str, bound: dict[str, Node]) -> str:
+    for var, val in bound.items():  # exactly as pyshacl formats a SPARQL-based result message
+        msg = re.sub("{{[?$]{}}}".format(var), str(val), msg)
+    return msg
+
+
+def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
+                     jobs: Sequence[_SparqlJob]) -> list[list[tuple[Node, Node]]]:
+    """Each result as its list of (predicate, object) pairs, in the form pyshacl writes them."""
+    results: list[list[tuple[Node, Node]]] = []
+    focus_cache: dict[URIRef, set[Any]] = {}
+    for job in jobs:
+        try:
+            rows = store.query(job.query, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise ValueError(f"the shapes cannot be used: {job.constraint}: invalid SPARQL: {exc}") from None
+        variables = [v.value for v in rows.variables]
+        by_focus: dict[Any, list[dict[str, Any]]] = {}
+        for row in rows:
+            vals = {v: row[v] for v in variables if row[v] is not None}
+            if "this" in vals:
+                by_focus.setdefault(vals["this"], []).append(vals)
+        for fs in job.focus_shapes:
+            if fs not in focus_cache:
+                focus_cache[fs] = _focus_nodes(store, shapes, fs)
+            for f_ox in sorted(focus_cache[fs] & by_focus.keys(), key=str):
+                f = _rd(f_ox, bnodes)
+                seen: list[tuple[Any, ...]] = []
+                for vals in by_focus[f_ox]:
+                    rest = {k: _rd(v, bnodes) for k, v in vals.items() if k not in ("this", "path", "value")}
+                    p = _rd(vals["path"], bnodes) if "path" in vals else None
+                    v = _rd(vals["value"], bnodes) if "value" in vals else None
+                    key = (p, v, rest)
+                    if key in seen:
+                        continue
+                    seen.append(key)
+                    if v is None and job.path is None:
+                        v = f
+                    bound: dict[str, Node] = dict(rest)
+                    bound["this"] = f
+                    if p is not None:
+                        bound["path"] = p
+                    if v is not None:
+                        bound["value"] = v
+                    pairs: list[tuple[Node, Node]] = [
+                        (RDF.type, SH.ValidationResult), (SH.sourceConstraintComponent, SH.SPARQLConstraintComponent),
+                        (SH.sourceShape, job.shape), (SH.resultSeverity, job.severity), (SH.focusNode, f),
+                        (SH.sourceConstraint, job.constraint)]
+                    if v is not None:
+                        pairs.append((SH.value, v))
+                    if p is not None or job.path is not None:
+                        pairs.append((SH.resultPath, p if p is not None else job.path))
+                    for m in job.extra_messages:
+                        if m in job.shape_messages:
+                            continue
+                        pairs.append((SH.resultMessage, Literal(_format(str(m), bound)) if isinstance(m, Literal) else m))
+                    for m in job.shape_messages:
+                        pairs.append((SH.resultMessage, Literal(_format(str(m), bound)) if isinstance(m, Literal) else m))
+                    results.append(pairs)
+    return results
+
+
+def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "oxigraph",
+              dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> Graph:
     """Validate ``data`` (asserted + inferred) against ``shapes``; the ontology is mixed in for
-    class hierarchies and vocabularies. We reasoned already, so no inference and no owl:imports."""
+    class hierarchies and vocabularies. We reasoned already, so no inference and no owl:imports.
+
+    With ``sparql_on="oxigraph"`` (the default) the SPARQL-based constraints pyshacl would run on rdflib
+    are run on Oxigraph instead (see ``_split_sparql``), giving the same results; ``"pyshacl"`` runs
+    everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand."""
+    if sparql_on not in ("oxigraph", "pyshacl"):
+        raise ValueError(f"sparql_on must be 'oxigraph' or 'pyshacl', not {sparql_on!r}")
     if len(shapes) == 0:
         g = Graph()
         report = BNode()
         g.add((report, RDF.type, SH.ValidationReport))
         g.add((report, SH.conforms, Literal(True)))
         return g
-    _, report_graph, text = pyshacl.validate(
-        data, shacl_graph=shapes, ont_graph=ontology, inference="none", advanced=True,
+    core, jobs = _split_sparql(shapes) if sparql_on == "oxigraph" else (shapes, [])
+    conforms, report_graph, text = pyshacl.validate(
+        data, shacl_graph=core, ont_graph=ontology, inference="none", advanced=True,
         do_owl_imports=False, allow_warnings=False, allow_infos=False, abort_on_first=False,
     )
     if not isinstance(report_graph, Graph):  # pyshacl returns a failure object for broken shapes
         raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
+    if jobs:
+        store, bnodes = dataset or _oxigraph_dataset({URIRef("urn:x-remit:data"): data})
+        results = _run_sparql_jobs(store, bnodes, shapes, jobs)
+        report = next(iter(report_graph.subjects(RDF.type, SH.ValidationReport)))
+        for pairs in results:
+            res = BNode()
+            report_graph.add((report, SH.result, res))
+            for p, o in pairs:
+                report_graph.add((res, p, o))
+        if results:
+            report_graph.set((report, SH.conforms, Literal(False)))
     return report_graph
 
 
@@ -475,9 +696,11 @@ def validate_graphs(ontology: Graph, asserted: Graph, inferred: Graph, shapes: G
             union.add(t)
     # The vocabularies (concept types such as remit:Function) live in the ontology graph, so the
     # shapes see the union; pyshacl's ont_graph mix-in is not applied when inference is 'none'.
-    shacl_graph = run_shacl(union, shapes, ontology)
+    graphs = {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: asserted, GRAPH_INFERRED: inferred}
+    dataset = _oxigraph_dataset(graphs)
+    shacl_graph = run_shacl(union, shapes, ontology, dataset=dataset)
     raws = _shacl_raws(shacl_graph, shapes, union)
-    qc = run_qc({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: asserted, GRAPH_INFERRED: inferred}, queries)
+    qc = run_qc(graphs, queries, dataset)
     findings = _enrich(raws + qc, union, sources)
     return Report(findings=findings, graph=_report_graph(shacl_graph, qc, queries, conforms=not findings))
 
