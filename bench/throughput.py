@@ -71,21 +71,22 @@ def measure(build: Path, work: Path, clients: int, seconds: float) -> dict[str, 
     def phase(url: str, reqs: list[bytes]) -> dict[str, Any]:
         return asyncio.run(run_load(url, reqs, clients, seconds))
 
-    # ---- Remit
-    port = _free_port()
-    env = {**os.environ, "REMIT_STORE_PATH": str(build / "store"), "REMIT_BUILD_DIR": str(build),
-           "REMIT_PORT": str(port), "REMIT_HOST": "127.0.0.1", "REMIT_QUERIES_DIR": str(ROOT / "queries"),
-           "REMIT_CLIENT_BUDGET_SECONDS": "1000000"}
-    url = f"http://127.0.0.1:{port}/sparql"
-    proc, _ = _start([str(BIN / "kg"), "serve"], env, url + "?query=ASK%7B%7D", 120, work / "remit.log")
-    try:
-        res: dict[str, Any] = {"uncached": phase(url, _requests(url, varied))}
-        res["cached"] = phase(url, _requests(url, [same]))
-        tag = _etag(url, same)
-        res["304"] = phase(url, _requests(url, [same], ACCEPT + f"If-None-Match: {tag}\r\n"))
-        out["remit"] = res
-    finally:
-        _stop(proc)
+    # ---- Remit: as configured by default, then without the access log (one write per request)
+    for label, extra in (("remit", {}), ("remit (access log off)", {"REMIT_ACCESS_LOG": "false"})):
+        port = _free_port()
+        env = {**os.environ, "REMIT_STORE_PATH": str(build / "store"), "REMIT_BUILD_DIR": str(build),
+               "REMIT_PORT": str(port), "REMIT_HOST": "127.0.0.1", "REMIT_QUERIES_DIR": str(ROOT / "queries"),
+               "REMIT_CLIENT_BUDGET_SECONDS": "1000000", **extra}
+        url = f"http://127.0.0.1:{port}/sparql"
+        proc, _ = _start([str(BIN / "kg"), "serve"], env, url + "?query=ASK%7B%7D", 120, work / "remit.log")
+        try:
+            res: dict[str, Any] = {"uncached": phase(url, _requests(url, varied))}
+            res["cached"] = phase(url, _requests(url, [same]))
+            tag = _etag(url, same)
+            res["304"] = phase(url, _requests(url, [same], ACCEPT + f"If-None-Match: {tag}\r\n"))
+            out[label] = res
+        finally:
+            _stop(proc)
 
     # ---- Oxigraph server (the same quads; union default graph, as Remit's default graph is a union)
     oxdir = work / "oxigraph"
@@ -123,13 +124,14 @@ def _cell(r: Optional[dict[str, Any]]) -> str:
 
 
 def render(res: dict[str, Any]) -> str:
-    remit, ox, rd = res["remit"], res["oxigraph"], res["rdflib-endpoint"]
-    lines = ["| lookup | Remit | Oxigraph server | rdflib-endpoint |", "| --- | --- | --- | --- |",
-             f"| uncached (new IRI each request) | {_cell(remit['uncached'])} | {_cell(ox['uncached'])} | "
-             f"{_cell(rd['uncached'])} |",
-             f"| repeated (same query) | {_cell(remit['cached'])} (cache hit) | {_cell(ox['cached'])} | "
-             f"{_cell(rd['cached'])} |",
-             f"| repeated with If-None-Match | {_cell(remit['304'])} (304) | – | – |"]
+    remit, quiet, ox, rd = res["remit"], res["remit (access log off)"], res["oxigraph"], res["rdflib-endpoint"]
+    lines = ["| lookup | Remit (default) | Remit, access log off | Oxigraph server | rdflib-endpoint |",
+             "| --- | --- | --- | --- | --- |",
+             f"| uncached (new IRI each request) | {_cell(remit['uncached'])} | {_cell(quiet['uncached'])} | "
+             f"{_cell(ox['uncached'])} | {_cell(rd['uncached'])} |",
+             f"| repeated (same query) | {_cell(remit['cached'])} (cache hit) | {_cell(quiet['cached'])} (cache hit) | "
+             f"{_cell(ox['cached'])} | {_cell(rd['cached'])} |",
+             f"| repeated with If-None-Match | {_cell(remit['304'])} (304) | {_cell(quiet['304'])} (304) | – | – |"]
     return "\n".join(lines) + "\n"
 
 

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
     guard_memo_entries: int = Field(4096, ge=0, description="Query texts whose guard analysis each query worker "
                                     "remembers (LRU).")
+    access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Off saves a "
+                             "write per request; a reverse proxy usually keeps this log.")
 
     # --- reload (SIGHUP or POST /admin/reload) and shutdown
     source_root: Path = Field(Path("."), description="Project root a reload builds from (ontology/, shapes/, queries/qc/).")

@@ -110,7 +110,9 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if settings.admin_token:  # no token configured: no admin routes at all
         app.include_router(make_admin_router(reloader, settings.admin_token))
-    app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)
+    from kg.api.sparql import CacheHitShortcut
+    app.add_middleware(CacheHitShortcut, endpoint=endpoint)  # cached GET /sparql answers, before routing
+    app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)  # added last: runs first
     return app
 
 
@@ -223,6 +225,7 @@ def serve(settings: Settings) -> None:
                 timer.start()
 
     config = uvicorn.Config(app, host=settings.host, port=settings.port, server_header=False, log_level="info",
+                            access_log=settings.access_log,
                             timeout_graceful_shutdown=max(1, int(settings.shutdown_grace) + 2))
     _Server(config).run()
 

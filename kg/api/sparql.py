@@ -27,7 +27,7 @@ from kg.query import NamedQuery, load_queries
 from kg.settings import Settings
 from kg.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
 
-__all__ = ["SparqlEndpoint", "make_router"]
+__all__ = ["SparqlEndpoint", "make_router", "CacheHitShortcut"]
 
 log = logging.getLogger("kg.api")
 
@@ -67,6 +67,22 @@ class SparqlEndpoint:
         if self.cache.enabled:
             self.cache.set_version(graph_version(Path(self.pool.store_path), self.pool.generation))
 
+    def lookup(self, query: str, dg: list[str], ng: list[str], accept: Optional[str],
+               formats: list[str]) -> Optional[CachedAnswer]:
+        """The cached answer of a protocol query, when its text was answered before on this graph."""
+        family = self.query_families.get(query) if self.cache.enabled else None
+        if family is None:
+            return None
+        try:
+            fmt = negotiate(RESULT_FORMATS if family == "results" else GRAPH_FORMATS, accept, formats, family)
+        except (NotAcceptable, UnknownFormat):
+            return None  # the worker answers with the error, as for a new query
+        return self.cache.get(("sparql", query, tuple(dg), tuple(ng), fmt.key))
+
+    def cache_headers(self, ans: CachedAnswer, state: str) -> dict[str, str]:
+        return {"ETag": ans.etag, "Cache-Control": f"public, max-age={self.settings.cache_max_age}",
+                "Vary": "Accept", "Remit-Cache": state}
+
     def cached(self, request: Request, key: Any) -> Optional[Response]:
         """The cached answer for ``key`` (200, or 304 for a matching ``If-None-Match``), or None."""
         hit = self.cache.get(key)
@@ -75,8 +91,7 @@ class SparqlEndpoint:
         return self.answer(request, hit, "hit")
 
     def answer(self, request: Request, ans: CachedAnswer, state: str) -> Response:
-        headers = {"ETag": ans.etag, "Cache-Control": f"public, max-age={self.settings.cache_max_age}",
-                   "Vary": "Accept", "Remit-Cache": state}
+        headers = self.cache_headers(ans, state)
         if etag_matches(request.headers.get("if-none-match"), ans.etag):
             return Response(status_code=304, headers=headers)
         return Response(ans.body, media_type=ans.media_type, headers={**ans.headers, **headers})
@@ -212,18 +227,9 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         dg, ng = _multi(pairs, "default-graph-uri"), _multi(pairs, "named-graph-uri")
         accept, formats = request.headers.get("accept"), _multi(pairs, "format") + _multi(pairs, "output")
         cache = endpoint.cache
-        if cache.enabled:
-            family = endpoint.query_families.get(query)
-            if family is not None:  # a query seen before: negotiate here and look for its answer
-                try:
-                    fmt = negotiate(RESULT_FORMATS if family == "results" else GRAPH_FORMATS, accept, formats,
-                                    family)
-                except (NotAcceptable, UnknownFormat):
-                    fmt = None  # the worker answers with the error, as for a new query
-                if fmt is not None:
-                    hit = endpoint.cached(request, ("sparql", query, tuple(dg), tuple(ng), fmt.key))
-                    if hit is not None:
-                        return hit
+        hit = endpoint.lookup(query, dg, ng, accept, formats)  # a query seen before: its answer, no worker
+        if hit is not None:
+            return endpoint.answer(request, hit, "hit")
         version = cache.version
         job = {
             "kind": "sparql",
@@ -306,6 +312,54 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         return await handle(request, url_pairs + form)
 
     return router
+
+
+class CacheHitShortcut:
+    """ASGI middleware: a ``GET /sparql`` whose answer is in the response cache is answered here, before
+    routing, with the same headers (and 304 rule) as the route. Anything else goes on to the app, which
+    repeats every check. Installed by :func:`kg.api.app.create_app`, inside the URL length limit."""
+
+    def __init__(self, app: Any, endpoint: SparqlEndpoint):
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        ep = self.endpoint
+        if (scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/sparql"
+                and scope.get("query_string") and ep.cache.enabled and len(ep.cache)):
+            hit = self._hit(scope)
+            if hit is not None:
+                ans, inm = hit
+                headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                           for k, v in {**ans.headers, **ep.cache_headers(ans, "hit")}.items()]
+                if etag_matches(inm, ans.etag):
+                    await send({"type": "http.response.start", "status": 304, "headers": headers})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                headers += [(b"content-length", str(len(ans.body)).encode()),
+                            (b"content-type", ans.media_type.encode("latin-1"))]
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": ans.body})
+                return
+        await self.app(scope, receive, send)
+
+    def _hit(self, scope: dict) -> Optional[tuple[CachedAnswer, Optional[str]]]:
+        try:
+            pairs = _decode_pairs(scope["query_string"])
+        except (UnicodeDecodeError, ValueError):
+            return None
+        queries = _multi(pairs, "query")
+        if len(queries) != 1 or _multi(pairs, "update") or len(queries[0]) > self.endpoint.settings.max_query_length:
+            return None
+        accept = inm = None
+        for k, v in scope.get("headers", ()):  # the first of each, as the route reads them
+            if k == b"accept" and accept is None:
+                accept = v.decode("latin-1")
+            elif k == b"if-none-match" and inm is None:
+                inm = v.decode("latin-1")
+        ans = self.endpoint.lookup(queries[0], _multi(pairs, "default-graph-uri"), _multi(pairs, "named-graph-uri"),
+                                   accept, _multi(pairs, "format") + _multi(pairs, "output"))
+        return None if ans is None else (ans, inm)
 
 
 def _decode_pairs(raw: bytes) -> list[tuple[str, str]]:
