@@ -332,7 +332,8 @@ def bench_queries(build: Path, names: list[str], repeats: int, cap: float, basel
                 for _ in range(repeats):
                     t = time.perf_counter()
                     try:
-                        resp = c.get(f"{http_base}/queries/{name}", params={"limit": "1000", "format": "json"})
+                        resp = c.get(f"{http_base}/queries/{name}", params={"limit": "1000", "format": "json"},
+                                     headers={"Cache-Control": "no-cache"})  # evaluated each time, not cached
                     except httpx.TimeoutException:
                         capped = True
                         break

@@ -85,7 +85,7 @@ class SparqlEndpoint:
 
     def cached(self, request: Request, key: Any) -> Optional[Response]:
         """The cached answer for ``key`` (200, or 304 for a matching ``If-None-Match``), or None."""
-        hit = self.cache.get(key)
+        hit = None if no_cache(request.headers) else self.cache.get(key)
         if hit is None:
             return None
         return self.answer(request, hit, "hit")
@@ -166,6 +166,11 @@ class SparqlEndpoint:
             self.budget.record(who, time.monotonic() - started)
 
 
+def no_cache(headers: Any) -> bool:
+    """RFC 9111 request ``Cache-Control: no-cache``: answer afresh (the fresh answer is still kept)."""
+    return "no-cache" in headers.get("cache-control", "").lower()
+
+
 def _multi(pairs: list[tuple[str, str]], key: str) -> list[str]:
     return [v for k, v in pairs if k == key]
 
@@ -227,7 +232,8 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         dg, ng = _multi(pairs, "default-graph-uri"), _multi(pairs, "named-graph-uri")
         accept, formats = request.headers.get("accept"), _multi(pairs, "format") + _multi(pairs, "output")
         cache = endpoint.cache
-        hit = endpoint.lookup(query, dg, ng, accept, formats)  # a query seen before: its answer, no worker
+        # a query seen before: its answer, no worker (unless the client asks for a fresh one: no-cache)
+        hit = None if no_cache(request.headers) else endpoint.lookup(query, dg, ng, accept, formats)
         if hit is not None:
             return endpoint.answer(request, hit, "hit")
         version = cache.version
@@ -357,6 +363,8 @@ class CacheHitShortcut:
                 accept = v.decode("latin-1")
             elif k == b"if-none-match" and inm is None:
                 inm = v.decode("latin-1")
+            elif k == b"cache-control" and b"no-cache" in v.lower():
+                return None
         ans = self.endpoint.lookup(queries[0], _multi(pairs, "default-graph-uri"), _multi(pairs, "named-graph-uri"),
                                    accept, _multi(pairs, "format") + _multi(pairs, "output"))
         return None if ans is None else (ans, inm)

@@ -38,6 +38,17 @@ def test_second_request_is_a_hit_with_identical_bytes(server):
         assert r.status_code == 200 and r.headers["remit-cache"] == "hit" and r.content == first.content
 
 
+def test_no_cache_request_is_answered_afresh(server):
+    q = Q + " # cache-test-nc"
+    first = httpx.get(server.sparql, params={"query": q}, timeout=30)
+    for url, params in ((server.sparql, {"query": q}), (server.url + "/queries/inspectors", {"limit": "3"})):
+        httpx.get(url, params=params, timeout=30)
+        fresh = httpx.get(url, params=params, headers={"Cache-Control": "no-cache"}, timeout=30)
+        assert fresh.status_code == 200 and fresh.headers["remit-cache"] == "miss"
+        assert httpx.get(url, params=params, timeout=30).headers["remit-cache"] == "hit"
+    assert fresh is not None and first.status_code == 200
+
+
 def test_if_none_match_gives_304_without_body(server):
     q = Q + " # cache-test-2"
     tag = httpx.get(server.sparql, params={"query": q}, timeout=30).headers["etag"]
