@@ -136,6 +136,7 @@ _KG_BUILD = textwrap.dedent("""
             return r
         return w
     b.load_files = timed("parse", b.load_files); b.infer = timed("reason", b.infer)
+    b.infer_fast = timed("reason", b.infer_fast); b.inconsistencies = timed("reason", b.inconsistencies)
     b.validate_graphs = timed("validate", b.validate_graphs)
     b.serialize_dataset = timed("write", b.serialize_dataset); b.write_store = timed("write", b.write_store)
     r = b.build(b.Layout(root=Path("."), data=[Path(sys.argv[1])], out=Path(sys.argv[2])), force=True)
@@ -203,7 +204,8 @@ _BASELINE_BUILD = textwrap.dedent("""
 """)
 
 
-def bench_build(data: Path, work: Path, repeats: int, cap: float, baselines: bool) -> dict[str, Any]:
+def bench_build(data: Path, work: Path, repeats: int, cap: float, baselines: bool,
+                baseline_cap: float | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     runs: dict[str, list[dict[str, Any]]] = {"kg-build": [], "fast": [], "rdflib-owlrl-pyshacl": []}
     for i in range(repeats):
@@ -212,7 +214,7 @@ def bench_build(data: Path, work: Path, repeats: int, cap: float, baselines: boo
         shutil.rmtree(work / f"kg-build-{i}", ignore_errors=True)
         runs["kg-build"].append(r)
         if baselines:
-            b = _child(_BASELINE_BUILD, [str(data), str(work / "baseline.nt")], cap)
+            b = _child(_BASELINE_BUILD, [str(data), str(work / "baseline.nt")], min(cap, baseline_cap or cap))
             runs["rdflib-owlrl-pyshacl"].append(b)
             if b.get("capped"):
                 break  # one capped baseline run says enough
@@ -445,7 +447,11 @@ def _row(size: str, what: str, remit: str, base1: str, base2: str, target: str, 
 
 
 def render(results: dict[str, Any], cap: float) -> str:
-    lines = [f"Remit bench {results['date']} — {results['machine']}",
+    load = ""
+    if results.get("load_average_start"):
+        load = (f" · load average (1, 5, 15 min) {results['load_average_start']} at the start, "
+                f"{results.get('load_average_end')} at the end")
+    lines = [f"Remit bench {results['date']} — {results['machine']}{load}",
              "",
              "| size | measure | Remit | baseline: rdflib (+ owlrl, pyshacl) / rdflib-endpoint | baseline: pyoxigraph / Oxigraph server | target | met |",
              "|---|---|---|---|---|---|---|"]
@@ -513,7 +519,8 @@ def render(results: dict[str, Any], cap: float) -> str:
 
 
 def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: int, seconds: float,
-              baselines: bool, work: Path, seed: int = 1, query_cap: float = 120.0) -> dict[str, Any]:
+              baselines: bool, work: Path, seed: int = 1, query_cap: float = 120.0,
+              baseline_cap: float | None = None, build_only_from: int = 1_000_000) -> dict[str, Any]:
     from kg.query import load_queries
     from kg.synth import parse_size, synthesize
 
@@ -524,11 +531,12 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         "machine": f"{platform.node()} · {platform.machine()} · {psutil.cpu_count()} CPUs · "
                    f"{psutil.virtual_memory().total / 2**30:.1f} GB RAM · Python {platform.python_version()}",
         "clients": clients, "seconds": seconds, "cap": cap, "query_cap": query_cap, "seed": seed, "sizes": {},
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
     names = sorted(load_queries(ROOT / "queries"))
     for size in sizes:
         n = parse_size(size)
-        rep = 1 if n >= 1_000_000 else repeats
+        rep = 1 if n >= 100_000 else repeats
         sw = work / size
         if sw.exists():
             shutil.rmtree(sw)
@@ -537,7 +545,10 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         syn = synthesize(sw / "data", n, seed)
         r: dict[str, Any] = {"triples": syn.triples}
         print(f"[{size}] build", file=sys.stderr, flush=True)
-        r["build"] = bench_build(sw / "data", sw, rep, cap, baselines)
+        r["build"] = bench_build(sw / "data", sw, rep, cap, baselines and n < build_only_from, baseline_cap)
+        if n >= build_only_from:  # 1M: the build figures only (queries and HTTP are measured at 10k/100k)
+            results["sizes"][size] = r
+            continue
         build = sw / "fast-build"
         if not (build / "store").is_dir():
             r["error"] = "the fast build did not produce a store; no query or HTTP figures"
@@ -562,6 +573,7 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         r["http"] = bench_http(build, sw, clients, seconds, baselines, cap)
         r["startup"] = bench_startup(build, sw, 3)
         results["sizes"][size] = r
+    results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
 
 
@@ -569,15 +581,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="10k,100k,1M", help="comma-separated sizes (default 10k,100k,1M)")
     ap.add_argument("--date", default=None, help="date of the run for the result file name (default: today)")
-    ap.add_argument("--repeats", type=int, default=3, help="runs per figure below 1M (1M: 1 build run)")
-    ap.add_argument("--cap", type=float, default=900.0, help="seconds before a baseline or step is cut off")
-    ap.add_argument("--query-cap", type=float, default=120.0, help="seconds before a query series is cut off")
+    ap.add_argument("--repeats", type=int, default=2, help="build runs below 100k (100k and more: 1 build run)")
+    ap.add_argument("--cap", type=float, default=450.0, help="seconds before a build (child process) is cut off")
+    ap.add_argument("--baseline-cap", type=float, default=120.0,
+                    help="seconds before the rdflib + owlrl + pyshacl baseline build is cut off")
+    ap.add_argument("--build-only-from", default="1M",
+                    help="from this size on, measure the build only (no baseline, queries or HTTP)")
+    ap.add_argument("--query-cap", type=float, default=10.0, help="seconds before a query series is cut off")
     ap.add_argument("--clients", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=20.0, help="length of each HTTP load run")
+    ap.add_argument("--seconds", type=float, default=10.0, help="length of each HTTP load run")
     ap.add_argument("--no-baselines", action="store_true", help="measure Remit only")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args(argv)
+    from kg.synth import parse_size
+
     date = args.date or dt.date.today().isoformat()
     try:
         dt.date.fromisoformat(date)
@@ -587,7 +605,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="remit-bench-"))
     try:
         results = run_bench(sizes, date, args.repeats, args.cap, args.clients, args.seconds,
-                            not args.no_baselines, work, query_cap=args.query_cap)
+                            not args.no_baselines, work, query_cap=args.query_cap, baseline_cap=args.baseline_cap,
+                            build_only_from=parse_size(args.build_only_from))
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -180,3 +180,111 @@ def test_real_tree_builds(tmp_path):
         pytest.fail(f"the real tree does not build: {exc}")
     assert result.manifest["graphs"][str(GRAPH_ONTOLOGY)] > 0
     assert (tmp_path / "build" / "store").is_dir()
+
+
+# --- the reasoner switch and the fast loader ----------------------------------------------------------
+
+def test_fast_reasoner_builds_the_same_artefacts(tmp_path):
+    """``--reasoner fast`` (kg.fastreason) and owlrl give byte-identical artefacts; only the manifest's
+    ``reasoner`` differs. ``auto`` takes owlrl below the threshold and the fast path above it."""
+    from kg.build import FAST_REASONER_THRESHOLD, choose_reasoner
+    from rdflib import Graph
+
+    root = make_tree(tmp_path)
+    (root / "data" / "extra.ttl").write_text(  # a finding too, so the reports are compared as well
+        "@prefix remit: <https://w3id.org/remit/def/> .\n"
+        "<https://w3id.org/remit/id/agreement/a/area/9> a remit:AreaOfJointWork .\n")
+    slow = build(Layout(root=root, out=tmp_path / "owlrl"), reasoner="owlrl")
+    fast = build(Layout(root=root, out=tmp_path / "fast"), reasoner="fast")
+    assert slow.manifest["reasoner"].startswith("owlrl") and fast.manifest["reasoner"].startswith("kg.fastreason")
+    one, two = snapshot(tmp_path / "owlrl"), snapshot(tmp_path / "fast")
+    for name in ("remit.trig", "report.ttl", "report.json"):
+        assert one[name] == two[name], name
+    assert slow.manifest["findings"]["Violation"] >= 1
+    small = Graph()
+    assert choose_reasoner("auto", Graph(), small) == "owlrl"
+    assert FAST_REASONER_THRESHOLD == 50_000
+    with pytest.raises(BuildError, match="--reasoner must be one of"):
+        choose_reasoner("quick", Graph(), small)
+    r = kg(root, "build", "--force", "--reasoner", "fast", "--out", str(tmp_path / "cli"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["reasoner"].startswith("kg.fastreason")
+
+
+def test_auto_uses_the_fast_reasoner_above_the_threshold(tmp_path, monkeypatch):
+    monkeypatch.setattr("kg.build.FAST_REASONER_THRESHOLD", 10)
+    root = make_tree(tmp_path)
+    assert build(Layout(root=root)).manifest["reasoner"].startswith("kg.fastreason")
+
+
+def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
+    """The fast path checks owl:disjointWith (the test tree's ontology uses it) with owlrl's message, and
+    refuses a functional property with two values (owlrl would merge them with owl:sameAs)."""
+    root = make_tree(tmp_path)
+    (root / "data" / "clash.ttl").write_text(
+        "@prefix remit: <https://w3id.org/remit/def/> .\n\n"
+        "<https://w3id.org/remit/id/body/x> a remit:Agreement .\n")
+    with pytest.raises(BuildError) as exc:
+        build(Layout(root=root), reasoner="fast")
+    assert "Disjoint classes" in str(exc.value) and "https://w3id.org/remit/id/body/x" in str(exc.value)
+    r = kg(root, "build", "--reasoner", "fast")
+    assert r.returncode == 2 and "Disjoint classes" in r.stderr and "previous artefacts are unchanged" in r.stderr
+
+    from kg.fastreason import inconsistencies
+    from rdflib import Graph
+    ontology = Graph().parse(data="""@prefix owl: <http://www.w3.org/2002/07/owl#> .
+        <https://w3id.org/remit/def/holder> a owl:FunctionalProperty .""", format="turtle")
+    data = Graph().parse(data="""<https://w3id.org/remit/id/responsibility/r> <https://w3id.org/remit/def/holder>
+        <https://w3id.org/remit/id/body/a>, <https://w3id.org/remit/id/body/b> .""", format="turtle")
+    [(message, nodes)] = inconsistencies(ontology, data, Graph())
+    assert "functional property https://w3id.org/remit/def/holder" in message and "--reasoner owlrl" in message
+    assert URIRef("https://w3id.org/remit/id/responsibility/r") in nodes
+
+
+def test_fast_reasoner_refuses_an_ontology_it_does_not_cover(tmp_path):
+    root = make_tree(tmp_path)
+    (root / "ontology" / "extra.ttl").write_text(
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
+        "<https://w3id.org/remit/def/x> owl:complementOf <https://w3id.org/remit/def/y> .\n")
+    with pytest.raises(BuildError, match="does not cover http://www.w3.org/2002/07/owl#complementOf"):
+        build(Layout(root=root), reasoner="fast")
+    from kg.build import choose_reasoner
+    from kg.loader import load_files
+    ontology, _ = load_files(Layout(root=root).ontology_files)
+    from rdflib import Graph
+    big = Graph()
+    for i in range(60_000):
+        big.add((URIRef(f"urn:x:{i}"), URIRef("urn:x:p"), URIRef("urn:x:o")))
+    assert choose_reasoner("auto", ontology, big) == "owlrl"  # auto falls back to the reference
+
+
+def test_pyoxigraph_parse_gives_rdflibs_graph():
+    """kg.loader parses with pyoxigraph and falls back to rdflib (for located errors); on every Turtle
+    file of the project both give the same triples (lexical forms kept) and the same prefixes."""
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    import kg.loader as loader
+
+    files = [p for d in ("ontology", "shapes", "data", "tests", "examples") for p in sorted((ROOT / d).rglob("*.ttl"))]
+    assert len(files) > 100
+    checked = 0
+    for f in files:
+        raw = f.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        g = Graph(bind_namespaces="none")
+        try:
+            with loader._quiet_rdflib():
+                g.parse(data=text, format="turtle", publicID=f.resolve().as_uri())
+        except Exception:  # noqa: BLE001 - a deliberately bad fixture: the fast parser must defer to rdflib
+            assert loader._parse_oxigraph(raw, text, f) is None, f
+            continue
+        fast = loader._parse_oxigraph(raw, text, f)
+        assert fast is not None, f
+        assert isomorphic(fast[0], g), f
+        assert fast[1] == {p: str(ns) for p, ns in g.namespaces()}, f
+        checked += 1
+    assert checked > 100
