@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +12,7 @@ import httpx
 import pytest
 
 from kg.store import write_store
+from servers import free_port, spawn_serve, terminate, wait_healthy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUERIES = FIXTURES / "queries"
@@ -24,12 +22,6 @@ DEADLINE = 2.0
 #: Runs for hours on the fixture (ten patterns joined only on the predicate: ~12x more rows per pattern),
 #: yet passes the cost guard (a plain cartesian product is refused before it runs): the deadline must stop it.
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { " + " . ".join(f"?a{i} ?p ?b{i}" for i in range(10)) + " }"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -72,33 +64,13 @@ def start_server(store: Path, tmp: Path, **env_overrides: str) -> Server:
            "REMIT_ADMIN_TOKEN": ADMIN_TOKEN, "REMIT_CLIENT_BUDGET_SECONDS": "1000", **env_overrides}
     env.pop("REMIT_PUBLIC_BASE_URL", None)
     log = tmp / f"server-{port}.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store)],
-        env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    server = Server(proc, port, log)
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(server.url + "/health", timeout=1).json().get("status") == "ok":
-                return server
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+    server = Server(spawn_serve(store, port, env, log), port, log)
+    wait_healthy(server.proc, server.url, log)
+    return server
 
 
 def stop_server(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(5)
+    terminate(server.proc)
 
 
 @pytest.fixture(scope="session")

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Iterator
 
-import httpx
 import pytest
 
 from kg.store import write_store
+from servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "tests" / "api" / "fixtures" / "dataset.trig"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -37,32 +27,13 @@ def start(store: Path, log_dir: Path, **env: str) -> Server:
     full = {**os.environ, "REMIT_WORKERS": "1", "REMIT_CLIENT_BUDGET_SECONDS": "1000", **env}
     full.pop("REMIT_PUBLIC_BASE_URL", None)
     log = log_dir / f"server-{port}.log"
-    proc = subprocess.Popen([sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--store", str(store)], cwd=ROOT, env=full, stdout=log.open("wb"),
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    server = Server(proc, port, log, store)
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(server.url + "/health", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop(server)
-    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+    server = Server(spawn_serve(store, port, full, log, cwd=ROOT), port, log, store)
+    wait_healthy(server.proc, server.url, log)
+    return server
 
 
 def stop(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(5)
+    terminate(server.proc)
 
 
 @pytest.fixture(scope="module")

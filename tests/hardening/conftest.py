@@ -10,10 +10,8 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +23,7 @@ import pyoxigraph as ox
 import pytest
 
 from kg.store import write_store
+from servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 API_FIXTURES = ROOT / "tests" / "api" / "fixtures"
@@ -38,12 +37,6 @@ HTTP_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 LEAK = re.compile(
     r"Traceback|File \"|\.py\b|/work/|/home/|/usr/|site-packages|\bline \d+, in\b|"
     r"(?:python|uvicorn|starlette|fastapi|pyoxigraph|oxigraph|rdflib)[ /]?v?\d+\.\d+", re.IGNORECASE)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -90,33 +83,13 @@ def start_server(store: Path, tmp: Path, cwd: Optional[Path] = None, **env_overr
     env = {k: v for k, v in env.items() if v != ""}  # an override of "" removes the variable
     env.pop("REMIT_PUBLIC_BASE_URL", None)
     log = tmp / f"server-{port}.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli", "serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store)],
-        env=env, cwd=str(cwd or ROOT), stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    server = Server(proc, port, log, store)
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(server.url + "/health", timeout=1).json().get("status") == "ok":
-                return server
-        except (httpx.HTTPError, ValueError):
-            pass
-        time.sleep(0.1)
-    stop_server(server)
-    raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
+    server = Server(spawn_serve(store, port, env, log, cwd=cwd or ROOT), port, log, store)
+    wait_healthy(server.proc, server.url, log)
+    return server
 
 
 def stop_server(server: Server) -> None:
-    if server.proc.poll() is None:
-        server.proc.send_signal(signal.SIGTERM)
-        try:
-            server.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.proc.pid, signal.SIGKILL)
-            server.proc.wait(5)
+    terminate(server.proc)
 
 
 def store_fingerprint(store_dir: Path) -> tuple[int, str]:
