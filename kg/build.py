@@ -32,10 +32,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg import __version__
-from kg.canon import canonical_graphs
+from kg.canon import canonical_graphs, from_ox, to_ox
+from kg.derive import RULES_DIR, derive, load_rules
 from kg.loader import SourceFile, find_files, load_files, locate_term
 from kg.namespaces import (
-    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ONTOLOGY_IRI, OWL, PREFIXES, RDF, XSD,
+    GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ONTOLOGY_IRI, OWL, PREFIXES, RDF, XSD,
 )
 from kg.fastreason import FAST_REASONER, inconsistencies, infer_fast, unsupported_features
 from kg.reason import REASONER, InconsistencyError, infer
@@ -49,7 +50,7 @@ __all__ = [
 
 #: The files every complete build leaves in the out folder.
 ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store")
-_CODE = ("build.py", "loader.py", "reason.py", "fastreason.py", "validate.py", "report.py")
+_CODE = ("build.py", "loader.py", "reason.py", "fastreason.py", "validate.py", "report.py", "derive.py")
 
 #: ``--reasoner`` values: ``owlrl`` (the reference, pure Python), ``fast`` (:mod:`kg.fastreason`, the
 #: rules Remit's ontology uses, proven equal to owlrl on it) or ``auto`` (owlrl below the threshold).
@@ -101,6 +102,10 @@ class Layout:
     def qc_dir(self) -> Path:
         return self.root / "queries" / "qc"
 
+    @property
+    def derive_dir(self) -> Path:
+        return self.root / RULES_DIR
+
     def rel(self, p: Path) -> str:
         try:
             return p.resolve().relative_to(self.root.resolve()).as_posix()
@@ -141,6 +146,8 @@ def source_hash(layout: Layout) -> tuple[str, list[dict[str, str]]]:
     files = layout.ontology_files + layout.shape_files + layout.data_files
     if layout.qc_dir.is_dir():
         files += sorted(layout.qc_dir.glob("*-violation.rq"))
+    if layout.derive_dir.is_dir():
+        files += sorted(layout.derive_dir.glob("*.rq"))
     entries = sorted((layout.rel(p), p) for p in set(files))
     h = hashlib.sha256()
     listing = []
@@ -217,6 +224,26 @@ def check(layout: Layout, extra_files: list[Path] | None = None, reasoner: str =
         raise BuildError(str(exc)) from None
     return Checked(ontology, asserted, inferred, shapes, queries, ont_sources + data_sources, report,
                    REASONER if used == "owlrl" else FAST_REASONER)
+
+
+def derive_graph(layout: Layout, ontology: Graph, asserted: Graph, inferred: Graph) -> Graph:
+    """The derived facts (:mod:`kg.derive`) of the reasoned graph, as an rdflib graph."""
+    rules = load_rules(layout.derive_dir)
+    out = Graph()
+    if not rules:
+        return out
+    import pyoxigraph as ox
+    store = ox.Store()
+    for name, g in ((GRAPH_ONTOLOGY, ontology), (GRAPH_ASSERTED, asserted), (GRAPH_INFERRED, inferred)):
+        gn = ox.NamedNode(str(name))
+        store.extend([ox.Quad(to_ox(s), ox.NamedNode(str(p)), to_ox(o), gn) for s, p, o in g])
+    try:
+        derive(store, rules)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_DERIVED))):
+        out.add((from_ox(q.subject), URIRef(q.predicate.value), from_ox(q.object)))
+    return out
 
 
 # --- deterministic serialisation ----------------------------------------------------------------------
@@ -347,6 +374,9 @@ def build(layout: Layout | None = None, force: bool = False, reasoner: str = "au
         GRAPH_INFERRED: checked.inferred,
         GRAPH_REPORT: checked.report.graph or Graph(),
     }
+    derived = derive_graph(layout, checked.ontology, checked.asserted, checked.inferred)
+    if len(derived):
+        graphs[GRAPH_DERIVED] = derived
     report = checked.report
     manifest: dict[str, Any] = {
         "name": "remit",

@@ -18,7 +18,7 @@ __all__ = [
     "BASE", "REMIT", "RSH", "ID", "ONTOLOGY_IRI", "ID_PREFIXES",
     "ORG", "PROV", "SKOS", "DCTERMS", "DCAT", "VOID", "SD", "VCARD", "OWL", "RDF", "RDFS",
     "SH", "XSD", "FOAF", "TIME", "SCHEMA", "LEG", "PREFIXES", "bind_all",
-    "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT",
+    "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT", "GRAPH_DERIVED",
 ]
 
 BASE = "https://w3id.org/remit/"
@@ -39,6 +39,9 @@ GRAPH_INFERRED = ID["graph/inferred"]
 GRAPH_ONTOLOGY = ID["graph/ontology"]
 GRAPH_SHAPES = ID["graph/shapes"]
 GRAPH_REPORT = ID["graph/validation-report"]
+#: Facts derived at build time by ``queries/derive/*.rq`` (CONSTRUCT) from the reasoned graph, so the
+#: analyst queries read them instead of recomputing them per request (see ``kg.derive``).
+GRAPH_DERIVED = ID["graph/derived"]
 
 #: One prefix per kind of instance (Turtle prefixed names cannot contain "/").
 ID_PREFIXES: dict[str, str] = {

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 __all__ = ["write_store", "open_store", "DEFAULT_GRAPHS", "default_graph_nodes"]
 
 #: The graphs whose union is the default graph of every query Remit serves.
-DEFAULT_GRAPHS: tuple[str, ...] = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))
+DEFAULT_GRAPHS: tuple[str, ...] = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_DERIVED))
 
 
 def default_graph_nodes() -> list[ox.NamedNode]:
