@@ -326,8 +326,10 @@ def _owner_contact(focus: Node, agreement: Optional[Node], value: Optional[Node]
 # ----------------------------------------------------------------------------------------------- impact
 
 def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_of: dt.date) -> dict[str, list[dict[str, str]]]:
+    from kg.derive import derive, load_rules
     from kg.query import bind_params, load_queries, select_page, term_display
 
+    derive(store, load_rules(queries_dir / "derive"))  # the named queries read id:graph/derived, as on a build
     registry = load_queries(queries_dir)
     out: dict[str, list[dict[str, str]]] = {}
     for name in names:

@@ -1,7 +1,8 @@
 """Helpers for the named-query tests: load a fixture with the ontology under OWL 2 RL, run a query.
 
 A fixture is expanded together with the ontology and vocabularies by owlrl (OWL 2 RL), then loaded
-into an in-memory pyoxigraph store; the query runs over that union, as it does over the built store.
+into an in-memory pyoxigraph store, the derive rules (``queries/derive``) add ``id:graph/derived`` as
+``kg build`` does, and the query runs over that union, as it does over the built store.
 Parameters are bound the way the registry binds them: pyoxigraph ``substitutions``.
 """
 
@@ -18,6 +19,7 @@ import pyoxigraph as ox
 import yaml
 from rdflib import Graph, Literal
 
+from kg.derive import derive, load_rules
 from kg.namespaces import GRAPH_ASSERTED
 from kg.query import MAX_LIMIT, parse_named_query, run_named
 
@@ -72,6 +74,8 @@ def load_fixture(name: str) -> ox.Store:
     store = ox.Store()
     # into the asserted graph, so the registry's default graph (ontology + asserted + inferred) sees it
     store.load(clean.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    # the build-time derived facts (queries/derive/*.rq, id:graph/derived), as `kg build` writes them
+    derive(store, load_rules(QUERIES / "derive"))
     return store
 
 
