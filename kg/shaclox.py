@@ -53,7 +53,7 @@ from rdflib.term import Node, _toPythonMapping
 
 from kg.namespaces import OWL, RDF, RDFS, SH, XSD
 
-__all__ = ["CoreJob", "compile_shapes", "run_core"]
+__all__ = ["CoreJob", "compile_shapes", "run_core", "core_report"]
 
 _TARGET_PREDICATES = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 #: Predicates of a shape that are not constraint parameters (or are handled with their component).
@@ -475,3 +475,31 @@ def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict
             pairs.extend((SH.resultMessage, m) for m in job.messages)
             results.append(pairs)
     return results
+
+
+def core_report(store: ox.Store, shapes: Graph, jobs: Sequence[CoreJob] | None = None, *, union: bool = True,
+                bnodes: dict[str, BNode] | None = None, data: Graph | None = None) -> Graph:
+    """A report graph shaped as pyshacl's (one ``sh:ValidationReport``, ``sh:conforms``, one ``sh:result``
+    per result). As pyshacl, blank nodes in results are copied in with what they say: a path's from
+    ``shapes``, a focus node's or value's from ``data`` when given (an rdflib graph of the data)."""
+    from pyshacl.rdfutil import clone_blank_node
+
+    results = run_core(store, shapes, union=union, bnodes=bnodes, jobs=jobs)
+    report_graph = Graph(bind_namespaces="core")
+    for prefix, ns in shapes.namespace_manager.namespaces():
+        report_graph.namespace_manager.bind(prefix, ns)
+    report = BNode()
+    report_graph.add((report, RDF.type, SH.ValidationReport))
+    report_graph.add((report, SH.conforms, Literal(not results)))
+    cloned: set[tuple[str, BNode]] = set()
+    for pairs in results:
+        res = BNode()
+        report_graph.add((report, SH.result, res))
+        for p, o in pairs:
+            report_graph.add((res, p, o))
+            if isinstance(o, BNode):
+                source = ("shapes", shapes) if p == SH.resultPath else ("data", data)
+                if source[1] is not None and (source[0], o) not in cloned:
+                    cloned.add((source[0], o))
+                    clone_blank_node(source[1], o, report_graph, keepid=True)
+    return report_graph
