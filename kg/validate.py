@@ -438,15 +438,19 @@ def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
 
 
 def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "oxigraph",
-              dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> Graph:
+              dataset: tuple[ox.Store, dict[str, BNode]] | None = None, core_on: str = "pyshacl") -> Graph:
     """Validate ``data`` (asserted + inferred) against ``shapes``; the ontology is mixed in for
     class hierarchies and vocabularies. We reasoned already, so no inference and no owl:imports.
 
     With ``sparql_on="oxigraph"`` (the default) the SPARQL-based constraints pyshacl would run on rdflib
     are run on Oxigraph instead (see ``_split_sparql``), giving the same results; ``"pyshacl"`` runs
-    everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand."""
+    everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand.
+    With ``core_on="oxigraph"`` the core constraints run on Oxigraph too (:mod:`kg.shaclox`, same
+    results), unless the shapes use something it does not support: then pyshacl runs the whole core."""
     if sparql_on not in ("oxigraph", "pyshacl"):
         raise ValueError(f"sparql_on must be 'oxigraph' or 'pyshacl', not {sparql_on!r}")
+    if core_on not in ("oxigraph", "pyshacl"):
+        raise ValueError(f"core_on must be 'oxigraph' or 'pyshacl', not {core_on!r}")
     if len(shapes) == 0:
         g = Graph()
         report = BNode()
@@ -454,12 +458,21 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
         g.add((report, SH.conforms, Literal(True)))
         return g
     core, jobs = _split_sparql(shapes) if sparql_on == "oxigraph" else (shapes, [])
-    conforms, report_graph, text = pyshacl.validate(
-        data, shacl_graph=core, ont_graph=ontology, inference="none", advanced=True,
-        do_owl_imports=False, allow_warnings=False, allow_infos=False, abort_on_first=False,
-    )
-    if not isinstance(report_graph, Graph):  # pyshacl returns a failure object for broken shapes
-        raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
+    core_jobs = None
+    if core_on == "oxigraph":
+        from kg.shaclox import compile_shapes, core_report  # kg.shaclox imports this module
+        core_jobs, unsupported = compile_shapes(core)
+        core_jobs = None if unsupported else core_jobs
+    if core_jobs is None:
+        conforms, report_graph, text = pyshacl.validate(
+            data, shacl_graph=core, ont_graph=ontology, inference="none", advanced=True,
+            do_owl_imports=False, allow_warnings=False, allow_infos=False, abort_on_first=False,
+        )
+        if not isinstance(report_graph, Graph):  # pyshacl returns a failure object for broken shapes
+            raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
+    else:
+        dataset = dataset or _oxigraph_dataset({URIRef("urn:x-remit:data"): data})
+        report_graph = core_report(dataset[0], core, core_jobs, bnodes=dataset[1], data=data)
     if jobs:
         store, bnodes = dataset or _oxigraph_dataset({URIRef("urn:x-remit:data"): data})
         results = _run_sparql_jobs(store, bnodes, shapes, jobs)
