@@ -9,10 +9,13 @@ shared by two graphs keeps one label), triples are written in sorted order, and 
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import io
 import json
+import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +32,7 @@ from kg.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, O
 
 __all__ = [
     "serialize", "RDF_MEDIA", "jsonld_context", "Dump", "build_dumps", "void_graph", "DATASET_IRI",
-    "publish_site", "LICENSE", "SPDX",
+    "publish_site", "LICENSE", "SPDX", "publication_date", "parse_as_of",
 ]
 
 LICENSE = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
@@ -90,6 +93,11 @@ def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None) 
         if not data.strip() or data.strip() == b"[]":
             return json.dumps({"@context": context["@context"] if context else {}, "@graph": []}).encode("utf-8")
         return _stable_json(json.loads(data))
+    if fmt == "xml":  # rdflib's RDF/XML writer follows hash-seeded set order: write sorted triples with Oxigraph
+        nt = serialize(graph, "nt")
+        triples = list(ox.parse(nt, format=ox.RdfFormat.N_TRIPLES)) if nt else []
+        used = {p: ns for p, ns in PREFIXES.items() if any(t.predicate.value.startswith(ns) for t in triples)}
+        return ox.serialize(triples, format=ox.RdfFormat.RDF_XML, prefixes=used)
     return graph.serialize(format=fmt, encoding="utf-8")
 
 
@@ -306,22 +314,84 @@ def void_graph(store: ox.Store, base_url: str, version: str, dumps: list[Dump]) 
 
 # ----------------------------------------------------------------------------------------- static site
 
+_DATE_TYPES = {str(XSD) + t for t in ("date", "dateTime", "dateTimeStamp", "gYearMonth", "gYear")}
+
+
+def parse_as_of(text: str) -> dt.date:
+    """A ``--as-of`` value: an ISO date ``YYYY-MM-DD``. ValueError says what is wrong."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
+        raise ValueError(f"--as-of {text!r}: expected a date YYYY-MM-DD")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"--as-of {text!r}: {exc}") from None
+
+
+def _source_date_epoch(env: Any) -> Optional[tuple[dt.date, str]]:
+    sde = (env.get("SOURCE_DATE_EPOCH") or "").strip()
+    if not sde:
+        return None
+    if not re.fullmatch(r"\d+", sde):
+        raise ValueError(f"SOURCE_DATE_EPOCH={sde!r}: expected a whole number of seconds since 1970-01-01 UTC")
+    return dt.datetime.fromtimestamp(int(sde), tz=dt.timezone.utc).date(), f"SOURCE_DATE_EPOCH={sde}"
+
+
+def publication_date(store: Any, environ: Optional[dict[str, str]] = None) -> tuple[dt.date, str]:
+    """The day a publication judges statuses on when ``--as-of`` is not given, and where it comes from; never
+    the clock. ``SOURCE_DATE_EPOCH`` (reproducible-builds.org: seconds since 1970-01-01 UTC) if set, else the
+    latest date written in the asserted data (``xsd:date``/``dateTime``; a ``gYearMonth`` or ``gYear`` counts
+    as its first day), else 1970-01-01. ValueError for a malformed ``SOURCE_DATE_EPOCH``."""
+    sde = _source_date_epoch(os.environ if environ is None else environ)
+    if sde is not None:
+        return sde
+    latest: Optional[dt.date] = None
+    res = store.query("SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }",
+                      default_graph=[ox.NamedNode(str(GRAPH_ASSERTED))])
+    for sol in res:
+        lit = sol["o"]
+        if lit.datatype is None or lit.datatype.value not in _DATE_TYPES:
+            continue
+        m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lit.value)
+        if not m:
+            continue
+        try:
+            day = dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+        except ValueError:
+            continue
+        latest = day if latest is None or day > latest else latest
+    if latest is None:
+        return dt.date(1970, 1, 1), "no date in the data"
+    return latest, "the latest date in the data"
+
+
 def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
-                 service_base: Optional[str] = None) -> dict[str, int]:
-    """Write the publication as a static site under ``outdir``; return counts of what was written."""
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None) -> dict[str, int]:
+    """Write the publication as a static site under ``outdir``; return counts of what was written.
+
+    Statuses are judged on ``as_of`` (default :func:`publication_date`): the same store gives the same
+    bytes on any day."""
     from kg.api.pages import StaticWriter
 
+    _source_date_epoch(os.environ)  # a malformed SOURCE_DATE_EPOCH fails before anything is removed
     outdir = Path(outdir)
     if outdir.exists():
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True)
-    writer = StaticWriter(settings, outdir, store=store, service_base=service_base)
+    writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
+                          as_of_basis="--as-of" if as_of is not None else "")
     return writer.write_all()
 
 
 def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[str, Any]] = None) -> bytes:
-    """Triples from the store as one document (a resource description)."""
-    return serialize(to_rdflib(triples), ext, context)
+    """Triples from the store as one document (a resource description). Blank nodes get canonical labels
+    (rdflib's RDF canonicalisation), so the same description is the same bytes in every process."""
+    graph = to_rdflib(triples)
+    if any(isinstance(t, BNode) for triple in graph for t in triple):
+        canon = Graph()
+        for triple in to_canonical_graph(graph):
+            canon.add(triple)
+        graph = canon
+    return serialize(graph, ext, context)
 
 
 __all__.append("rdf_document")

@@ -145,8 +145,13 @@ class Site:
     """Everything the pages need: the store, labels, links and the queries behind each page."""
 
     def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
-                 service_base: Optional[str] = None):
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
         self.settings = settings
+        #: The day statuses (reviews due, agreements in force, duplications) are judged on. None: the current
+        #: date at each request (the live server); a publication always fixes one (:func:`kg.publish.publication_date`).
+        self.as_of = as_of
+        #: Where :attr:`as_of` comes from, for people (``--as-of``, ``SOURCE_DATE_EPOCH``, the data).
+        self.as_of_basis = as_of_basis
         #: The IRI namespace mapped onto this server's paths: ``settings.iri_base`` if the settings have it,
         #: else ``$REMIT_IRI_BASE``, else https://w3id.org/remit/.
         self.iri_base: str = getattr(settings, "iri_base", None) or os.environ.get("REMIT_IRI_BASE") or BASE
@@ -176,6 +181,13 @@ class Site:
 
                     self._store = open_store(Path(self.settings.store_path))
         return self._store
+
+    def status_date(self) -> dt.date:
+        """The day statuses are judged on: :attr:`as_of`, else (live server only) today."""
+        return self.as_of if self.as_of is not None else dt.date.today()
+
+    def status_basis(self) -> str:
+        return (self.as_of_basis or "fixed for this publication") if self.as_of is not None else "the server's current date"
 
     @property
     def graphs(self) -> list[ox.NamedNode]:
@@ -243,13 +255,18 @@ class Site:
         return self._queries
 
     def run_named(self, name: str, params: Optional[dict[str, str]] = None, limit: int = 1000) -> Optional[Any]:
-        """Run a named query if it exists; None when there is no such query."""
+        """Run a named query if it exists; None when there is no such query. A date parameter whose default
+        is ``today`` gets :meth:`status_date` (so a publication never reads the clock)."""
         nq = self.queries.get(name)
         if nq is None:
             return None
         from kg.query import run_named
 
-        return run_named(self.store, nq, params or {}, limit=limit, max_limit=max(limit, 1000))
+        params = dict(params or {})
+        for p in nq.params:
+            if p.type == "date" and p.default == "today" and not params.get(p.name):
+                params[p.name] = self.status_date().isoformat()
+        return run_named(self.store, nq, params, limit=limit, max_limit=max(limit, 1000))
 
     # ------------------------------------------------------------------ IRIs and links
     def iri_to_path(self, iri: str) -> Optional[str]:
@@ -317,8 +334,8 @@ class Site:
             return self.service(page, path)
 
         return self.env.get_template(template).render(
-            page=page, url=url, svc=svc, static=self.static, today=dt.date.today().isoformat(),
-            iri_base=self.iri_base, **ctx)
+            page=page, url=url, svc=svc, static=self.static, as_of=self.status_date().isoformat(),
+            as_of_basis=self.status_basis(), iri_base=self.iri_base, **ctx)
 
     # ------------------------------------------------------------------ resource pages
     def literal_text(self, lit: ox.Literal) -> str:

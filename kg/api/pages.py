@@ -14,6 +14,7 @@ documents to a folder (``kg publish``).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sys
@@ -77,9 +78,10 @@ class Publication:
     """The publication over one store: pages, RDF documents, dumps, VoID (cached per process)."""
 
     def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
-                 service_base: Optional[str] = None):
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
         self.settings = settings
-        self.site = Site(settings, store=store, static=static, service_base=service_base)
+        self.site = Site(settings, store=store, static=static, service_base=service_base, as_of=as_of,
+                         as_of_basis=as_of_basis)
         self.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
         self._lock = threading.RLock()
         self._dumps: Optional[list[Dump]] = None
@@ -141,6 +143,12 @@ class Publication:
                 # landmarks and language for assistive technology (pyLODE's page has neither)
                 html = html.replace("<html>", '<html lang="en">', 1)
                 html = html.replace('<div id="content">', '<div id="content" role="main">', 1)
+                # pyLODE links rdfs:isDefinedBy <ontology> to "#<local name>", which it never defines: anchor
+                # that name on the ontology's metadata section
+                own = iri_local_name(ONTOLOGY_IRI)
+                if f'href="#{own}"' in html and f'id="{own}"' not in html:
+                    html = html.replace('<div class="section" id="metadata">',
+                                        f'<div class="section" id="metadata"><span id="{own}"></span>', 1)
                 anchors = {}
                 for m in re.finditer(r'id="([^"]+)">\s*<h3>.{0,400}?<th>IRI</th>\s*<td>\s*<code>([^<]+)</code>',
                                      html, re.S):
@@ -180,7 +188,8 @@ class Publication:
                         for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_ONTOLOGY))):
                             mem.add(q)
                         sub = Publication(self.settings, store=mem, static=self.site.static,
-                                          service_base=self.site.service_base)
+                                          service_base=self.site.service_base, as_of=self.site.as_of,
+                                          as_of_basis=self.site.as_of_basis)
                         sub.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
                         sub.ontology_docs = self.ontology_docs  # type: ignore[method-assign]
                         self._shapes = sub
@@ -437,10 +446,14 @@ class StaticWriter:
     """Writes every page and document of a :class:`Publication` as files (``kg publish``)."""
 
     def __init__(self, settings: Any, outdir: Path, store: Optional[ox.Store] = None,
-                 service_base: Optional[str] = None):
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
         self.outdir = Path(outdir)
         self.pub = Publication(settings, store=store, static=True,
-                               service_base=service_base or settings.base_url)
+                               service_base=service_base or settings.base_url, as_of=as_of, as_of_basis=as_of_basis)
+        if as_of is None:  # never the clock: the publication's own date basis
+            from kg.publish import publication_date
+
+            self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
 
     def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:

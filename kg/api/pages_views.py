@@ -8,6 +8,7 @@ plain dict for its Jinja template. Queries run on the store's default graph; nam
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Optional
 
 import pyoxigraph as ox
@@ -30,6 +31,7 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
         return {"name": name, "error": str(exc), "columns": [], "rows": [], "summary": ""}
     if res is None:
         return None
+    lists = _concatenated_columns(site.queries[name].text)
     rows = []
     for b in res.rows:
         iris = {v["value"] for v in b.values() if v.get("type") == "uri"}
@@ -42,12 +44,29 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
                 cells.append(Value(""))
             elif v["type"] == "uri":
                 cells.append(site.link(page, v["value"]))
+            elif c in lists:  # GROUP_CONCAT has no defined order (SPARQL 1.1 §18.5.1.7): sort its parts
+                cells.append(Value(LIST_SEPARATOR.join(sorted(v["value"].split(LIST_SEPARATOR)))))
             else:
                 cells.append(Value(v["value"]))
         rows.append(cells)
     nq = site.queries[name]
     return {"name": name, "summary": nq.summary, "columns": res.columns, "rows": rows, "error": None,
             "params": params or {}}
+
+
+#: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention).
+LIST_SEPARATOR = " | "
+_AS_VAR = re.compile(r"\bAS\s+\?(\w+)\s*\)", re.I)
+
+
+def _concatenated_columns(text: str) -> set[str]:
+    """The projected variables of a query whose expression uses GROUP_CONCAT."""
+    out, start = set(), 0
+    for m in _AS_VAR.finditer(text):
+        if "GROUP_CONCAT" in text[start:m.start()].upper():
+            out.add(m.group(1))
+        start = m.end()
+    return out
 
 
 def _params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:
@@ -122,8 +141,8 @@ def _parts(site: Site, page: str, agreement: str, prop: str) -> list[dict[str, A
 
 def review_status(site: Site, agreement: str, today: Optional[dt.date] = None) -> dict[str, Any]:
     """When the agreement's next review falls due: last review (or latest signature, or document date) plus
-    the review interval; ``overdue`` when that is before today."""
-    today = today or dt.date.today()
+    the review interval; ``overdue`` when that is before ``today`` (default: the site's status date)."""
+    today = today or site.status_date()
     rows = site.select(PREFIX + """
         SELECT ?interval ?either ?last ?signed ?date WHERE {
           OPTIONAL { ?a remit:reviewCommitment ?rc . OPTIONAL { ?rc remit:reviewInterval ?interval }

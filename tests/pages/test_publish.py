@@ -86,3 +86,103 @@ def test_static_dumps_match_the_server(site: Path, client: httpx.Client) -> None
             continue
         served = client.get(f"/dumps/{d.name}")
         assert served.status_code == 200 and served.content == d.read_bytes(), d.name
+
+
+# ------------------------------------------------------------------ reproducible publication (as-of date)
+
+class _NoClockDate(__import__("datetime").date):
+    @classmethod
+    def today(cls):  # type: ignore[override]
+        raise AssertionError("the publication read the clock (date.today)")
+
+
+class _NoClockDateTime(__import__("datetime").datetime):
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        raise AssertionError("the publication read the clock (datetime.now)")
+
+    @classmethod
+    def utcnow(cls):  # type: ignore[override]
+        raise AssertionError("the publication read the clock (datetime.utcnow)")
+
+    @classmethod
+    def today(cls):  # type: ignore[override]
+        raise AssertionError("the publication read the clock (datetime.today)")
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, store_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two publications of the same store with every clock the page code could read made to raise: the
+    trees are byte for byte the same, and every page states the date statuses were judged on."""
+    import datetime as real_dt
+    import types
+
+    import kg.api.ld_site
+    import kg.api.pages
+    import kg.api.pages_views
+    import kg.publish
+    import kg.query
+    from kg.publish import publish_site
+    from kg.settings import get_settings
+
+    fake = types.SimpleNamespace(**{k: getattr(real_dt, k) for k in dir(real_dt) if not k.startswith("_")})
+    fake.date, fake.datetime = _NoClockDate, _NoClockDateTime
+    for mod in (kg.publish, kg.api.ld_site, kg.api.pages_views, kg.api.pages, kg.query):
+        monkeypatch.setattr(mod, "dt", fake)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("REMIT_QUERIES_DIR", str(ROOT / "queries"))
+    settings = get_settings(store_path=store_path)
+    publish_site(settings, tmp_path / "one", service_base="https://remit.example")
+    publish_site(settings, tmp_path / "two", service_base="https://remit.example")
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert one.keys() == two.keys()
+    assert [k for k in one if one[k] != two[k]] == []
+    # the date basis is the data's latest date (2011-11-01 in the fixture), said on every page with a status
+    for page in ("index.html", "matrix.html", "id/agreement/fixture-alpha-beta.html", "matrix/prison/inspection.html"):
+        text = one[page].decode("utf-8")
+        assert 'datetime="2011-11-01"' in text and "the latest date in the data" in text, page
+    assert "Judged as of" in one["id/agreement/fixture-alpha-beta.html"].decode("utf-8")
+
+
+def _publish_cli(out: Path, store_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    full = dict(os.environ, REMIT_STORE_PATH=str(store_path), REMIT_QUERIES_DIR=str(ROOT / "queries"), **env)
+    if "SOURCE_DATE_EPOCH" not in env:
+        full.pop("SOURCE_DATE_EPOCH", None)
+    return subprocess.run([sys.executable, "-m", "kg.cli", "publish", str(out), "--service-url", "https://remit.example",
+                           *args], cwd=str(ROOT), env=full, capture_output=True, text=True, timeout=240)
+
+
+def test_publish_as_of_and_source_date_epoch(tmp_path: Path, store_path: Path) -> None:
+    """``--as-of`` decides the review status; SOURCE_DATE_EPOCH is the default; bad values are refused with a
+    message, exit 2, and the existing output is left alone."""
+    early = _publish_cli(tmp_path / "early", store_path, "--as-of", "2012-01-01")
+    late = _publish_cli(tmp_path / "late", store_path, "--as-of", "2099-01-01")
+    assert early.returncode == 0 and late.returncode == 0, early.stderr + late.stderr
+    page = "id/agreement/fixture-alpha-beta.html"
+    e, l = (tmp_path / "early" / page).read_text(), (tmp_path / "late" / page).read_text()
+    assert 'datetime="2012-01-01"' in e and "(--as-of)" in e and "Review overdue" not in e
+    assert 'datetime="2099-01-01"' in l and "Review overdue" in l
+    sde = _publish_cli(tmp_path / "sde", store_path, SOURCE_DATE_EPOCH="4070908800")  # 2099-01-01T00:00:00Z
+    assert sde.returncode == 0, sde.stderr
+    s = (tmp_path / "sde" / page).read_text()
+    assert 'datetime="2099-01-01"' in s and "SOURCE_DATE_EPOCH=4070908800" in s
+    assert s.replace("SOURCE_DATE_EPOCH=4070908800", "--as-of") == l
+    bad = _publish_cli(tmp_path / "early", store_path, "--as-of", "2012-13-01")
+    assert bad.returncode == 2 and "--as-of '2012-13-01'" in bad.stderr
+    bad = _publish_cli(tmp_path / "early", store_path, SOURCE_DATE_EPOCH="yesterday")
+    assert bad.returncode == 2 and "SOURCE_DATE_EPOCH='yesterday'" in bad.stderr
+    assert (tmp_path / "early" / page).read_text() == e  # nothing lost
+
+
+def test_live_pages_say_which_date_they_used(client: httpx.Client) -> None:
+    """The live server judges statuses on its current date and says so on the page."""
+    import datetime as real_dt
+
+    text = client.get("/id/agreement/fixture-alpha-beta.html").text
+    days = {(real_dt.date.today() + real_dt.timedelta(days=d)).isoformat() for d in (-1, 0)}  # across midnight
+    assert any(f'Judged as of <time datetime="{d}">' in text for d in days)
+    assert "the server&#39;s current date" in text or "the server's current date" in text
