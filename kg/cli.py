@@ -37,19 +37,23 @@ def build(
     force: bool = typer.Option(False, "--force", help="Rebuild even when the sources are unchanged."),
     fail_on: str = typer.Option("none", "--fail-on", help="Exit 1 on findings at or above: violation|warning|info|none."),
     reasoner: str = typer.Option("auto", "--reasoner", help="owlrl|fast|auto (auto: owlrl below 50k asserted triples)."),
+    engine: str = typer.Option("auto", "--engine", help="rdflib|store|auto (auto: the Oxigraph store engine from 50k asserted triples)."),
+    timings: bool = typer.Option(False, "--timings", help="Print the seconds each step took (on stderr)."),
 ) -> None:
     """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
     from kg import build as b
     from kg.loader import SourceError
 
     try:
-        result = b.build(b.Layout(data=data, out=out), force=force, reasoner=reasoner)
+        result = b.build(b.Layout(data=data, out=out), force=force, reasoner=reasoner, engine=engine)
     except (SourceError, b.BuildError) as exc:
         typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
         typer.echo("build failed; the previous artefacts are unchanged", err=True)
         raise typer.Exit(2)
     for m in result.messages:
         typer.echo(m)
+    if timings and result.timings:
+        typer.echo("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()), err=True)
     man = result.manifest
     for g, n in man.get("graphs", {}).items():
         typer.echo(f"  {g}: {n} triples")
@@ -249,16 +253,23 @@ def publish(
     store: Optional[Path] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store)."),
     service_url: Optional[str] = typer.Option(None, help="Base URL of the live service for query links "
                                               "(default REMIT_PUBLIC_BASE_URL or http://host:port)."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge review and in-force statuses on this day, "
+                                        "YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the latest date in the data)."),
 ) -> None:
     """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
-    from kg.publish import publish_site
+    from kg.publish import parse_as_of, publish_site
     from kg.settings import get_settings
 
     settings = get_settings(store_path=store)
     if not Path(settings.store_path).is_dir():
         typer.echo(f"error: no built store at {settings.store_path}: run `kg build` first", err=True)
         raise typer.Exit(2)
-    counts = publish_site(settings, outdir, service_base=service_url)
+    try:
+        counts = publish_site(settings, outdir, service_base=service_url,
+                              as_of=parse_as_of(as_of) if as_of is not None else None)
+    except ValueError as exc:  # a malformed --as-of or SOURCE_DATE_EPOCH
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
     typer.echo(f"wrote {outdir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 
