@@ -39,7 +39,7 @@ import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kg.loader import SourceFile, check_literal, locate_term
+from kg.loader import SourceFile, _line_col, check_literal, locate_term  # one line/column rule for sources and drafts
 from kg.namespaces import OWL, RDF, XSD
 
 __all__ = [
@@ -109,11 +109,6 @@ class Draft:
 
 
 # ----------------------------------------------------------------------------------------------- helpers
-
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
-
 
 def published_context() -> dict[str, Any]:
     """The inner ``@context`` object of ``contexts/remit-draft.context.jsonld``."""

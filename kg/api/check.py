@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -32,7 +32,7 @@ from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, read_body
 from kg.settings import Settings
 
-__all__ = ["make_check_router", "CHECK_MEDIA"]
+__all__ = ["make_check_router", "CHECK_MEDIA", "guarded"]
 
 CHECK_MEDIA = {"json": "application/json", "turtle": "text/turtle; charset=utf-8",
                "sarif": "application/sarif+json", "text": "text/plain; charset=utf-8"}
@@ -70,6 +70,24 @@ def _draft_error(request: Request, exc: Any) -> Response:
     return error_response(request, 400, "bad draft", str(exc), **exc.to_dict())
 
 
+async def guarded(request: Request, done: str, what: str, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Await ``work()`` (read, parse and run one draft job); its refusals become responses: all slots busy →
+    503, a bad draft → 400 with file/line/column, past the deadline → 503, other bad input → 400."""
+    from kg.draft import DraftError, DraftTimeout
+
+    try:
+        return await work()
+    except _Busy:
+        return error_response(request, 503, "server busy", f"too many drafts are being {done}; try again",
+                              {"Retry-After": "5"})
+    except DraftError as exc:
+        return _draft_error(request, exc)
+    except DraftTimeout as exc:
+        return error_response(request, 503, f"{what} timed out", str(exc), {"Retry-After": "30"})
+    except ValueError as exc:
+        return error_response(request, 400, "bad request", str(exc))
+
+
 def make_check_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     slots = threading.BoundedSemaphore(max(1, settings.workers))
@@ -85,7 +103,7 @@ def make_check_router(settings: Settings) -> APIRouter:
     @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
     async def check(request: Request) -> Response:
         from kg.check import CheckOptions, check_draft, exit_code, parse_max_age, render_check, resolve_agreement
-        from kg.draft import MEDIA_TYPES, DraftError, DraftTimeout
+        from kg.draft import MEDIA_TYPES
 
         fmt = _pick(request, CHECK_MEDIA)
         if fmt is None:
@@ -97,7 +115,7 @@ def make_check_router(settings: Settings) -> APIRouter:
             return error_response(request, 413, "draft too large", str(exc))
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         params: dict[str, Any] = dict(request.query_params)
-        try:
+        async def work() -> Any:
             text_bytes = body
             if ctype == "application/json":
                 try:
@@ -140,15 +158,11 @@ def make_check_router(settings: Settings) -> APIRouter:
             name = str(params.get("name") or "draft")
             result = await run(check_draft, draft_text, draft_format, name, options, settings.check_timeout,
                                settings.check_memory_mb << 20)
-        except _Busy:
-            return error_response(request, 503, "server busy", "too many drafts are being checked; try again",
-                                  {"Retry-After": "5"})
-        except DraftError as exc:
-            return _draft_error(request, exc)
-        except DraftTimeout as exc:
-            return error_response(request, 503, "check timed out", str(exc), {"Retry-After": "30"})
-        except ValueError as exc:
-            return error_response(request, 400, "bad request", str(exc))
+            return result
+
+        result = await guarded(request, "checked", "check", work)
+        if isinstance(result, Response):
+            return result
         fail_on = str(params.get("failOn", "violation"))
         headers = {"Remit-Check-Status": "fail" if exit_code(result, fail_on) else "pass"}
         return Response(render_check(result, fmt), media_type=CHECK_MEDIA[fmt], headers=headers)
@@ -156,7 +170,7 @@ def make_check_router(settings: Settings) -> APIRouter:
     @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
     async def diff(request: Request) -> Response:
         from kg.diff import DiffResult, diff_specs_in_worker, render_diff
-        from kg.draft import DraftError, DraftTimeout, detect_format, run_isolated
+        from kg.draft import detect_format, run_isolated
 
         fmt = _pick(request, _DIFF_MEDIA)
         if fmt is None:
@@ -166,7 +180,7 @@ def make_check_router(settings: Settings) -> APIRouter:
         except BodyTooLarge as exc:
             return error_response(request, 413, "drafts too large", str(exc))
         ctype = request.headers.get("content-type", "")
-        try:
+        async def work() -> Any:
             if ctype.split(";")[0].strip().lower() == "application/json":
                 try:
                     doc = json.loads(body)
@@ -183,15 +197,11 @@ def make_check_router(settings: Settings) -> APIRouter:
             raw = raw or request.query_params.get("raw", "").lower() in ("1", "true", "yes")
             data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], raw), settings.check_timeout,
                              settings.check_memory_mb << 20)
-        except _Busy:
-            return error_response(request, 503, "server busy", "too many drafts are being compared; try again",
-                                  {"Retry-After": "5"})
-        except DraftError as exc:
-            return _draft_error(request, exc)
-        except DraftTimeout as exc:
-            return error_response(request, 503, "diff timed out", str(exc), {"Retry-After": "30"})
-        except ValueError as exc:
-            return error_response(request, 400, "bad request", str(exc))
+            return data
+
+        data = await guarded(request, "compared", "diff", work)
+        if isinstance(data, Response):
+            return data
         result = DiffResult(data["old"], data["new"], data["agreements"], data.get("raw"))
         return Response(render_diff(result, fmt), media_type=_DIFF_MEDIA[fmt])
 
