@@ -74,21 +74,31 @@ class ClientBudget:
         self.window = window
         self.clock = clock
         self._used: dict[str, Deque[tuple[float, float]]] = collections.defaultdict(collections.deque)
+        self._total: dict[str, float] = collections.defaultdict(float)  # sum of each client's window
 
     def _trim(self, client: str, now: float) -> Deque[tuple[float, float]]:
         q = self._used[client]
+        gone = False
         while q and q[0][0] <= now - self.window:
-            q.popleft()
+            self._total[client] -= q.popleft()[1]
+            gone = True
+        if gone and not q:
+            self._total[client] = 0.0  # no rounding drift survives an empty window
         return q
 
     def used(self, client: str) -> float:
-        return sum(s for _, s in self._trim(client, self.clock()))
+        self._trim(client, self.clock())
+        return max(0.0, self._total[client])
 
     def retry_after(self, client: str) -> Optional[int]:
-        """None if the client may run a query now, else seconds until enough of its budget frees up."""
+        """None if the client may run a query now, else seconds until enough of its budget frees up.
+        Constant time while the client is under budget (a running total per client, not a sum per request)."""
         now = self.clock()
         q = self._trim(client, now)
-        total = sum(s for _, s in q)
+        total = self._total[client]
+        if total < self.budget:
+            return None
+        total = sum(s for _, s in q)  # exact, on the rare refusal path
         if total < self.budget:
             return None
         for at, seconds in q:
@@ -100,9 +110,11 @@ class ClientBudget:
     def record(self, client: str, seconds: float) -> None:
         now = self.clock()
         self._trim(client, now).append((now, seconds))
+        self._total[client] += seconds
         if len(self._used) > 10_000:  # forget idle clients
             for c in [c for c, q in self._used.items() if not q]:
                 del self._used[c]
+                self._total.pop(c, None)
 
 
 def plain(status: int, text: str) -> Response:

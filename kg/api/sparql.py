@@ -54,6 +54,7 @@ class SparqlEndpoint:
         #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
         #: repeated query's format is negotiated here and its cached answer found without a worker
         self.query_families = LruDict(max(1024, settings.cache_max_entries))
+        self._negotiated = LruDict(512)  # (family, Accept, format=) -> negotiated format key, or None
 
     async def start(self) -> None:
         self.queries = load_queries(Path(self.settings.queries_dir))
@@ -73,11 +74,18 @@ class SparqlEndpoint:
         family = self.query_families.get(query) if self.cache.enabled else None
         if family is None:
             return None
-        try:
-            fmt = negotiate(RESULT_FORMATS if family == "results" else GRAPH_FORMATS, accept, formats, family)
-        except (NotAcceptable, UnknownFormat):
-            return None  # the worker answers with the error, as for a new query
-        return self.cache.get(("sparql", query, tuple(dg), tuple(ng), fmt.key))
+        memo_key = (family, accept, tuple(formats))
+        fmt_key = self._negotiated.get(memo_key, False)
+        if fmt_key is False:  # negotiation is a pure function of these three: done once per combination
+            try:
+                fmt_key = negotiate(RESULT_FORMATS if family == "results" else GRAPH_FORMATS, accept, formats,
+                                    family).key
+            except (NotAcceptable, UnknownFormat):
+                fmt_key = None  # the worker answers with the error, as for a new query
+            self._negotiated.put(memo_key, fmt_key)
+        if fmt_key is None:
+            return None
+        return self.cache.get(("sparql", query, tuple(dg), tuple(ng), fmt_key))
 
     def cache_headers(self, ans: CachedAnswer, state: str) -> dict[str, str]:
         return {"ETag": ans.etag, "Cache-Control": f"public, max-age={self.settings.cache_max_age}",
@@ -320,38 +328,101 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
     return router
 
 
+_FORM = "application/x-www-form-urlencoded"
+
+
 class CacheHitShortcut:
-    """ASGI middleware: a ``GET /sparql`` whose answer is in the response cache is answered here, before
-    routing, with the same headers (and 304 rule) as the route. Anything else goes on to the app, which
-    repeats every check. Installed by :func:`kg.api.app.create_app`, inside the URL length limit."""
+    """ASGI middleware: a ``/sparql`` request (GET, or POST of a form or an ``application/sparql-query``
+    body) whose answer is in the response cache is answered here, before routing, with the same headers
+    (and 304 rule) as the route, from header lists prepared once per cached answer. Anything else goes on
+    to the app, which repeats every check; a POST body read here is handed on unchanged. Installed by
+    :func:`kg.api.app.create_app`, inside the URL length limit."""
 
     def __init__(self, app: Any, endpoint: SparqlEndpoint):
         self.app = app
         self.endpoint = endpoint
+        #: ETag -> (answer, 200 header list, 304 header list), for the answers currently in the cache
+        self._raw: dict[str, tuple[CachedAnswer, list[tuple[bytes, bytes]], list[tuple[bytes, bytes]]]] = {}
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         ep = self.endpoint
-        if (scope["type"] == "http" and scope["method"] == "GET" and scope["path"] == "/sparql"
-                and scope.get("query_string") and ep.cache.enabled and len(ep.cache)):
-            hit = self._hit(scope)
-            if hit is not None:
-                ans, inm = hit
-                headers = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                           for k, v in {**ans.headers, **ep.cache_headers(ans, "hit")}.items()]
-                if etag_matches(inm, ans.etag):
-                    await send({"type": "http.response.start", "status": 304, "headers": headers})
-                    await send({"type": "http.response.body", "body": b""})
+        if scope["type"] == "http" and scope["path"] == "/sparql" and ep.cache.enabled and len(ep.cache):
+            method = scope["method"]
+            if method == "GET" and scope.get("query_string"):
+                hit = self._hit(scope, None)
+                if hit is not None:
+                    await self._send(hit[0], hit[1], send)
                     return
-                headers += [(b"content-length", str(len(ans.body)).encode()),
-                            (b"content-type", ans.media_type.encode("latin-1"))]
-                await send({"type": "http.response.start", "status": 200, "headers": headers})
-                await send({"type": "http.response.body", "body": ans.body})
+            elif method == "POST":
+                await self._post(scope, receive, send)
                 return
         await self.app(scope, receive, send)
 
-    def _hit(self, scope: dict) -> Optional[tuple[CachedAnswer, Optional[str]]]:
+    async def _post(self, scope: dict, receive: Any, send: Any) -> None:
+        ctype = length = None
+        for k, v in scope.get("headers", ()):
+            if k == b"content-type" and ctype is None:
+                ctype = v.split(b";")[0].strip().lower()
+            elif k == b"content-length" and length is None:
+                length = v
+            elif k == b"transfer-encoding":
+                length = b"x"  # chunked: leave it to the route, which streams with the size limit
         try:
-            pairs = _decode_pairs(scope["query_string"])
+            size = int(length) if length is not None else -1
+        except ValueError:
+            size = -1
+        if ctype not in (b"application/x-www-form-urlencoded", b"application/sparql-query") or not (
+                0 < size <= self.endpoint.settings.max_body_bytes):
+            await self.app(scope, receive, send)
+            return
+        messages: list[dict] = []
+        chunks: list[bytes] = []
+        while True:  # at most ``size`` bytes were announced; the route re-checks the real size
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                body = b"".join(chunks)
+                hit = self._hit(scope, (ctype.decode("latin-1"), body)) if len(body) <= size else None
+                if hit is not None:
+                    await self._send(hit[0], hit[1], send)
+                    return
+                break
+
+        async def replay() -> dict:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _send(self, ans: CachedAnswer, inm: Optional[str], send: Any) -> None:
+        prepared = self._raw.get(ans.etag)
+        if prepared is None or prepared[0] is not ans:
+            if len(self._raw) > 2 * max(1, self.endpoint.cache.max_entries):
+                self._raw.clear()
+            common = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                      for k, v in {**ans.headers, **self.endpoint.cache_headers(ans, "hit")}.items()]
+            prepared = (ans, common + [(b"content-length", str(len(ans.body)).encode()),
+                                       (b"content-type", ans.media_type.encode("latin-1"))], common)
+            self._raw[ans.etag] = prepared
+        if etag_matches(inm, ans.etag):
+            await send({"type": "http.response.start", "status": 304, "headers": prepared[2]})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": prepared[1]})
+        await send({"type": "http.response.body", "body": ans.body})
+
+    def _hit(self, scope: dict, post: Optional[tuple[str, bytes]]) -> Optional[tuple[CachedAnswer, Optional[str]]]:
+        try:
+            pairs = _decode_pairs(scope.get("query_string", b""))
+            if post is not None:
+                if post[0] == _FORM:
+                    pairs += _decode_pairs(post[1])
+                elif _multi(pairs, "query"):
+                    return None  # a query in the URL and in the body: the route refuses it
+                else:
+                    pairs.append(("query", post[1].decode("utf-8")))
         except (UnicodeDecodeError, ValueError):
             return None
         queries = _multi(pairs, "query")

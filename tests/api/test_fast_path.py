@@ -1,0 +1,109 @@
+"""The ASGI shortcut for cached ``/sparql`` answers (``kg.api.sparql.CacheHitShortcut``) on a real server:
+POST hits and 304s, POST bodies that are not hits reach the route intact, and every refusal the route
+makes is still made while the cache holds the query. Also the per-client budget's running total."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from kg.api.limits import ClientBudget
+
+pytestmark = pytest.mark.timeout(120)
+
+Q = "SELECT ?s ?o WHERE { ?s <http://www.w3.org/2000/01/rdf-schema#label> ?o } ORDER BY ?s ?o"
+SQ = {"Content-Type": "application/sparql-query"}
+
+
+def _warm(server, q: str) -> httpx.Response:
+    r = httpx.get(server.sparql, params={"query": q}, timeout=30)
+    assert r.status_code == 200 and r.headers["remit-cache"] in ("miss", "hit")
+    return r
+
+
+def test_post_hits_and_304_from_the_shortcut(server):
+    q = Q + " # fast-1"
+    first = _warm(server, q)
+    for r in (httpx.post(server.sparql, data={"query": q}, timeout=30),
+              httpx.post(server.sparql, content=q.encode(), headers=SQ, timeout=30)):
+        assert r.status_code == 200 and r.headers["remit-cache"] == "hit" and r.content == first.content
+        assert r.headers["etag"] == first.headers["etag"] and r.headers["vary"] == "Accept"
+        assert r.headers["content-type"] == first.headers["content-type"]
+        assert int(r.headers["content-length"]) == len(first.content)
+    tag = first.headers["etag"]
+    for kw in ({"data": {"query": q}}, {"content": q.encode(), "headers": SQ}):
+        headers = {**kw.pop("headers", {}), "If-None-Match": tag}
+        r = httpx.post(server.sparql, headers=headers, timeout=30, **kw)
+        assert r.status_code == 304 and r.content == b"" and r.headers["etag"] == tag
+    # a different negotiated format is not the JSON answer
+    csv = httpx.post(server.sparql, data={"query": q}, headers={"Accept": "text/csv"}, timeout=30)
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.headers["remit-cache"] == "miss"
+
+
+def test_post_misses_reach_the_route_with_their_body(server):
+    _warm(server, Q + " # fast-2")  # the cache is not empty, so the shortcut reads POST bodies
+    q = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o } # fast-2-miss"
+    form = httpx.post(server.sparql, data={"query": q}, headers={"Accept": "application/sparql-results+json"},
+                      timeout=30)
+    assert form.status_code == 200 and form.headers["remit-cache"] == "miss"
+    n = int(form.json()["results"]["bindings"][0]["n"]["value"])
+    assert n > 10
+    body = httpx.post(server.sparql, content=(q + " ").encode(), headers={**SQ, "Accept": "application/json"},
+                      timeout=30)
+    assert body.status_code == 200 and int(body.json()["results"]["bindings"][0]["n"]["value"]) == n
+
+
+def test_refusals_still_apply_to_a_cached_query(server):
+    q = Q + " # fast-3"
+    _warm(server, q)
+    # a query in the URL and in the body
+    r = httpx.post(server.sparql, params={"query": q}, content=q.encode(), headers=SQ, timeout=30)
+    assert r.status_code == 400 and "more than one query" in r.text
+    # an update beside the cached query
+    r = httpx.post(server.sparql, data={"query": q, "update": "CLEAR ALL"}, timeout=30)
+    assert r.status_code == 400 and "read-only" in r.text
+    # two query parameters
+    r = httpx.post(server.sparql, content=f"query={q}&query={q}".encode(),
+                   headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30)
+    assert r.status_code == 400
+    # an unsupported body type and an update body
+    r = httpx.post(server.sparql, content=q.encode(), headers={"Content-Type": "text/plain"}, timeout=30)
+    assert r.status_code == 415
+    r = httpx.post(server.sparql, content=b"CLEAR ALL", headers={"Content-Type": "application/sparql-update"},
+                   timeout=30)
+    assert r.status_code == 400
+    # a body that is not UTF-8
+    r = httpx.post(server.sparql, content=q.encode() + b"\xff", headers=SQ, timeout=30)
+    assert r.status_code == 400 and "UTF-8" in r.text
+
+
+def test_an_oversized_post_is_refused_before_its_body_while_the_cache_is_warm(server):
+    _warm(server, Q + " # fast-4")
+    limit = 1 << 20  # REMIT_MAX_BODY_BYTES default
+    with socket.create_connection(("127.0.0.1", server.port), timeout=20) as sock:
+        sock.sendall((f"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                      f"Content-Length: {limit + 10}\r\n\r\n").encode())
+        answer = sock.recv(4096)  # nothing of the body was sent: the 413 must come before it
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_budget_running_total_matches_the_window():
+    now = [0.0]
+    b = ClientBudget(1.0, window=10.0, clock=lambda: now[0])
+    for i in range(5):
+        now[0] = float(i)
+        b.record("a", 0.15)
+    assert b.used("a") == pytest.approx(0.75) and b.retry_after("a") is None
+    now[0] = 5.0
+    b.record("a", 0.5)  # 1.25 s in the window: over budget
+    assert b.retry_after("a") == 6  # under budget once the entries of t=0 and t=1 leave, at t=11
+    now[0] = 10.5  # t=0 gone: 1.10 s left, still over
+    assert b.used("a") == pytest.approx(1.10) and b.retry_after("a") == 1
+    now[0] = 11.5  # t=1 gone too: 0.95 s
+    assert b.used("a") == pytest.approx(0.95) and b.retry_after("a") is None
+    now[0] = 100.0  # everything expired: exactly zero, no drift
+    assert b.used("a") == 0.0 and b.retry_after("a") is None
+    assert b.used("b") == 0.0
