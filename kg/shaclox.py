@@ -275,8 +275,20 @@ def _shape_jobs(shapes: Graph, shape: Node, focus_shape: Node, focus: str, probl
         jobs.append(CoreJob(shape, _COMPONENTS[param], focus_shape, query, with_value,
                             path_node, severity, messages, values_query, check))
 
+    def first(variables: str, body: str) -> str:
+        """Candidates (found without the targets, usually few) joined with the focus nodes after: Oxigraph
+        evaluates the join left to right and skips the targets when there is no candidate (10x faster at 1M)."""
+        if not path:
+            return f"{{ {focus} {values} {body} }}"
+        return f"{{ {{ SELECT DISTINCT {variables} WHERE {{ {values} {body} }} }} {focus} }}"
+
+    def candidates(condition: str) -> str:
+        """The values to check in Python: every value of the path, focus node or not (a superset; the
+        rows query keeps the focus nodes'), so the targets are not evaluated for nothing."""
+        return f"SELECT DISTINCT ?value WHERE {{ {values if path else focus + ' ' + values} {condition} }}"
+
     def per_value(param: URIRef, condition: str) -> None:
-        job(param, f"SELECT DISTINCT ?this ?value WHERE {{ {focus} {values} {condition} }}")
+        job(param, f"SELECT DISTINCT ?this ?value WHERE {first('?this ?value', condition)}")
 
     for param in sorted(params, key=str):
         if param in _PATH_ONLY and path is None:
@@ -292,8 +304,8 @@ def _shape_jobs(shapes: Graph, shape: Node, focus_shape: Node, focus: str, probl
         elif param == SH.maxCount:
             n = _count(shapes, shape, param, problems, {XSD.integer})
             if n is not None:
-                job(param, f"SELECT ?this WHERE {{ {focus} ?this {path} ?value }} "
-                           f"GROUP BY ?this HAVING (COUNT(DISTINCT ?value) > {n})", False)
+                job(param, f"SELECT ?this WHERE {{ {{ SELECT ?this WHERE {{ ?this {path} ?value }} GROUP BY ?this "
+                           f"HAVING (COUNT(DISTINCT ?value) > {n}) }} {focus} }}", False)
         elif param == SH["class"]:
             for c in sorted(shapes.objects(shape, param), key=str):
                 if not isinstance(c, URIRef):
@@ -311,10 +323,10 @@ def _shape_jobs(shapes: Graph, shape: Node, focus_shape: Node, focus: str, probl
                                 "cannot)")
             else:
                 per_value(param, f"FILTER(!isLiteral(?value) || datatype(?value) != {_iri(dt)})")
+                cond = f"FILTER(isLiteral(?value) && datatype(?value) = {_iri(dt)})"
                 if dt in _PARSED:
-                    job(param, f"SELECT DISTINCT ?this ?value WHERE {{ #VALUES# {focus} {values} }}",
-                        values_query=f"SELECT DISTINCT ?value WHERE {{ {focus} {values} "
-                                     f"FILTER(isLiteral(?value) && datatype(?value) = {_iri(dt)}) }}",
+                    job(param, f"SELECT DISTINCT ?this ?value WHERE {first('?this ?value', '#VALUES#')}",
+                        values_query=candidates(cond),
                         check=_datatype_check(dt))
         elif param == SH.nodeKind:
             kind = _one(shapes, shape, param, problems)
@@ -335,8 +347,8 @@ def _shape_jobs(shapes: Graph, shape: Node, focus_shape: Node, focus: str, probl
                     problems.append(f"{shape}: sh:pattern {pattern!r} is not a Python regular expression: {exc}")
                     continue
                 per_value(param, "FILTER(isBlank(?value))")
-                job(param, f"SELECT DISTINCT ?this ?value WHERE {{ #VALUES# {focus} {values} }}",
-                    values_query=f"SELECT DISTINCT ?value WHERE {{ {focus} {values} FILTER(!isBlank(?value)) }}",
+                job(param, f"SELECT DISTINCT ?this ?value WHERE {first('?this ?value', '#VALUES#')}",
+                    values_query=candidates("FILTER(!isBlank(?value))"),
                     check=check)
         elif param in (SH.minLength, SH.maxLength):
             n = _count(shapes, shape, param, problems, _INTEGERS)
@@ -365,8 +377,9 @@ def _shape_jobs(shapes: Graph, shape: Node, focus_shape: Node, focus: str, probl
                 problems.append(f"{shape}: sh:uniqueLang must be a boolean")
                 continue
             if flag.value:
-                job(param, f"SELECT ?this WHERE {{ {focus} {values} FILTER(isLiteral(?value) && LANG(?value) != \"\") }} "
-                           "GROUP BY ?this (LCASE(LANG(?value)) AS ?lang) HAVING (COUNT(DISTINCT ?value) > 1)", False)
+                job(param, f"SELECT ?this WHERE {{ {{ SELECT ?this WHERE {{ {values} FILTER(isLiteral(?value) && "
+                           "LANG(?value) != \"\") } GROUP BY ?this (LCASE(LANG(?value)) AS ?lang) "
+                           f"HAVING (COUNT(DISTINCT ?value) > 1) }} {focus} }}", False)
         elif param in (SH["in"], SH.hasValue):
             if param == SH["in"]:
                 head = _one(shapes, shape, param, problems)

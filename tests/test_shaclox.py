@@ -265,3 +265,14 @@ def test_run_shacl_blank_node_focus_and_fallback() -> None:
     _same(run_shacl(data, shapes, Graph(), core_on="oxigraph"), run_shacl(data, shapes, Graph(), core_on="pyshacl"))
     with pytest.raises(ValueError, match="core_on"):
         run_shacl(data, shapes, Graph(), core_on="rdflib")
+
+
+def test_candidate_queries_do_not_join_the_targets() -> None:
+    """Regression: the Python-checked candidates of a property shape (sh:pattern, sh:datatype) were
+    joined with the targets' sub-select without a shared variable, a cross product (minutes at 1M)."""
+    _, _, shapes = _project()
+    jobs, _ = compile_shapes(_core(shapes))
+    checked = [j for j in jobs if j.values_query is not None]
+    assert checked
+    for j in checked:
+        assert j.path is not None and "SELECT DISTINCT ?this" not in j.values_query, j.values_query
