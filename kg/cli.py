@@ -143,6 +143,9 @@ def serve(
                                         "(kg push; REMIT_REMOTE_STORE_URL; see docs/scale.md)."),
 ) -> None:
     """Serve the SPARQL endpoint, named queries and pages (see docs/endpoint.md)."""
+    from kg.workers import start_forkserver
+
+    start_forkserver()  # the query workers' imports load beside the web app's, not after them
     from kg.api.app import serve as run
     from kg.settings import get_settings
 

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 __all__ = [
     "WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable",
-    "run_sparql_job", "run_named_job", "store_graphs",
+    "run_sparql_job", "run_named_job", "store_graphs", "start_forkserver",
 ]
 
 log = logging.getLogger("kg.workers")
@@ -310,6 +310,31 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
 
 # ============================================================================ pool (parent side)
 
+#: What the forkserver imports once, so that every worker forked from it starts with them loaded.
+_PRELOAD = ("kg.workers", "kg.store", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query",
+            "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra")
+
+
+def start_forkserver() -> threading.Thread:
+    """Start the workers' forkserver (and its imports, about a second of CPU) in the background now, so it
+    runs beside the web process's own imports instead of after them; :class:`WorkerPool` uses it as it is.
+    Returns the thread doing it (daemon; joining it is optional)."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(list(_PRELOAD))
+
+    def run() -> None:
+        from multiprocessing import forkserver
+
+        try:
+            forkserver.ensure_running()
+        except Exception as exc:  # noqa: BLE001 - the pool starts it again (and reports) when it needs it
+            log.warning("could not start the forkserver early: %s", exc)
+
+    t = threading.Thread(target=run, name="kg-forkserver-start", daemon=True)
+    t.start()
+    return t
+
+
 @dataclass
 class _Slot:
     process: Any
@@ -331,8 +356,7 @@ class WorkerPool:
         self.isolate_network = isolate_network
         self.start_timeout = start_timeout
         self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["kg.workers", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query",
-                                          "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra"])
+        self._ctx.set_forkserver_preload(list(_PRELOAD))
         self._idle: Optional[asyncio.Queue[_Slot]] = None
         self._slots: dict[int, _Slot] = {}
         self._waiting = 0
@@ -489,7 +513,7 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         slot.busy_since = time.monotonic()
         try:
-            outcome = await loop.run_in_executor(self._threads, self._exchange, slot, job, timeout)
+            outcome = await self._exchange_async(slot, job, timeout)
         except (QueryTimeout, WorkerCrashed):
             await self._retire(slot)
             if self._closing:
@@ -510,7 +534,34 @@ class WorkerPool:
         return outcome
 
     @staticmethod
+    async def _exchange_async(slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send ``job`` and wait (on the event loop, no thread) until the worker's answer is readable or
+        ``timeout`` passes. The worker pickles its whole answer before writing it, so once it is readable
+        the rest follows at once; a worker that dies (killed, crashed) makes the pipe readable with EOF."""
+        loop = asyncio.get_running_loop()
+        conn = slot.conn
+        try:
+            conn.send(job)  # the idle worker is blocked reading, so this does not wait on it
+            fd = conn.fileno()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            raise WorkerCrashed() from None
+        if not conn.poll(0):
+            ready = loop.create_future()
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await asyncio.wait_for(ready, timeout)
+            except asyncio.TimeoutError:
+                raise QueryTimeout() from None
+            finally:
+                loop.remove_reader(fd)
+        try:
+            return conn.recv()
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            raise WorkerCrashed() from None
+
+    @staticmethod
     def _exchange(slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """The same exchange, blocking (for callers outside an event loop)."""
         try:
             slot.conn.send(job)
             if not slot.conn.poll(timeout):

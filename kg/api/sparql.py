@@ -45,7 +45,9 @@ class SparqlEndpoint:
                                isolate_network=settings.isolate_workers_network)  # remote: kg/api/remote_backend.py
         self.budget = ClientBudget(settings.client_budget_seconds)
         self.queries: dict[str, NamedQuery] = {}
-        self.graph_counts: dict[str, int] = {}
+        #: triples per named graph (the service description's VoID figures): counted on first use, not at
+        #: start, because counting reads every quad (seconds at a million); a reload sets it directly
+        self._graph_counts: Optional[dict[str, int]] = None
         self._sd_cache: dict[str, bytes] = {}
         self.started = False
         # the response cache (kg/api/cache.py); off with an external store, whose changes Remit cannot see
@@ -58,7 +60,6 @@ class SparqlEndpoint:
 
     async def start(self) -> None:
         self.queries = load_queries(Path(self.settings.queries_dir))
-        self.graph_counts = await asyncio.get_running_loop().run_in_executor(None, self._count_graphs)
         await self.pool.start()
         self.graph_changed()
         self.started = True
@@ -129,6 +130,24 @@ class SparqlEndpoint:
             counts[sol["g"].value] = int(sol["n"].value)
         del store
         return counts
+
+    @property
+    def graph_counts(self) -> dict[str, int]:
+        if self._graph_counts is None:
+            self._graph_counts = self._count_graphs()
+        return self._graph_counts
+
+    @graph_counts.setter
+    def graph_counts(self, counts: dict[str, int]) -> None:
+        self._graph_counts = counts
+
+    async def ensure_graph_counts(self) -> None:
+        """Count the graphs off the event loop, once (until a reload sets new counts)."""
+        if self._graph_counts is None:
+            store = self.pool.store_path
+            counts = await asyncio.get_running_loop().run_in_executor(None, self._count_graphs)
+            if self._graph_counts is None and self.pool.store_path == store:  # no reload meanwhile
+                self._graph_counts = counts
 
     @property
     def graphs(self) -> list[str]:
@@ -216,6 +235,7 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         queries = _multi(pairs, "query")
         if not queries:
             if request.method == "GET":
+                await endpoint.ensure_graph_counts()
                 return describe(request, pairs)
             return error_response(request, 400, "missing query", "send the query in the 'query' parameter.")
         if len(queries) > 1:

@@ -107,3 +107,22 @@ def test_budget_running_total_matches_the_window():
     now[0] = 100.0  # everything expired: exactly zero, no drift
     assert b.used("a") == 0.0 and b.retry_after("a") is None
     assert b.used("b") == 0.0
+
+
+def test_service_description_counts_every_graph_though_not_counted_at_start(server, store_dir):
+    """The graph counts are computed on the first service-description request (not at start-up, where a
+    full count of a million quads took seconds); they must equal the store's own counts."""
+    import pyoxigraph as ox
+    import rdflib
+
+    st = ox.Store.read_only(str(store_dir))
+    expected = {g.value: len(list(st.quads_for_pattern(None, None, None, g))) for g in st.named_graphs()}
+    del st
+    r = httpx.get(server.sparql, headers={"Accept": "text/turtle"}, timeout=30)
+    assert r.status_code == 200
+    g = rdflib.Graph().parse(data=r.text, format="turtle")
+    SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
+    got = {str(g.value(ng, SD.name)): int(g.value(g.value(ng, SD.graph), VOID.triples))
+           for ng in g.subjects(rdflib.RDF.type, SD.NamedGraph)}
+    assert got == expected and len(expected) == 4 and sum(expected.values()) > 10
