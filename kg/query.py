@@ -310,7 +310,7 @@ def page_bounds(limit: Optional[str | int], offset: Optional[str | int], default
     return lim, off
 
 
-__all__.append("page_bounds")
+__all__ += ["page_bounds", "place_page", "PAGE_MARKER"]
 
 
 # --------------------------------------------------------------------------------------------- running
@@ -349,13 +349,41 @@ def term_to_json(term: Any) -> dict[str, Any]:
     raise TypeError(f"not an RDF term: {term!r}")
 
 
+#: The page marker a named query may put in one sub-select (see :func:`place_page`).
+PAGE_MARKER = "LIMIT 1000000000000 # @page"
+_PAGE = re.compile(r"LIMIT\s+1000000000000[ \t]*#[ \t]*@page\b[^\n]*", re.IGNORECASE)
+
+
+def place_page(text: str, limit: int, offset: int) -> tuple[str, bool]:
+    """Put the page into the query's marked sub-select, if it has one.
+
+    A query whose rows are expensive (labels, sources, aggregates) may select and order its row keys in
+    a sub-select that ends with :data:`PAGE_MARKER` (``LIMIT 1000000000000 # @page``), then fetch the
+    details for those keys only. As written, the marker is a limit no store reaches, so the text is a
+    correct query anywhere (an external store pages it from outside); here the marker becomes
+    ``LIMIT limit+1 OFFSET offset`` and only that page's keys are looked up. The sub-select must project
+    every parameter variable (so the substitution is applied inside it) and order the keys exactly as
+    the outer query orders its rows. Returns the text and whether a marker was replaced."""
+    m = _PAGE.search(text)
+    if m is None:
+        return text, False
+    return f"{text[:m.start()]}LIMIT {limit + 1} OFFSET {offset}{text[m.end():]}", True
+
+
 def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
                 default_graph: Optional[Sequence[str]] = None) -> ResultPage:
-    """Run a SELECT on a pyoxigraph store with bound variables; return rows offset..offset+limit."""
+    """Run a SELECT on a pyoxigraph store with bound variables; return rows offset..offset+limit.
+
+    A query with a page marker (:func:`place_page`) computes only the page's rows."""
     import pyoxigraph as ox
 
     from kg.store import default_graph_nodes
 
+    text, paged = place_page(text, limit, offset)
+    if paged:
+        offset_in_result = 0
+    else:
+        offset_in_result = offset
     graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
     result = store.query(text, default_graph=graphs,
                          substitutions={ox.Variable(k): _to_ox(v) for k, v in bindings.items()})
@@ -365,7 +393,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
     rows: list[dict[str, dict[str, str]]] = []
     has_more = False
     for i, sol in enumerate(result):
-        if i < offset:
+        if i < offset_in_result:
             continue
         if len(rows) == limit:
             has_more = True
