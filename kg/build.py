@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import time
 from dataclasses import dataclass, field
 from importlib.metadata import version as _dist_version
 from pathlib import Path
@@ -46,11 +47,13 @@ from kg.validate import QCQuery, Report, load_qc_queries, validate_graphs
 __all__ = [
     "BuildError", "BuildResult", "Checked", "Layout", "build", "check", "validate", "source_hash", "serialize_dataset",
     "serialize_graph", "ARTEFACTS", "REASONERS", "FAST_REASONER_THRESHOLD", "choose_reasoner",
+    "ENGINES", "STORE_ENGINE_THRESHOLD", "choose_engine",
 ]
 
 #: The files every complete build leaves in the out folder.
 ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store")
-_CODE = ("build.py", "loader.py", "reason.py", "fastreason.py", "validate.py", "report.py", "derive.py")
+_CODE = ("build.py", "loader.py", "reason.py", "fastreason.py", "validate.py", "report.py", "derive.py",
+         "storebuild.py", "shaclox.py", "canon.py", "store.py")
 
 #: ``--reasoner`` values: ``owlrl`` (the reference, pure Python), ``fast`` (:mod:`kg.fastreason`, the
 #: rules Remit's ontology uses, proven equal to owlrl on it) or ``auto`` (owlrl below the threshold).
@@ -58,6 +61,11 @@ REASONERS: tuple[str, ...] = ("auto", "owlrl", "fast")
 #: Asserted triples from which ``auto`` uses the fast reasoner: owlrl takes ~7 s at 10k triples,
 #: ~65 s at 100k and ~550 s at 1M on a 2-core machine; the fast path 0.1 s at 10k.
 FAST_REASONER_THRESHOLD = 50_000
+#: ``--engine`` values (see :func:`choose_engine`).
+ENGINES: tuple[str, ...] = ("auto", "rdflib", "store")
+#: Asserted triples from which ``--engine auto`` builds on an Oxigraph store (:mod:`kg.storebuild`):
+#: the rdflib engine holds ~2 KB per triple and pyshacl validates in Python (125 s at 100k triples).
+STORE_ENGINE_THRESHOLD = 50_000
 
 
 class BuildError(Exception):
@@ -134,6 +142,8 @@ class BuildResult:
     manifest: dict[str, Any]
     report: Report | None = None
     messages: list[str] = field(default_factory=list)
+    #: seconds per step of this run (not written anywhere: artefacts carry no clock readings)
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def _tool_versions() -> dict[str, str]:
@@ -349,11 +359,31 @@ def _is_fresh(layout: Layout, digest: str) -> bool:
     return manifest.get("sourceHash") == digest
 
 
-def build(layout: Layout | None = None, force: bool = False, reasoner: str = "auto") -> BuildResult:
+def choose_engine(engine: str, asserted_triples: int) -> str:
+    """``rdflib`` or ``store`` for an ``--engine`` value: ``auto`` takes the store engine
+    (:mod:`kg.storebuild`) from :data:`STORE_ENGINE_THRESHOLD` asserted triples."""
+    if engine not in ENGINES:
+        raise BuildError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine != "auto":
+        return engine
+    return "store" if asserted_triples >= STORE_ENGINE_THRESHOLD else "rdflib"
+
+
+def _timed(timings: dict[str, float], step: str, t0: float) -> float:
+    now = time.perf_counter()
+    timings[step] = round(now - t0, 3)
+    return now
+
+
+def build(layout: Layout | None = None, force: bool = False, reasoner: str = "auto",
+          engine: str = "auto") -> BuildResult:
     """Build the artefacts; skipped when the sources are unchanged (unless ``force``).
 
     ``reasoner``: ``auto`` (default), ``owlrl`` or ``fast`` (see :func:`choose_reasoner`); both give the
     same inferred graph on Remit's ontology, so it is not part of the source hash.
+    ``engine``: ``auto`` (default), ``rdflib`` or ``store`` (see :func:`choose_engine`): the rdflib
+    engine holds the data in rdflib graphs and validates with pyshacl; the store engine keeps it in an
+    Oxigraph store only (:mod:`kg.storebuild`). Both give the same dataset and findings.
 
     Raises :class:`SourceError` or :class:`BuildError` on bad input; the previous artefacts are then
     left exactly as they were.
@@ -363,34 +393,12 @@ def build(layout: Layout | None = None, force: bool = False, reasoner: str = "au
     assert out is not None
     if out.resolve() == layout.root.resolve() or (out / "ontology").exists():
         raise BuildError(f"{out}: refusing to use the source folder as the output folder")
+    if engine not in ENGINES:
+        raise BuildError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     digest, listing = source_hash(layout)
     if not force and _is_fresh(layout, digest):
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         return BuildResult(True, out, manifest, None, [f"{out}: up to date (source hash unchanged); use --force to rebuild"])
-    checked = check(layout, reasoner=reasoner)
-    graphs = {
-        GRAPH_ONTOLOGY: checked.ontology,
-        GRAPH_ASSERTED: checked.asserted,
-        GRAPH_INFERRED: checked.inferred,
-        GRAPH_REPORT: checked.report.graph or Graph(),
-    }
-    derived = derive_graph(layout, checked.ontology, checked.asserted, checked.inferred)
-    if len(derived):
-        graphs[GRAPH_DERIVED] = derived
-    report = checked.report
-    manifest: dict[str, Any] = {
-        "name": "remit",
-        "version": __version__,
-        "ontologyVersion": _ontology_version(checked.ontology),
-        "sourceHash": digest,
-        "sources": listing,
-        "graphs": {str(name): len(g) for name, g in sorted(graphs.items(), key=lambda kv: str(kv[0]))},
-        "triples": sum(len(g) for g in graphs.values()),
-        "conforms": report.conforms,
-        "findings": report.counts,
-        "reasoner": checked.reasoner,
-        "tools": _tool_versions(),
-    }
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     old = out.parent / f".{out.name}.old-{os.getpid()}"
@@ -399,11 +407,19 @@ def build(layout: Layout | None = None, force: bool = False, reasoner: str = "au
             shutil.rmtree(leftover)
     tmp.mkdir()
     try:
-        (tmp / "remit.trig").write_text(serialize_dataset(graphs), encoding="utf-8")
+        if engine == "rdflib" or (engine == "auto" and reasoner == "owlrl"):
+            manifest, report, timings = _build_rdflib(layout, tmp, reasoner)
+            used = "rdflib"
+        else:
+            manifest, report, timings, used = _build_store(layout, tmp, reasoner, engine)
+        manifest = {"name": "remit", "version": __version__, "sourceHash": digest, "sources": listing,
+                    **manifest, "engine": used, "tools": _tool_versions()}
+        t0 = time.perf_counter()
         (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
         (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
         manifest["quads"] = write_store(tmp / "remit.trig", tmp / "store")
         (tmp / "manifest.json").write_text(_dump_json(manifest), encoding="utf-8")
+        _timed(timings, "store", t0)
         if out.exists():
             out.rename(old)
         tmp.rename(out)
@@ -415,7 +431,121 @@ def build(layout: Layout | None = None, force: bool = False, reasoner: str = "au
         raise
     if old.exists():
         shutil.rmtree(old, ignore_errors=True)
-    return BuildResult(False, out, manifest, report, [f"{out}: built"])
+    return BuildResult(False, out, manifest, report, [f"{out}: built"], timings)
+
+
+def _build_rdflib(layout: Layout, tmp: Path, reasoner: str) -> tuple[dict[str, Any], Report, dict[str, float]]:
+    """Steps 1–4 on rdflib graphs (pyshacl validates); writes ``tmp/remit.trig``."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    checked = check(layout, reasoner=reasoner)
+    t0 = _timed(timings, "load+reason+validate", t0)
+    graphs = {
+        GRAPH_ONTOLOGY: checked.ontology,
+        GRAPH_ASSERTED: checked.asserted,
+        GRAPH_INFERRED: checked.inferred,
+        GRAPH_REPORT: checked.report.graph or Graph(),
+    }
+    derived = derive_graph(layout, checked.ontology, checked.asserted, checked.inferred)
+    if len(derived):
+        graphs[GRAPH_DERIVED] = derived
+    t0 = _timed(timings, "derive", t0)
+    report = checked.report
+    manifest: dict[str, Any] = {
+        "ontologyVersion": _ontology_version(checked.ontology),
+        "graphs": {str(name): len(g) for name, g in sorted(graphs.items(), key=lambda kv: str(kv[0]))},
+        "triples": sum(len(g) for g in graphs.values()),
+        "conforms": report.conforms,
+        "findings": report.counts,
+        "reasoner": checked.reasoner,
+    }
+    (tmp / "remit.trig").write_text(serialize_dataset(graphs), encoding="utf-8")
+    _timed(timings, "write", t0)
+    return manifest, report, timings
+
+
+def _build_store(layout: Layout, tmp: Path, reasoner: str,
+                 engine: str) -> tuple[dict[str, Any], Report, dict[str, float], str]:
+    """Steps 1–4 on an in-memory Oxigraph store (:mod:`kg.storebuild`); writes ``tmp/remit.trig``.
+    With ``engine="auto"`` and fewer than :data:`STORE_ENGINE_THRESHOLD` asserted triples, the rdflib
+    engine does the work instead (the store was only used to count)."""
+    import pyoxigraph as ox
+
+    from kg.fastreason import materialise, store_inconsistencies
+    from kg.storebuild import Locator, blank_node_labels, load_into_store, write_trig
+    from kg.validate import validate_store
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    store = ox.Store()
+    data_sources = load_into_store(store, layout.data_files)
+    n_asserted = len(store)
+    if choose_engine(engine, n_asserted) == "rdflib":
+        del store
+        manifest, report, more = _build_rdflib(layout, tmp, reasoner)
+        return manifest, report, more, "rdflib"
+    if reasoner == "owlrl":
+        raise BuildError("the store engine reasons with kg.fastreason; use --engine rdflib with --reasoner owlrl")
+    ontology, ont_sources = load_files(layout.ontology_files)
+    missing = unsupported_features(ontology)
+    if missing:
+        raise BuildError("the store engine's reasoner does not cover " + ", ".join(missing)
+                         + " used by the ontology; build with --engine rdflib --reasoner owlrl")
+    onto = ox.NamedNode(str(GRAPH_ONTOLOGY))
+    store.extend([ox.Quad(to_ox(s), ox.NamedNode(str(p)), to_ox(o), onto) for s, p, o in ontology])
+    shapes, _ = load_files(layout.shape_files)
+    sources = ont_sources + data_sources
+    for src in sources:  # locations in reports are relative to the project root
+        src.path = Path(layout.rel(src.path))
+    try:
+        queries = load_qc_queries(layout.qc_dir)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    t0 = _timed(timings, "load", t0)
+    materialise(store)
+    problems = store_inconsistencies(store, ontology)
+    if problems:
+        locate = Locator(sources)
+        where = []
+        for node in sorted({n for _, ns in problems for n in ns}, key=str):
+            loc = locate(node)
+            if loc:
+                where.append(f"{loc[0]}:{loc[1]}:{loc[2]}: {node} is involved")
+        exc = InconsistencyError([m for m, _ in problems], [])
+        raise BuildError(str(exc) + ("\n" + "\n".join(where) if where else "")) from None
+    t0 = _timed(timings, "reason", t0)
+    try:
+        report = validate_store(store, ontology, shapes, queries, sources, Locator(sources))
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    t0 = _timed(timings, "validate", t0)
+    try:
+        derive(store, load_rules(layout.derive_dir))
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    t0 = _timed(timings, "derive", t0)
+    rg = ox.NamedNode(str(GRAPH_REPORT))
+    if report.graph is not None:
+        store.extend([ox.Quad(to_ox(s), ox.NamedNode(str(p)), to_ox(o), rg) for s, p, o in report.graph])
+    counts: dict[str, int] = {}
+    for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
+        counts[row[0].value] = int(row[1].value)
+    labels = blank_node_labels(store)
+    for f in report.findings:  # a blank-node focus is named by its label in remit.trig
+        if f.focus.startswith("_:") and f.focus[2:] in labels:
+            f.focus = "_:b" + labels[f.focus[2:]]
+    report.findings.sort(key=lambda f: f.sort_key())
+    write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
+    _timed(timings, "write", t0)
+    manifest: dict[str, Any] = {
+        "ontologyVersion": _ontology_version(ontology),
+        "graphs": dict(sorted(counts.items())),
+        "triples": sum(counts.values()),
+        "conforms": report.conforms,
+        "findings": report.counts,
+        "reasoner": FAST_REASONER,
+    }
+    return manifest, report, timings, "store"
 
 
 def validate(layout: Layout | None = None, files: list[Path] | None = None) -> Report:

@@ -38,7 +38,7 @@ from rdflib import Graph, Literal, URIRef
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, RDF, RDFS
 from kg.reason import is_noise
 
-__all__ = ["Schema", "schema_from_triples", "closure_triples", "infer_fast", "materialise",
+__all__ = ["Schema", "schema_from_triples", "closure_triples", "infer_fast", "materialise", "store_inconsistencies",
            "functional_conflicts", "edge_plan", "RULES", "FAST_REASONER", "UNSUPPORTED", "unsupported_features",
            "inconsistencies"]
 
@@ -491,4 +491,33 @@ def inconsistencies(ontology: Graph, asserted: Graph, inferred: Graph) -> list[t
                             "make them owl:sameAs; the fast reasoner does not merge nodes, so build with "
                             "--reasoner owlrl to accept that)",
                             [n for n in (s, *sorted(vals, key=str)) if isinstance(n, URIRef)]))
+    return out
+
+
+def store_inconsistencies(store: ox.Store, ontology: Graph) -> list[tuple[str, list[URIRef]]]:
+    """:func:`inconsistencies` on an Oxigraph store holding the ontology, asserted and inferred graphs
+    (the union is read; the messages are the same)."""
+    out: list[tuple[str, list[URIRef]]] = []
+    union = [ox.NamedNode(str(g)) for g in (GRAPH_ONTOLOGY, GRAPH_ASSERTED, GRAPH_INFERRED)]
+    for c1, c2 in sorted(ontology.subject_objects(OWL.disjointWith), key=str):
+        rows = store.query(f"SELECT DISTINCT ?x WHERE {{ ?x a <{c1}> . ?x a <{c2}> }} ORDER BY ?x",
+                           default_graph=union)
+        for row in rows:
+            x = URIRef(row[0].value) if isinstance(row[0], ox.NamedNode) else row[0].value
+            out.append((f"Disjoint classes {c1} and {c2} have a common individual {x}",
+                        [n for n in (x, c1, c2) if isinstance(n, URIRef)]))
+    data = [ox.NamedNode(str(g)) for g in (GRAPH_ASSERTED, GRAPH_INFERRED)]
+    for p in sorted(ontology.subjects(RDF.type, OWL.FunctionalProperty), key=str):
+        rows = store.query(f"""SELECT ?s (GROUP_CONCAT(DISTINCT STR(?o); separator="\\u0000") AS ?vs)
+            WHERE {{ ?s <{p}> ?o }} GROUP BY ?s HAVING(COUNT(DISTINCT ?o) > 1) ORDER BY ?s""",
+                           default_graph=data)
+        for row in rows:
+            s = URIRef(row[0].value) if isinstance(row[0], ox.NamedNode) else row[0].value
+            vals = sorted(row[1].value.split("\u0000"))
+            shown = ", ".join(vals)
+            out.append((f"{s} has {len(vals)} values of the functional property {p}: {shown} (OWL 2 RL would "
+                        "make them owl:sameAs; the fast reasoner does not merge nodes, so build with "
+                        "--reasoner owlrl to accept that)",
+                        [n for n in (s, *(URIRef(v) for v in vals if "://" in v or v.startswith("urn:")))
+                         if isinstance(n, URIRef)]))
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from kg.namespaces import (
 
 __all__ = [
     "SEVERITIES", "Finding", "Report", "QCQuery", "load_qc_queries", "run_qc", "run_shacl", "validate_graphs",
-    "severity_at_least", "short",
+    "severity_at_least", "short", "validate_store",
 ]
 
 #: Severities from the most to the least severe.
@@ -612,15 +612,27 @@ def _agreement_and_area(focus: Node, g: Graph, agreements: set[Node]) -> tuple[N
 
 
 def _citation(node: Node, g: Graph) -> tuple[Node | None, str | None]:
-    for c in sorted(g.objects(node, REMIT.citation), key=str):
+    """The node's first citation by (document IRI, locator): chosen by content, never by blank-node
+    label, which differs from one parse to the next."""
+    cited = []
+    for c in g.objects(node, REMIT.citation):
         doc = g.value(c, REMIT.citedDocument)
         loc = g.value(c, REMIT.locator)
         if doc is not None:
-            return doc, (str(loc) if loc is not None else None)
-    return None, None
+            cited.append((str(doc), str(loc) if loc is not None else "", doc, loc))
+    if not cited:
+        return None, None
+    _, _, doc, loc = min(cited, key=lambda t: (t[0], t[1]))
+    return doc, (str(loc) if loc is not None else None)
 
 
-def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile]) -> list[Finding]:
+def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile],
+            locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> list[Finding]:
+    """Findings from raw results: message, labels, agreement and part, citation, source location.
+    ``locate`` finds where a term is written (default :func:`kg.loader.locate_term` over ``sources``)."""
+    if locate is None:
+        def locate(term: URIRef) -> tuple[Path, int, int] | None:
+            return locate_term(term, sources)
     agreements = set(union.subjects(RDF.type, REMIT.Agreement))
     cache: dict[Node, Any] = {}
     findings = []
@@ -631,7 +643,7 @@ def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile]) -
             doc, locator = _citation(focus, union)
             if doc is None and part is not None:
                 doc, locator = _citation(part, union)
-            where = locate_term(focus, sources) if isinstance(focus, URIRef) else None
+            where = locate(focus) if isinstance(focus, URIRef) else None
             cache[focus] = (agreement, part, doc, locator, where)
         agreement, part, doc, locator, where = cache[focus]
         subject = _term_name(focus, union) if not isinstance(focus, BNode) else "a blank node"
@@ -640,7 +652,7 @@ def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile]) -
             if owner is not None:
                 subject = f"a node under {_term_name(owner, union)}"
                 if where is None and isinstance(owner, URIRef):
-                    where = locate_term(owner, sources)
+                    where = locate(owner)
         message = f"{subject} {r.phrase}".strip()
         if not message.endswith("."):
             message += "."
@@ -717,3 +729,25 @@ def validate_graphs(ontology: Graph, asserted: Graph, inferred: Graph, shapes: G
     findings = _enrich(raws + qc, union, sources)
     return Report(findings=findings, graph=_report_graph(shacl_graph, qc, queries, conforms=not findings))
 
+
+
+def validate_store(store: ox.Store, ontology: Graph, shapes: Graph, queries: Sequence[QCQuery],
+                   sources: Sequence[SourceFile] = (),
+                   locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> Report:
+    """:func:`validate_graphs` on an Oxigraph store holding the ontology, asserted and inferred graphs
+    (the build at scale, :mod:`kg.storebuild`): every SHACL constraint and QC query runs as SPARQL on the
+    store, and the findings are described through a read-only view of it; no rdflib copy of the data."""
+    from kg.storebuild import StoreGraph, StoreView
+
+    from kg.shaclox import compile_shapes
+
+    _, unsupported = compile_shapes(_split_sparql(shapes)[0])
+    if unsupported:  # pyshacl would need an rdflib copy of the data: not at this scale
+        raise ValueError("the shapes use SHACL features the store engine does not run ("
+                         + "; ".join(unsupported) + "); build with --engine rdflib")
+    view = StoreView(store)
+    shacl_graph = run_shacl(StoreGraph(store), shapes, ontology, dataset=(store, {}), core_on="oxigraph")
+    raws = _shacl_raws(shacl_graph, shapes, view)  # type: ignore[arg-type]
+    qc = run_qc({}, queries, (store, {}))
+    findings = _enrich(raws + qc, view, sources, locate)  # type: ignore[arg-type]
+    return Report(findings=findings, graph=_report_graph(shacl_graph, qc, queries, conforms=not findings))

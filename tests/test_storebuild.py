@@ -1,0 +1,159 @@
+"""The store engine (kg.storebuild): same dataset and findings as the rdflib engine, byte-stable
+artefacts, the same located errors, and content-hash blank-node labels."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import kg.build as kb
+from kg.build import BuildError, Layout, build
+from kg.loader import SourceError
+from kg.storebuild import blank_node_labels
+from kg.synth import synthesize
+
+from realbuild import ROOT, ensure_real_build
+
+
+def canonical(trig: Path) -> set[str]:
+    ds = ox.Dataset(ox.parse(path=str(trig), format=ox.RdfFormat.TRIG))
+    ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+    return {str(q) for q in ds}
+
+
+def files(out: Path) -> dict[str, bytes]:
+    return {n: (out / n).read_bytes() for n in ("remit.trig", "report.ttl", "report.json", "manifest.json")}
+
+
+def same_build(a: Path, b: Path) -> None:
+    """Two builds hold the same dataset (isomorphic), findings and counts."""
+    qa, qb = canonical(a / "remit.trig"), canonical(b / "remit.trig")
+    assert qa == qb, f"only in {a.name}: {sorted(qa - qb)[:5]}\nonly in {b.name}: {sorted(qb - qa)[:5]}"
+    assert json.loads((a / "report.json").read_text()) == json.loads((b / "report.json").read_text())
+    ma, mb = (json.loads((x / "manifest.json").read_text()) for x in (a, b))
+    for key in ("graphs", "triples", "quads", "findings", "conforms", "sourceHash", "ontologyVersion"):
+        assert ma[key] == mb[key], key
+
+
+@pytest.fixture(scope="module")
+def synth10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("storebuild")
+    return synthesize(tmp / "data", 10_000, seed=1).out
+
+
+def test_engines_agree_on_a_synthetic_graph(synth10k: Path, tmp_path: Path) -> None:
+    r = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "rdflib"), engine="rdflib", reasoner="fast")
+    s = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "store"), engine="store")
+    assert (r.manifest["engine"], s.manifest["engine"]) == ("rdflib", "store")
+    assert s.report is not None and s.report.counts["Violation"] > 0, "the synthetic graph plants gaps"
+    assert set(s.timings) == {"load", "reason", "validate", "derive", "write", "store"}
+    same_build(tmp_path / "rdflib", tmp_path / "store")
+
+
+def test_engines_agree_on_the_real_data(tmp_path: Path) -> None:
+    """The real data through the store engine: the same dataset and the same 55 findings (blank-node
+    citations as focus nodes, capitalised language tags and every shape included)."""
+    reference = ensure_real_build()
+    build(Layout(root=ROOT, out=tmp_path / "store"), engine="store", force=True)
+    assert json.loads((reference / "manifest.json").read_text())["engine"] == "rdflib"
+    same_build(reference, tmp_path / "store")
+
+
+def test_store_engine_artefacts_are_byte_identical(synth10k: Path, tmp_path: Path) -> None:
+    a = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "a"), engine="store")
+    b = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "b"), engine="store", force=True)
+    assert not a.skipped and not b.skipped
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    text = (tmp_path / "a" / "remit.trig").read_text()
+    assert "_:b" in text and "urn:x-remit:bnode" not in text
+
+
+def test_auto_takes_the_store_engine_from_the_threshold(synth10k: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    small = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "small"))
+    assert small.manifest["engine"] == "rdflib"
+    monkeypatch.setattr(kb, "STORE_ENGINE_THRESHOLD", 5_000)
+    big = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "big"), force=True)
+    assert big.manifest["engine"] == "store"
+    with pytest.raises(BuildError, match="--engine must be one of"):
+        build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "x"), engine="fastest")
+    with pytest.raises(BuildError, match="--engine rdflib with --reasoner owlrl"):
+        build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "x"), engine="store", reasoner="owlrl")
+
+
+def _tree(tmp_path: Path, extra: str) -> Path:
+    """A copy of the real project (sources only) with one extra data file."""
+    root = tmp_path / "tree"
+    for d in ("ontology", "shapes", "data", "queries"):
+        shutil.copytree(ROOT / d, root / d)
+    (root / "data" / "zz-extra.ttl").write_text(extra, encoding="utf-8")
+    return root
+
+
+PREFIXES = """@prefix remit: <https://w3id.org/remit/def/> .
+@prefix body: <https://w3id.org/remit/id/body/> .
+@prefix resp: <https://w3id.org/remit/id/responsibility/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+"""
+
+
+@pytest.mark.parametrize("extra, expected", [
+    (PREFIXES + "body:x remit:dissolved \"2012-13-45\"^^xsd:date .\n",
+     r"data/zz-extra\.ttl:5:\d+: ill-typed literal \"2012-13-45\""),
+    (PREFIXES + "body:x remit:holder body:y\n", r"data/zz-extra\.ttl:5:27: EOF found after object"),
+    (PREFIXES + "body:x nope:thing body:y .\n", r"data/zz-extra\.ttl:5:\d+: unknown prefix nope"),
+])
+def test_bad_input_is_located_and_loses_nothing(tmp_path: Path, extra: str, expected: str) -> None:
+    root = _tree(tmp_path, PREFIXES)
+    out = tmp_path / "out"
+    build(Layout(root=root, out=out), engine="store")
+    before = files(out)
+    (root / "data" / "zz-extra.ttl").write_text(extra, encoding="utf-8")
+    with pytest.raises(SourceError, match=expected):
+        build(Layout(root=root, out=out), engine="store")
+    assert files(out) == before
+
+
+def test_inconsistency_names_the_nodes_and_where(tmp_path: Path) -> None:
+    """remit:holder is functional: two holders fail the store engine as they fail the fast reasoner."""
+    root = _tree(tmp_path, PREFIXES + "resp:zz-r remit:holder body:cqc, body:hmi-prisons .\n")
+    with pytest.raises(BuildError) as err:
+        build(Layout(root=root, out=tmp_path / "out"), engine="store")
+    text = str(err.value)
+    assert "values of the functional property https://w3id.org/remit/def/holder" in text
+    assert "data/zz-extra.ttl:5:1: https://w3id.org/remit/id/responsibility/zz-r is involved" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_blank_node_labels_depend_only_on_content() -> None:
+    """Labels are the same whatever order the quads arrive in; nodes no output can tell apart
+    (the same quads) get distinct labels with a suffix; nodes that differ get different labels."""
+    g = ox.NamedNode("https://w3id.org/remit/id/graph/asserted")
+    ex = "https://example.org/"
+
+    def store(order: list[int]) -> tuple[ox.Store, dict[str, str]]:
+        b = [ox.BlankNode() for _ in range(4)]
+        quads = [
+            ox.Quad(ox.NamedNode(ex + "s"), ox.NamedNode(ex + "p"), b[0], g),
+            ox.Quad(b[0], ox.NamedNode(ex + "loc"), ox.Literal("s. 1"), g),
+            ox.Quad(ox.NamedNode(ex + "s"), ox.NamedNode(ex + "p"), b[1], g),
+            ox.Quad(b[1], ox.NamedNode(ex + "loc"), ox.Literal("s. 2"), g),
+            ox.Quad(ox.NamedNode(ex + "t"), ox.NamedNode(ex + "p"), b[2], g),
+            ox.Quad(ox.NamedNode(ex + "t"), ox.NamedNode(ex + "p"), b[3], g),
+        ]
+        st = ox.Store()
+        st.extend([quads[i] for i in order])
+        labels = blank_node_labels(st)
+        return st, {str(q.subject if isinstance(q.subject, ox.BlankNode) else q.object): labels[
+            (q.subject if isinstance(q.subject, ox.BlankNode) else q.object).value]
+            for q in st if isinstance(q.subject, ox.BlankNode) or isinstance(q.object, ox.BlankNode)}
+
+    _, one = store([0, 1, 2, 3, 4, 5])
+    _, two = store([5, 3, 1, 4, 2, 0])
+    assert sorted(one.values()) == sorted(two.values())
+    assert len(set(one.values())) == 4  # s's two citations differ; t's two are twins, suffixed
+    assert sum(1 for v in one.values() if len(v) > 32) == 1
