@@ -159,8 +159,9 @@ def locate_term(term: URIRef, sources: Iterable[SourceFile]) -> tuple[Path, int,
             m = pattern.search(src.text)
             if m:
                 where = (src.path, *_line_col(src.text, m.start()))
-                if (term, None, None) in src.graph:
-                    first_subject = re.compile(r"^\s*" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text)
+                if (term, None, None) in src.graph:  # where its description starts: column 0 first
+                    first_subject = (re.compile(r"^" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text)
+                                     or re.compile(r"^\s*" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text))
                     if first_subject:
                         return (src.path, *_line_col(src.text, first_subject.start() + len(first_subject.group(0)) - len(form)))
                     return where
