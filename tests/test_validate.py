@@ -127,3 +127,34 @@ def test_validate_exit_codes(tmp_path):
     broken.write_text("@prefix remit: <https://w3id.org/remit/def/> .\n<https://w3id.org/remit/id/x> remit:p .\n")
     r = kg(root, "validate", str(broken))
     assert r.returncode == 2 and f"{broken}:2:" in r.stderr
+
+
+def test_citation_is_chosen_by_content_not_blank_node_label() -> None:
+    """Regression: the citation of a finding was the first by blank-node label, which changes from one
+    parse to the next; it is now the first by (document, locator)."""
+    from rdflib import BNode, Graph, Literal, URIRef
+
+    from kg.namespaces import REMIT
+    from kg.validate import _citation
+
+    node = URIRef("https://w3id.org/remit/id/body/x")
+    for first, second in (("a", "z"), ("z", "a")):
+        g = Graph()
+        for label, doc, loc in ((first, "s02", "para 2"), (second, "s01", "para 9")):
+            c = BNode(label)
+            g.add((node, REMIT.citation, c))
+            g.add((c, REMIT.citedDocument, URIRef("https://w3id.org/remit/id/document/" + doc)))
+            g.add((c, REMIT.locator, Literal(loc)))
+        assert _citation(node, g) == (URIRef("https://w3id.org/remit/id/document/s01"), "para 9")
+
+
+def test_location_prefers_the_subject_line_at_column_0(tmp_path) -> None:
+    """Regression: a term listed first as an indented object was located there, not where its
+    description starts."""
+    from kg.loader import load_turtle, locate_term
+    from rdflib import URIRef
+
+    f = tmp_path / "a.ttl"
+    f.write_text("@prefix ex: <https://example.org/> .\nex:a ex:parts\n    ex:b ,\n    ex:c .\n\nex:b ex:p ex:q .\n")
+    src = load_turtle(f)
+    assert locate_term(URIRef("https://example.org/b"), [src])[1:] == (6, 1)
