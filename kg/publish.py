@@ -117,65 +117,43 @@ def _stable_json(doc: Any) -> bytes:
     return (json.dumps(_sorted_jsonld(doc), indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def _canonical_quads(store: ox.Store, graphs: Iterable[str]) -> list[tuple[Any, Any, Any, str]]:
-    """The quads of ``graphs`` with canonical blank-node labels, sorted."""
-    enc = Graph()
-    sep = "~remit-graph~"  # the graph is folded into the predicate so one canonicalisation covers all graphs
-    graphs = list(graphs)
-    quads = []
-    for i, gname in enumerate(graphs):
-        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(gname)):
-            quads.append(ox.Quad(q.subject, ox.NamedNode(f"{q.predicate.value}{sep}{i}"), q.object))
-    if quads:
-        enc.parse(data=ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).decode("utf-8"),
-                  format="nt")
-    canon = to_canonical_graph(enc)
-    out = []
-    for s, p, o in canon:
-        pred, index = str(p).rsplit(sep, 1)
-        out.append((s, URIRef(pred), o, graphs[int(index)]))
-    out.sort(key=lambda q: (q[3], q[0].n3(), q[1].n3(), q[2].n3()))
-    return out
-
-
-def _trig(quads: list[tuple[Any, Any, Any, str]]) -> bytes:
-    """TriG with one block per graph, in a fixed order: each block is rdflib's (sorted) Turtle of that
-    graph, and the prefixes are declared once at the top."""
-    prefix_lines: set[str] = set()
-    blocks = []
-    for gname in DUMP_GRAPHS:
-        g = Graph()
-        bind_all(g)
-        for s, p, o, gn in quads:
-            if gn == gname:
-                g.add((s, p, o))
-        body = []
-        for line in g.serialize(format="turtle").splitlines():
-            if line.startswith("@prefix"):
-                prefix_lines.add(line)
-            else:
-                body.append(line)
-        text = "\n".join("    " + line if line.strip() else "" for line in body).strip("\n")
-        blocks.append(f"<{gname}> {{\n{text}\n}}\n")
-    return ("\n".join(sorted(prefix_lines)) + "\n\n" + "\n".join(blocks)).encode("utf-8")
-
-
 @dataclass
 class Dump:
+    """One dump file: its bytes in memory (``data``), or a file written by the dump builder (``path``, with
+    its size and SHA-256 recorded when it was written, so nothing is read until it is served)."""
+
     name: str            # file name, e.g. remit-0.1.0.ttl
     kind: str            # ttl | nt.gz | jsonld | trig
     media_type: str      # of the payload (before compression)
-    data: bytes
+    content: Optional[bytes] = None
     compressed: bool = False
+    path: Optional[Path] = None
+    digest: str = ""
+    byte_size: int = -1
+
+    @property
+    def data(self) -> bytes:
+        if self.content is None:
+            assert self.path is not None
+            return Path(self.path).read_bytes()
+        return self.content
+
+    @property
+    def size(self) -> int:
+        return self.byte_size if self.byte_size >= 0 else len(self.data)
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return self.digest or hashlib.sha256(self.data).hexdigest()
 
     @property
     def checksum_file(self) -> bytes:
         """``sha256sum`` format: ``<hex>  <file name>``."""
         return f"{self.sha256}  {self.name}\n".encode("ascii")
+
+    def renamed(self, name: str) -> "Dump":
+        return Dump(name, self.kind, self.media_type, self.content, self.compressed, self.path, self.digest,
+                    self.byte_size)
 
 
 def _gzip(data: bytes) -> bytes:
@@ -185,20 +163,84 @@ def _gzip(data: bytes) -> bytes:
     return buf.getvalue()
 
 
+_SKOLEM_ANGLE = re.compile(rb"<urn:x-remit:bnode:([0-9a-f]+)>")
+_SKOLEM_JSON = re.compile(rb'"urn:x-remit:bnode:([0-9a-f]+)"')
+
+
+def _dump_store(store: ox.Store) -> ox.Store:
+    """An in-memory copy of the dump graphs (ontology, asserted, inferred) with every blank node replaced
+    by ``<urn:x-remit:bnode:LABEL>``, LABEL a hash of the node's own quads
+    (:func:`kg.storebuild.blank_node_labels`), so the written bytes never depend on store ids."""
+    from kg.storebuild import _skolemise, blank_node_labels
+
+    mem = ox.Store()
+    # one N-Quads load keeps a blank node shared by two graphs one node (a load renames blank nodes)
+    mem.load(input=store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
+    keep = set(DUMP_GRAPHS)
+    for g in list(mem.named_graphs()):
+        if isinstance(g, ox.NamedNode) and g.value in keep:
+            continue
+        mem.remove_graph(g)
+    mem.clear_graph(ox.DefaultGraph())
+    _skolemise(mem, blank_node_labels(mem))
+    return mem
+
+
+def _sorted_lines(nt: bytes) -> list[bytes]:
+    lines = [line for line in nt.split(b"\n") if line]
+    lines.sort()
+    return lines
+
+
+def _write_sorted(lines: list[bytes], fmt: ox.RdfFormat, prefixes: dict[str, str]) -> bytes:
+    """Sorted N-Triples lines written in ``fmt`` in that order (Oxigraph's writers keep the input order,
+    grouping a subject's consecutive statements), without the prefix lines."""
+    if not lines:
+        return b""
+    triples = ox.parse(b"\n".join(lines) + b"\n", format=ox.RdfFormat.N_TRIPLES)
+    text = ox.serialize(triples, format=fmt, prefixes=prefixes) if fmt != ox.RdfFormat.JSON_LD else \
+        ox.serialize(triples, format=fmt)
+    if fmt == ox.RdfFormat.JSON_LD:
+        return text
+    return b"\n".join(line for line in text.split(b"\n") if not line.startswith(b"@prefix ")).strip(b"\n")
+
+
+def _prefix_header(prefixes: dict[str, str]) -> bytes:
+    return "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(prefixes.items())).encode("utf-8")
+
+
 def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]] = None) -> list[Dump]:
     """The four dumps of the served graph (ontology + asserted + inferred): Turtle, gzipped N-Triples and
-    JSON-LD of the union, and TriG with each graph kept apart."""
-    quads = _canonical_quads(store, DUMP_GRAPHS)
-    union = Graph()
-    bind_all(union)
-    for s, p, o, _g in quads:
-        union.add((s, p, o))
-    trig = _trig(quads)
+    JSON-LD of the union, and TriG with each graph kept apart.
+
+    Written by Oxigraph's serialisers, never through rdflib graphs (seconds at a million triples). Blank
+    nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.storebuild.blank_node_labels`);
+    statements are sorted (as N-Triples lines) and Turtle, TriG and JSON-LD write them in that order.
+    The same graph gives the same bytes from any store, in every process."""
+    mem = _dump_store(store)
+    prefixes = dict(PREFIXES)
+    per_graph = [_sorted_lines(mem.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g)))
+                 for g in DUMP_GRAPHS]
+    del mem
+    union = sorted(set().union(*per_graph))
+    nt_lines = _sorted_lines(_SKOLEM_ANGLE.sub(rb"_:b\1", b"\n".join(union)))
+    nt_bytes = b"\n".join(nt_lines) + b"\n" if nt_lines else b""
+    del nt_lines
+    ttl = _prefix_header(prefixes) + b"\n" + _write_sorted(union, ox.RdfFormat.TURTLE, prefixes) + b"\n"
+    ttl = _SKOLEM_ANGLE.sub(rb"_:b\1", ttl)
+    trig_parts = [_prefix_header(prefixes)]
+    for g, lines in zip(DUMP_GRAPHS, per_graph):
+        trig_parts.append(f"\n<{g}> {{\n".encode() + _write_sorted(lines, ox.RdfFormat.TURTLE, prefixes) + b"\n}\n")
+    trig = _SKOLEM_ANGLE.sub(rb"_:b\1", b"".join(trig_parts))
+    body = _write_sorted(union, ox.RdfFormat.JSON_LD, prefixes).strip() or b"[]"
+    ctx = (context or {}).get("@context", {})
+    jsonld = (b'{\n"@context": ' + json.dumps(ctx, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+              + b',\n"@graph": ' + _SKOLEM_JSON.sub(rb'"_:b\1"', body) + b"\n}\n")
     stem = f"remit-{version}"
     return [
-        Dump(f"{stem}.ttl", "ttl", "text/turtle", serialize(union, "ttl")),
-        Dump(f"{stem}.nt.gz", "nt.gz", "application/n-triples", _gzip(serialize(union, "nt")), compressed=True),
-        Dump(f"{stem}.jsonld", "jsonld", "application/ld+json", serialize(union, "jsonld", context)),
+        Dump(f"{stem}.ttl", "ttl", "text/turtle", ttl),
+        Dump(f"{stem}.nt.gz", "nt.gz", "application/n-triples", _gzip(nt_bytes), compressed=True),
+        Dump(f"{stem}.jsonld", "jsonld", "application/ld+json", jsonld),
         Dump(f"{stem}.trig", "trig", "application/trig", trig),
     ]
 
@@ -301,7 +343,7 @@ def void_graph(store: ox.Store, base_url: str, version: str, dumps: list[Dump]) 
         g.add((dist, DCAT.mediaType, URIRef("https://www.iana.org/assignments/media-types/" + d.media_type)))
         if d.compressed:
             g.add((dist, DCAT.compressFormat, URIRef("https://www.iana.org/assignments/media-types/application/gzip")))
-        g.add((dist, DCAT.byteSize, Literal(len(d.data), datatype=XSD.nonNegativeInteger)))
+        g.add((dist, DCAT.byteSize, Literal(d.size, datatype=XSD.nonNegativeInteger)))
         g.add((dist, DCTERMS.license, LICENSE))
         ck = BNode(f"checksum-{d.kind.replace('.', '-')}")
         g.add((dist, SPX("checksum"), ck))
@@ -395,3 +437,77 @@ def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[
 
 
 __all__.append("rdf_document")
+
+
+# ----------------------------------------------------------------------------------------- dump cache
+
+#: Bump when the bytes :func:`build_dumps` or :func:`void_graph` write change, so old caches are not used.
+CACHE_FORMAT = "2"
+VOID_EXTS = ("ttl", "jsonld", "nt", "rdf")
+
+
+def write_publication_cache(store_path: Path, outdir: Path, version: str, base_url: str,
+                            context: Optional[dict[str, Any]] = None) -> list[Dump]:
+    """Build the dumps and the VoID documents of the store at ``store_path`` into ``outdir`` (created
+    next to it, then renamed into place, so a reader sees the whole set or nothing): the dump files,
+    ``void.<ext>`` and ``index.json`` (name, kind, media type, size and SHA-256 of each dump). Run by the
+    server in a child process (``python -m kg.publish``), never in the web process."""
+    from kg.store import open_store
+
+    store = open_store(Path(store_path))
+    if context is None:
+        from kg.describe import describe_ontology
+
+        context = jsonld_context(describe_ontology(store, ONTOLOGY_IRI))
+    outdir = Path(outdir)
+    tmp = outdir.with_name(f"{outdir.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    dumps = build_dumps(store, version, context)
+    for d in dumps:
+        (tmp / d.name).write_bytes(d.data)
+    void = void_graph(store, base_url, version, dumps)
+    for ext in VOID_EXTS:
+        (tmp / f"void.{ext}").write_bytes(serialize(void, ext))
+    index = [{"name": d.name, "kind": d.kind, "mediaType": d.media_type, "compressed": d.compressed,
+              "size": d.size, "sha256": d.sha256} for d in dumps]
+    (tmp / "index.json").write_text(json.dumps({"version": version, "baseUrl": base_url, "dumps": index},
+                                               indent=2), encoding="utf-8")
+    try:
+        os.rename(tmp, outdir)
+    except OSError:  # another process finished the same build first: keep its files (same bytes)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return read_publication_cache(outdir) or dumps
+
+
+def read_publication_cache(outdir: Path) -> Optional[list[Dump]]:
+    """The dumps of a finished cache folder (files not read), or None when it is not complete."""
+    outdir = Path(outdir)
+    try:
+        index = json.loads((outdir / "index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return [Dump(e["name"], e["kind"], e["mediaType"], None, bool(e["compressed"]), path=outdir / e["name"],
+                 digest=e["sha256"], byte_size=int(e["size"])) for e in index["dumps"]]
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m kg.publish STORE OUTDIR VERSION BASE_URL [CONTEXT_JSON_FILE]``: the server's dump job,
+    at low CPU priority."""
+    try:
+        os.nice(10)
+    except (OSError, AttributeError):
+        pass
+    store, outdir, version, base_url = argv[:4]
+    context = json.loads(Path(argv[4]).read_text(encoding="utf-8")) if len(argv) > 4 else None
+    write_publication_cache(Path(store), Path(outdir), version, base_url, context)
+    return 0
+
+
+__all__ += ["write_publication_cache", "read_publication_cache", "CACHE_FORMAT"]
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

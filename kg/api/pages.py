@@ -14,18 +14,25 @@ documents to a folder (``kg publish``).
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import hashlib
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
+import time
 import types
 from pathlib import Path
 from typing import Any, Optional
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kg.api.conneg import Format, NotAcceptable, negotiate
@@ -33,9 +40,34 @@ from kg.api.ld_site import DOC_FORMATS, FN_PREFIX, ST_PREFIX, Site, iri_local_na
 from kg.api import pages_views as views
 from kg.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
-from kg.publish import DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document, serialize, void_graph
+from kg.publish import (CACHE_FORMAT, DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document,
+                        read_publication_cache, serialize, void_graph)
 
-__all__ = ["Publication", "make_router", "install", "StaticWriter", "DOC_NEGOTIATION"]
+__all__ = ["Publication", "PublicationPending", "PublicationFailed", "make_router", "install", "StaticWriter",
+           "DOC_NEGOTIATION"]
+
+
+class PublicationPending(Exception):
+    """The dumps (and the VoID that lists them) are still being built by the dump job."""
+
+    retry_after = 10
+
+    def __init__(self, where: Path):
+        super().__init__(f"the dumps are being built (into {where}); try again in {self.retry_after} s")
+
+
+def _stop(job: "subprocess.Popen[bytes]") -> None:
+    """At exit: a dump job still running is ended (a later start builds again)."""
+    if job.poll() is None:
+        job.terminate()
+        try:
+            job.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            job.kill()
+
+
+class PublicationFailed(RuntimeError):
+    """The dump job ended without writing the dumps."""
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -89,6 +121,12 @@ class Publication:
         self._onto: Optional[tuple[str, dict[str, str]]] = None
         self._void: dict[str, Graph] = {}  # type: ignore[name-defined]
         self._shapes: Any = None
+        # served from a store folder (``kg serve``): dumps and VoID are built by a child process into a
+        # cache folder beside the store, never in this process (see :meth:`dumps`)
+        self.background = store is None and not static
+        self._job: Optional[subprocess.Popen[bytes]] = None
+        self._job_started = 0.0
+        self._cache: Optional[Path] = None
 
     @property
     def store(self) -> ox.Store:
@@ -109,10 +147,69 @@ class Publication:
             return self._context
 
     def dumps(self) -> list[Dump]:
+        """The four dumps. Served from a store folder, they are built by a child process (low priority)
+        into :meth:`cache_dir`; until that is done this raises :class:`PublicationPending` (the routes
+        answer 503 with ``Retry-After``), and :class:`PublicationFailed` if the build failed."""
         with self._lock:
             if self._dumps is None:
-                self._dumps = build_dumps(self.store, self.version(), self.context())
+                if self.background:
+                    self._dumps = self._cached_dumps()
+                else:
+                    self._dumps = build_dumps(self.store, self.version(), self.context())
             return self._dumps
+
+    def cache_dir(self) -> Path:
+        """``publication-cache/<key>`` beside the store, the key naming the graph (the manifest's
+        ``sourceHash`` and the store's path, :func:`kg.api.cache.graph_version`), the release, the base URL
+        and :data:`kg.publish.CACHE_FORMAT`. A store without a manifest (nothing says when it changes) or in
+        a folder that cannot be written gets a folder under the system's temporary folder, for this
+        process only."""
+        if self._cache is None:
+            from kg.api.cache import graph_version
+
+            store = Path(self.settings.store_path)
+            raw = "\n".join([graph_version(store), self.version(), self.base_url, CACHE_FORMAT])
+            key = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+            root: Optional[Path] = None
+            if (store.parent / "manifest.json").is_file():
+                root = store.resolve().parent / "publication-cache"
+                try:
+                    root.mkdir(exist_ok=True)
+                    if not os.access(root, os.W_OK):
+                        root = None
+                except OSError:
+                    root = None
+            if root is None:
+                root = Path(tempfile.mkdtemp(prefix="remit-publication-"))
+                atexit.register(shutil.rmtree, root, True)
+            self._cache = root / key
+        return self._cache
+
+    def _cached_dumps(self) -> list[Dump]:
+        out = self.cache_dir()
+        found = read_publication_cache(out)
+        if found is not None:
+            return found
+        log = out.with_name(out.name + ".log")
+        if self._job is None:
+            ctx_file = out.with_name(out.name + ".context.json")
+            ctx_file.write_text(json.dumps(self.context()), encoding="utf-8")
+            with open(log, "wb") as err:
+                self._job = subprocess.Popen(
+                    [sys.executable, "-m", "kg.publish", str(Path(self.settings.store_path).resolve()), str(out),
+                     self.version(), self.base_url, str(ctx_file)],
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err, close_fds=True)
+            self._job_started = time.monotonic()
+            atexit.register(_stop, self._job)
+        code = self._job.poll()
+        if code is None:
+            raise PublicationPending(out)
+        found = read_publication_cache(out)
+        if found is not None:
+            return found
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
+        raise PublicationFailed(f"the dump build (python -m kg.publish, exit code {code}) wrote no dumps "
+                                f"to {out}: {tail.strip() or 'no output'}")
 
     def dump(self, name: str) -> Optional[Dump]:
         """A dump by its versioned name or its ``latest/remit.<ext>`` name."""
@@ -120,12 +217,15 @@ class Publication:
             if d.name == name:
                 return d
             if name == "latest/remit." + d.kind:
-                return Dump("remit." + d.kind, d.kind, d.media_type, d.data, d.compressed)
+                return d.renamed("remit." + d.kind)
         return None
 
     def void(self, ext: str) -> bytes:
         from rdflib import Graph
 
+        if self.background:  # written by the dump job beside the dumps (it counts over the whole store)
+            self.dumps()
+            return (self.cache_dir() / f"void.{ext}").read_bytes()
         with self._lock:
             key = self.base_url
             if key not in self._void:
@@ -157,14 +257,21 @@ class Publication:
             return self._onto
 
     def warm_up(self) -> None:
-        """Compute the cached artefacts (labels, ontology docs, dumps, VoID) ahead of the first request."""
+        """Compute the cached artefacts ahead of the first request: start the dump job (a child process,
+        when served from a store folder) first, then labels and the ontology docs in this thread."""
         try:
+            if self.background:
+                try:
+                    self.dumps()
+                except PublicationPending:
+                    pass
             self.site.labels
             if self.site.queries_from is None:
                 self.site.queries
             self.ontology_docs()
-            self.dumps()
-            self.void("ttl")
+            if not self.background:
+                self.dumps()
+                self.void("ttl")
         except Exception:  # noqa: BLE001 - a request will compute (and report) the same error
             pass
 
@@ -410,8 +517,10 @@ def make_router(pub: Publication) -> APIRouter:
         if checksum:
             return Response(d.checksum_file, media_type="text/plain; charset=utf-8")
         media = "application/gzip" if d.compressed else d.media_type
-        return Response(d.data, media_type=media, headers={
-            "Content-Disposition": f'attachment; filename="{d.name}"', "Digest": f"sha-256={d.sha256}"})
+        headers = {"Content-Disposition": f'attachment; filename="{d.name}"', "Digest": f"sha-256={d.sha256}"}
+        if d.path is not None:  # a file of the dump job: streamed from disk, never held in memory
+            return FileResponse(d.path, media_type=media, headers=headers)
+        return Response(d.data, media_type=media, headers=headers)
 
     return router
 
@@ -422,6 +531,17 @@ def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Pu
 
     pub = Publication(settings, store=store)
     app.state.publication = pub
+
+    async def pending(request: Request, exc: Exception) -> Response:
+        return Response(f"503 Service Unavailable: {exc}\n", status_code=503, media_type="text/plain; charset=utf-8",
+                        headers={"Retry-After": str(PublicationPending.retry_after)})
+
+    async def failed(request: Request, exc: Exception) -> Response:
+        return Response(f"500 Internal Server Error: {exc}\n", status_code=500,
+                        media_type="text/plain; charset=utf-8")
+
+    app.add_exception_handler(PublicationPending, pending)
+    app.add_exception_handler(PublicationFailed, failed)
     endpoint = getattr(app.state, "endpoint", None)
     if endpoint is not None and hasattr(endpoint, "queries"):  # reuse the registry the endpoint loads at start
         pub.site.queries_from = lambda: endpoint.queries if getattr(endpoint, "started", False) else None

@@ -63,6 +63,15 @@ def run_server(store: Path, logdir: Path) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError("server did not start: " + logfile.read_text()[-3000:])
             time.sleep(0.2)
+        while True:  # the dumps and VoID are built by a child process after start: wait for them (503 until then)
+            try:
+                if httpx.get(base + "/dumps/index.html", timeout=5).status_code != 503:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("dumps not ready: " + logfile.read_text()[-3000:])
+            time.sleep(0.2)
         yield base
     finally:
         proc.terminate()

@@ -1,0 +1,74 @@
+"""The dumps and VoID of a served store are built by a child process into a cache folder beside the
+store (never in the web process): pending until written, the same bytes as an in-process build, reused
+by the next server on the same build, and a new folder for a new build."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from fixture import build_fixture
+
+from kg.api.pages import Publication, PublicationPending
+from kg.describe import describe_ontology
+from kg.namespaces import ONTOLOGY_IRI
+from kg.publish import build_dumps, jsonld_context, serialize, void_graph
+from kg.settings import Settings
+from kg.store import open_store
+
+
+def _served(tmp: Path, source_hash: str) -> tuple[Path, Settings]:
+    store = build_fixture(tmp)
+    (tmp / "manifest.json").write_text(json.dumps({"sourceHash": source_hash}), encoding="utf-8")
+    return store, Settings(store_path=store, public_base_url="https://example.org/remit")
+
+
+def _wait(pub: Publication) -> list:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            return pub.dumps()
+        except PublicationPending:
+            assert time.monotonic() < deadline, "the dump job did not finish in 90 s"
+            time.sleep(0.1)
+
+
+def test_dumps_are_built_by_a_child_process_into_a_cache(tmp_path: Path) -> None:
+    store, settings = _served(tmp_path, "hash-one")
+    pub = Publication(settings)
+    assert pub.background
+    with pytest.raises(PublicationPending) as pending:
+        pub.dumps()  # the job has just started: nothing is built in this process
+    assert "being built" in str(pending.value) and pub._job is not None and pub._job.pid
+    dumps = _wait(pub)
+    cache = pub.cache_dir()
+    assert cache.parent == store.resolve().parent / "publication-cache"
+    st = open_store(store)
+    here = build_dumps(st, pub.version(), jsonld_context(describe_ontology(st, ONTOLOGY_IRI)))
+    assert [(d.name, d.size, d.sha256) for d in dumps] == [(d.name, d.size, d.sha256) for d in here]
+    for d, h in zip(dumps, here):
+        assert d.path is not None and d.path.read_bytes() == h.data, d.name
+    void = serialize(void_graph(st, settings.base_url, pub.version(), here), "ttl")
+    assert pub.void("ttl") == void
+
+    again = Publication(settings)  # the next server on the same build reads the folder, starts no job
+    assert [d.sha256 for d in again.dumps()] == [d.sha256 for d in dumps] and again._job is None
+
+
+def test_a_new_build_gets_a_new_cache_folder(tmp_path: Path) -> None:
+    store, settings = _served(tmp_path, "hash-one")
+    first = Publication(settings).cache_dir()
+    (tmp_path / "manifest.json").write_text(json.dumps({"sourceHash": "hash-two"}), encoding="utf-8")
+    assert Publication(settings).cache_dir() != first
+    other = Settings(store_path=store, public_base_url="https://example.org/elsewhere")
+    assert Publication(other).cache_dir() not in (first,)  # VoID names the base URL: its own folder
+
+
+def test_a_store_without_manifest_gets_a_private_cache(tmp_path: Path) -> None:
+    store = build_fixture(tmp_path)
+    pub = Publication(Settings(store_path=store))
+    assert not str(pub.cache_dir()).startswith(str(tmp_path))
+    assert [d.kind for d in _wait(pub)] == ["ttl", "nt.gz", "jsonld", "trig"]
