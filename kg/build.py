@@ -22,6 +22,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -142,7 +143,8 @@ class BuildResult:
     manifest: dict[str, Any]
     report: Report | None = None
     messages: list[str] = field(default_factory=list)
-    #: seconds per step of this run (not written anywhere: artefacts carry no clock readings)
+    #: seconds per step of this run, and ``<step>.rss_mb`` the peak RSS after it (not written anywhere:
+    #: artefacts carry no clock readings)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -370,8 +372,10 @@ def choose_engine(engine: str, asserted_triples: int) -> str:
 
 
 def _timed(timings: dict[str, float], step: str, t0: float) -> float:
+    """Record the seconds since ``t0`` for ``step`` and the peak RSS so far (``step.rss_mb``)."""
     now = time.perf_counter()
     timings[step] = round(now - t0, 3)
+    timings[step + ".rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return now
 
 

@@ -53,7 +53,8 @@ def build(
     for m in result.messages:
         typer.echo(m)
     if timings and result.timings:
-        typer.echo("  timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.timings.items()), err=True)
+        typer.echo("  timings: " + ", ".join(f"{k} {v:.2f} s ({result.timings.get(k + '.rss_mb', 0):.0f} MB)"
+                                         for k, v in result.timings.items() if not k.endswith(".rss_mb")), err=True)
     man = result.manifest
     for g, n in man.get("graphs", {}).items():
         typer.echo(f"  {g}: {n} triples")

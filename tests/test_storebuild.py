@@ -50,7 +50,7 @@ def test_engines_agree_on_a_synthetic_graph(synth10k: Path, tmp_path: Path) -> N
     s = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "store"), engine="store")
     assert (r.manifest["engine"], s.manifest["engine"]) == ("rdflib", "store")
     assert s.report is not None and s.report.counts["Violation"] > 0, "the synthetic graph plants gaps"
-    assert set(s.timings) == {"load", "reason", "validate", "derive", "write", "store"}
+    assert {k for k in s.timings if "." not in k} == {"load", "reason", "validate", "derive", "write", "store"}
     same_build(tmp_path / "rdflib", tmp_path / "store")
 
 
