@@ -446,39 +446,58 @@ CACHE_FORMAT = "2"
 VOID_EXTS = ("ttl", "jsonld", "nt", "rdf")
 
 
+def void_dir(outdir: Path, base_url: str) -> Path:
+    """Where the VoID documents for ``base_url`` go in a cache folder (VoID names the server's URLs; the
+    dumps do not)."""
+    return Path(outdir) / ("void-" + hashlib.sha256(base_url.encode("utf-8")).hexdigest()[:16])
+
+
+def _rename_into_place(tmp: Path, target: Path) -> None:
+    try:
+        os.rename(tmp, target)
+    except OSError:  # another process finished the same build first: keep its files (same bytes)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def write_publication_cache(store_path: Path, outdir: Path, version: str, base_url: str,
                             context: Optional[dict[str, Any]] = None) -> list[Dump]:
-    """Build the dumps and the VoID documents of the store at ``store_path`` into ``outdir`` (created
-    next to it, then renamed into place, so a reader sees the whole set or nothing): the dump files,
-    ``void.<ext>`` and ``index.json`` (name, kind, media type, size and SHA-256 of each dump). Run by the
+    """Build the dumps and the VoID documents of the store at ``store_path`` into ``outdir``: the dump
+    files and ``index.json`` (name, kind, media type, size and SHA-256 of each dump), and
+    ``void-<hash of base_url>/void.<ext>``. Each folder is written under a temporary name and renamed into
+    place, so a reader sees all of it or nothing; what is already there is not built again. Run by the
     server in a child process (``python -m kg.publish``), never in the web process."""
     from kg.store import open_store
 
     store = open_store(Path(store_path))
-    if context is None:
-        from kg.describe import describe_ontology
-
-        context = jsonld_context(describe_ontology(store, ONTOLOGY_IRI))
     outdir = Path(outdir)
-    tmp = outdir.with_name(f"{outdir.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    dumps = build_dumps(store, version, context)
-    for d in dumps:
-        (tmp / d.name).write_bytes(d.data)
-    void = void_graph(store, base_url, version, dumps)
-    for ext in VOID_EXTS:
-        (tmp / f"void.{ext}").write_bytes(serialize(void, ext))
-    index = [{"name": d.name, "kind": d.kind, "mediaType": d.media_type, "compressed": d.compressed,
-              "size": d.size, "sha256": d.sha256} for d in dumps]
-    (tmp / "index.json").write_text(json.dumps({"version": version, "baseUrl": base_url, "dumps": index},
-                                               indent=2), encoding="utf-8")
-    try:
-        os.rename(tmp, outdir)
-    except OSError:  # another process finished the same build first: keep its files (same bytes)
+    dumps = read_publication_cache(outdir)
+    if dumps is None:
+        if context is None:
+            from kg.describe import describe_ontology
+
+            context = jsonld_context(describe_ontology(store, ONTOLOGY_IRI))
+        tmp = outdir.with_name(f"{outdir.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-    return read_publication_cache(outdir) or dumps
+        tmp.mkdir(parents=True)
+        built = build_dumps(store, version, context)
+        for d in built:
+            (tmp / d.name).write_bytes(d.data)
+        index = [{"name": d.name, "kind": d.kind, "mediaType": d.media_type, "compressed": d.compressed,
+                  "size": d.size, "sha256": d.sha256} for d in built]
+        (tmp / "index.json").write_text(json.dumps({"version": version, "dumps": index}, indent=2), encoding="utf-8")
+        _rename_into_place(tmp, outdir)
+        dumps = read_publication_cache(outdir) or built
+    vdir = void_dir(outdir, base_url)
+    if not (vdir / "void.ttl").is_file():
+        tmp = vdir.with_name(f"{vdir.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        void = void_graph(store, base_url, version, dumps)
+        for ext in VOID_EXTS:
+            (tmp / f"void.{ext}").write_bytes(serialize(void, ext))
+        (tmp / "base-url.txt").write_text(base_url + "\n", encoding="utf-8")
+        _rename_into_place(tmp, vdir)
+    return dumps
 
 
 def read_publication_cache(outdir: Path) -> Optional[list[Dump]]:
@@ -505,7 +524,7 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-__all__ += ["write_publication_cache", "read_publication_cache", "CACHE_FORMAT"]
+__all__ += ["write_publication_cache", "read_publication_cache", "void_dir", "CACHE_FORMAT"]
 
 if __name__ == "__main__":
     import sys

@@ -41,7 +41,7 @@ from kg.api import pages_views as views
 from kg.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
 from kg.publish import (CACHE_FORMAT, DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document,
-                        read_publication_cache, serialize, void_graph)
+                        read_publication_cache, serialize, void_dir, void_graph)
 
 __all__ = ["Publication", "PublicationPending", "PublicationFailed", "make_router", "install", "StaticWriter",
            "DOC_NEGOTIATION"]
@@ -160,15 +160,15 @@ class Publication:
 
     def cache_dir(self) -> Path:
         """``publication-cache/<key>`` beside the store, the key naming the graph (the manifest's
-        ``sourceHash`` and the store's path, :func:`kg.api.cache.graph_version`), the release, the base URL
-        and :data:`kg.publish.CACHE_FORMAT`. A store without a manifest (nothing says when it changes) or in
+        ``sourceHash`` and the store's path, :func:`kg.api.cache.graph_version`), the release and
+        :data:`kg.publish.CACHE_FORMAT` (the VoID for each base URL is a folder inside it). A store without a manifest (nothing says when it changes) or in
         a folder that cannot be written gets a folder under the system's temporary folder, for this
         process only."""
         if self._cache is None:
             from kg.api.cache import graph_version
 
             store = Path(self.settings.store_path)
-            raw = "\n".join([graph_version(store), self.version(), self.base_url, CACHE_FORMAT])
+            raw = "\n".join([graph_version(store), self.version(), CACHE_FORMAT])
             key = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
             root: Optional[Path] = None
             if (store.parent / "manifest.json").is_file():
@@ -186,12 +186,23 @@ class Publication:
         return self._cache
 
     def _cached_dumps(self) -> list[Dump]:
+        self._await_cache(void=False)
+        found = read_publication_cache(self.cache_dir())
+        assert found is not None
+        return found
+
+    def _await_cache(self, void: bool) -> None:
+        """Return when the cache folder holds the dumps (and, with ``void``, the VoID for this base URL);
+        else start the dump job if it is not running and raise :class:`PublicationPending`."""
         out = self.cache_dir()
-        found = read_publication_cache(out)
-        if found is not None:
-            return found
+
+        def ready() -> bool:
+            return (out / "index.json").is_file() and (not void or (void_dir(out, self.base_url) / "void.ttl").is_file())
+
+        if ready():
+            return
         log = out.with_name(out.name + ".log")
-        if self._job is None:
+        if self._job is None:  # once per Publication (a reload makes a new one): a failure is reported, not retried
             ctx_file = out.with_name(out.name + ".context.json")
             ctx_file.write_text(json.dumps(self.context()), encoding="utf-8")
             with open(log, "wb") as err:
@@ -204,11 +215,10 @@ class Publication:
         code = self._job.poll()
         if code is None:
             raise PublicationPending(out)
-        found = read_publication_cache(out)
-        if found is not None:
-            return found
+        if ready():
+            return
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
-        raise PublicationFailed(f"the dump build (python -m kg.publish, exit code {code}) wrote no dumps "
+        raise PublicationFailed(f"the dump build (python -m kg.publish, exit code {code}) did not finish "
                                 f"to {out}: {tail.strip() or 'no output'}")
 
     def dump(self, name: str) -> Optional[Dump]:
@@ -224,8 +234,9 @@ class Publication:
         from rdflib import Graph
 
         if self.background:  # written by the dump job beside the dumps (it counts over the whole store)
-            self.dumps()
-            return (self.cache_dir() / f"void.{ext}").read_bytes()
+            with self._lock:
+                self._await_cache(void=True)
+            return (void_dir(self.cache_dir(), self.base_url) / f"void.{ext}").read_bytes()
         with self._lock:
             key = self.base_url
             if key not in self._void:
@@ -262,7 +273,8 @@ class Publication:
         try:
             if self.background:
                 try:
-                    self.dumps()
+                    with self._lock:
+                        self._await_cache(void=True)
                 except PublicationPending:
                     pass
             self.site.labels

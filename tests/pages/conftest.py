@@ -65,7 +65,7 @@ def run_server(store: Path, logdir: Path) -> Iterator[str]:
             time.sleep(0.2)
         while True:  # the dumps and VoID are built by a child process after start: wait for them (503 until then)
             try:
-                if httpx.get(base + "/dumps/index.html", timeout=5).status_code != 503:
+                if httpx.get(base + "/.well-known/void", timeout=5).status_code != 503:
                     break
             except httpx.HTTPError:
                 pass

@@ -27,9 +27,11 @@ def _served(tmp: Path, source_hash: str) -> tuple[Path, Settings]:
 
 
 def _wait(pub: Publication) -> list:
+    """The dumps, once the job has written them and the VoID."""
     deadline = time.monotonic() + 90
     while True:
         try:
+            pub.void("ttl")
             return pub.dumps()
         except PublicationPending:
             assert time.monotonic() < deadline, "the dump job did not finish in 90 s"
@@ -63,8 +65,6 @@ def test_a_new_build_gets_a_new_cache_folder(tmp_path: Path) -> None:
     first = Publication(settings).cache_dir()
     (tmp_path / "manifest.json").write_text(json.dumps({"sourceHash": "hash-two"}), encoding="utf-8")
     assert Publication(settings).cache_dir() != first
-    other = Settings(store_path=store, public_base_url="https://example.org/elsewhere")
-    assert Publication(other).cache_dir() not in (first,)  # VoID names the base URL: its own folder
 
 
 def test_a_store_without_manifest_gets_a_private_cache(tmp_path: Path) -> None:
@@ -72,3 +72,22 @@ def test_a_store_without_manifest_gets_a_private_cache(tmp_path: Path) -> None:
     pub = Publication(Settings(store_path=store))
     assert not str(pub.cache_dir()).startswith(str(tmp_path))
     assert [d.kind for d in _wait(pub)] == ["ttl", "nt.gz", "jsonld", "trig"]
+
+
+def test_another_base_url_reuses_the_dumps_and_gets_its_own_void(tmp_path: Path) -> None:
+    store, settings = _served(tmp_path, "hash-one")
+    first = Publication(settings)
+    dumps = _wait(first)
+    other = Publication(Settings(store_path=store, public_base_url="https://example.org/elsewhere"))
+    assert other.cache_dir() == first.cache_dir()  # the dumps do not name the server
+    assert [d.sha256 for d in other.dumps()] == [d.sha256 for d in dumps] and other._job is None
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            void = other.void("ttl")
+            break
+        except PublicationPending:  # only the VoID is built
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert b"https://example.org/elsewhere/sparql" in void and b"https://example.org/remit/" not in void
+    assert b"https://example.org/remit/sparql" in first.void("ttl")
