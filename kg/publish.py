@@ -163,27 +163,27 @@ def _gzip(data: bytes) -> bytes:
     return buf.getvalue()
 
 
-_SKOLEM_ANGLE = re.compile(rb"<urn:x-remit:bnode:([0-9a-f]+)>")
-_SKOLEM_JSON = re.compile(rb'"urn:x-remit:bnode:([0-9a-f]+)"')
+_SKOLEM = "urn:x-remit:bnode:"
+_SKOLEM_ANGLE = re.compile(rb"<urn:x-remit:bnode:([0-9A-Za-z-]+)>")
+_SKOLEM_JSON = re.compile(rb'"urn:x-remit:bnode:([0-9A-Za-z-]+)"')
+# a blank node in an N-Triples line: the subject at the start, or the object before the final " ."
+# (a literal never ends a line with ``_:x .``, so text inside literals is never touched)
+_NT_SUBJECT = re.compile(rb"^_:([^\s]+) ", re.M)
+_NT_OBJECT = re.compile(rb" _:([^\s]+) \.$", re.M)
 
 
-def _dump_store(store: ox.Store) -> ox.Store:
-    """An in-memory copy of the dump graphs (ontology, asserted, inferred) with every blank node replaced
-    by ``<urn:x-remit:bnode:LABEL>``, LABEL a hash of the node's own quads
-    (:func:`kg.storebuild.blank_node_labels`), so the written bytes never depend on store ids."""
-    from kg.storebuild import _skolemise, blank_node_labels
+def _labelled_graph(store: ox.Store, graph: str, labels: dict[str, str]) -> list[bytes]:
+    """The statements of ``graph`` as sorted N-Triples lines, each blank node written as the IRI
+    ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.storebuild.blank_node_labels`; turned back into
+    ``_:bLABEL`` in the written dumps), so that nothing depends on the store's own blank-node ids."""
+    def iri(m: re.Match[bytes]) -> bytes:
+        return f"<{_SKOLEM}{labels[m.group(1).decode()]}>".encode()
 
-    mem = ox.Store()
-    # one N-Quads load keeps a blank node shared by two graphs one node (a load renames blank nodes)
-    mem.load(input=store.dump(format=ox.RdfFormat.N_QUADS), format=ox.RdfFormat.N_QUADS)
-    keep = set(DUMP_GRAPHS)
-    for g in list(mem.named_graphs()):
-        if isinstance(g, ox.NamedNode) and g.value in keep:
-            continue
-        mem.remove_graph(g)
-    mem.clear_graph(ox.DefaultGraph())
-    _skolemise(mem, blank_node_labels(mem))
-    return mem
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+    if b"_:" in text:
+        text = _NT_SUBJECT.sub(lambda m: iri(m) + b" ", text)
+        text = _NT_OBJECT.sub(lambda m: b" " + iri(m) + b" .", text)
+    return _sorted_lines(text)
 
 
 def _sorted_lines(nt: bytes) -> list[bytes]:
@@ -217,11 +217,11 @@ def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]]
     nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.storebuild.blank_node_labels`);
     statements are sorted (as N-Triples lines) and Turtle, TriG and JSON-LD write them in that order.
     The same graph gives the same bytes from any store, in every process."""
-    mem = _dump_store(store)
+    from kg.storebuild import blank_node_labels
+
+    labels = blank_node_labels(store)
     prefixes = dict(PREFIXES)
-    per_graph = [_sorted_lines(mem.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(g)))
-                 for g in DUMP_GRAPHS]
-    del mem
+    per_graph = [_labelled_graph(store, g, labels) for g in DUMP_GRAPHS]
     union = sorted(set().union(*per_graph))
     nt_lines = _sorted_lines(_SKOLEM_ANGLE.sub(rb"_:b\1", b"\n".join(union)))
     nt_bytes = b"\n".join(nt_lines) + b"\n" if nt_lines else b""
@@ -442,7 +442,7 @@ __all__.append("rdf_document")
 # ----------------------------------------------------------------------------------------- dump cache
 
 #: Bump when the bytes :func:`build_dumps` or :func:`void_graph` write change, so old caches are not used.
-CACHE_FORMAT = "2"
+CACHE_FORMAT = "3"
 VOID_EXTS = ("ttl", "jsonld", "nt", "rdf")
 
 

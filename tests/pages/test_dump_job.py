@@ -91,3 +91,26 @@ def test_another_base_url_reuses_the_dumps_and_gets_its_own_void(tmp_path: Path)
             time.sleep(0.1)
     assert b"https://example.org/elsewhere/sparql" in void and b"https://example.org/remit/" not in void
     assert b"https://example.org/remit/sparql" in first.void("ttl")
+
+
+def test_blank_node_labels_in_dumps_leave_literals_alone_and_span_graphs() -> None:
+    """Blank nodes are relabelled in the subject and object positions only (a literal that reads like a
+    blank node stays as it is), and a node in two graphs keeps one label in the TriG dump."""
+    import pyoxigraph as ox
+    from rdflib import Dataset, Literal
+
+    from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED
+
+    s = ox.Store()
+    b = ox.BlankNode()
+    a, i = ox.NamedNode(str(GRAPH_ASSERTED)), ox.NamedNode(str(GRAPH_INFERRED))
+    s.add(ox.Quad(ox.NamedNode("https://w3id.org/remit/id/x"), ox.NamedNode("http://example.org/p"), b, a))
+    s.add(ox.Quad(b, ox.NamedNode("http://example.org/q"), ox.Literal("ends with _:abc ."), a))
+    s.add(ox.Quad(b, ox.NamedNode("http://example.org/r"), ox.Literal("x"), i))
+    dumps = {d.kind: d for d in build_dumps(s, "t")}
+    ds = Dataset()
+    ds.parse(data=dumps["trig"].data, format="trig")
+    nodes = {q[0] for q in ds.quads((None, None, None, None)) if q[1].endswith(("/q", "/r"))}
+    assert len(nodes) == 1, nodes
+    assert (None, None, Literal("ends with _:abc .")) in ds.graph(ds.graph(str(GRAPH_ASSERTED)).identifier)
+    assert b'"ends with _:abc ."' in dumps["ttl"].data
