@@ -459,6 +459,20 @@ def _rename_into_place(tmp: Path, target: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _prune(outdir: Path) -> None:
+    """Remove the other keys' folders of ``publication-cache``: the store beside it was rebuilt in place
+    (or the release or the format changed), so they describe a graph no longer there."""
+    if outdir.parent.name != "publication-cache":
+        return
+    for other in outdir.parent.iterdir():
+        if other.name.split(".", 1)[0] == outdir.name or ".tmp-" in other.name:
+            continue
+        if other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)
+        else:
+            other.unlink(missing_ok=True)
+
+
 def write_publication_cache(store_path: Path, outdir: Path, version: str, base_url: str,
                             context: Optional[dict[str, Any]] = None) -> list[Dump]:
     """Build the dumps and the VoID documents of the store at ``store_path`` into ``outdir``: the dump
@@ -487,6 +501,7 @@ def write_publication_cache(store_path: Path, outdir: Path, version: str, base_u
         (tmp / "index.json").write_text(json.dumps({"version": version, "dumps": index}, indent=2), encoding="utf-8")
         _rename_into_place(tmp, outdir)
         dumps = read_publication_cache(outdir) or built
+        _prune(outdir)
     vdir = void_dir(outdir, base_url)
     if not (vdir / "void.ttl").is_file():
         tmp = vdir.with_name(f"{vdir.name}.tmp-{os.getpid()}")

@@ -114,3 +114,13 @@ def test_blank_node_labels_in_dumps_leave_literals_alone_and_span_graphs() -> No
     assert len(nodes) == 1, nodes
     assert (None, None, Literal("ends with _:abc .")) in ds.graph(ds.graph(str(GRAPH_ASSERTED)).identifier)
     assert b'"ends with _:abc ."' in dumps["ttl"].data
+
+
+def test_a_rebuild_in_place_prunes_the_old_cache(tmp_path: Path) -> None:
+    store, settings = _served(tmp_path, "hash-one")
+    old = Publication(settings)
+    _wait(old)
+    (tmp_path / "manifest.json").write_text(json.dumps({"sourceHash": "hash-two"}), encoding="utf-8")
+    new = Publication(settings)
+    _wait(new)
+    assert new.cache_dir().is_dir() and not old.cache_dir().exists()
