@@ -554,6 +554,9 @@ class WorkerPool:
                 raise QueryTimeout() from None
             finally:
                 loop.remove_reader(fd)
+                # uvloop's add_reader switches the pipe to non-blocking: a large answer arriving in parts
+                # would then fail half-read (EAGAIN) and look like a crashed worker
+                os.set_blocking(fd, True)
         try:
             return conn.recv()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
