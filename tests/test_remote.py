@@ -20,6 +20,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
+from kg.derive import derive, load_rules
 from kg.fastreason import materialise
 from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.push import PushError, graph_store_url, push, read_dataset
@@ -50,6 +51,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for f in sorted((tmp / "data").rglob("*.ttl")):
         store.load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
     materialise(store)
+    derive(store, load_rules(ROOT / "queries" / "derive"))  # as kg build: the queries read id:graph/derived
     store.dump(str(tmp / "remit.trig"), format=ox.RdfFormat.TRIG)
     return tmp / "remit.trig"
 

@@ -157,3 +157,23 @@ def test_blank_node_labels_depend_only_on_content() -> None:
     assert sorted(one.values()) == sorted(two.values())
     assert len(set(one.values())) == 4  # s's two citations differ; t's two are twins, suffixed
     assert sum(1 for v in one.values() if len(v) > 32) == 1
+
+
+def test_blank_nodes_alike_but_for_their_blank_neighbours_get_different_labels() -> None:
+    """Two nodes whose own quads are alike (each links to some blank node) are told apart by the labels
+    of the blank nodes they link to; the labels are the same whatever order the quads arrive in."""
+    g = ox.NamedNode("https://w3id.org/remit/id/graph/asserted")
+    p, v, s = (ox.NamedNode("https://example.org/" + x) for x in ("p", "v", "s"))
+
+    def labels(order: list[int]) -> list[str]:
+        x1, x2, c1, c2 = (ox.BlankNode() for _ in range(4))
+        quads = [ox.Quad(s, p, x1, g), ox.Quad(s, p, x2, g), ox.Quad(x1, p, c1, g), ox.Quad(x2, p, c2, g),
+                 ox.Quad(c1, v, ox.Literal("1"), g), ox.Quad(c2, v, ox.Literal("2"), g)]
+        st = ox.Store()
+        st.extend([quads[i] for i in order])
+        got = blank_node_labels(st)
+        return sorted(got[b.value] for b in (x1, x2, c1, c2))
+
+    one = labels([0, 1, 2, 3, 4, 5])
+    assert one == labels([5, 4, 3, 2, 1, 0])
+    assert len(set(one)) == 4 and all(len(x) == 32 for x in one)
