@@ -276,7 +276,19 @@ def _duplicated_cells(site: Site) -> Optional[set[tuple[str, str]]]:
 
 
 def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every (setting type, function) cell that has a responsibility or an area of joint work."""
+    """Every (setting type, function) cell that has a responsibility or an area of joint work. Computed
+    once per site and status date (the ``duplications`` query behind it scans every responsibility: 3.5 s
+    at 100k triples, and every explanation page needs the cells); the site's store never changes (a reload
+    makes a new site)."""
+    memo: dict[Any, dict[tuple[str, str], dict[str, Any]]] = site.__dict__.setdefault("_matrix_cells_memo", {})
+    day = site.status_date()
+    if day not in memo:
+        memo.clear()
+        memo[day] = _matrix_cells(site)
+    return memo[day]
+
+
+def _matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     for r in site.select(PREFIX + """
             SELECT DISTINCT ?st ?fn ?h WHERE { ?r a remit:Responsibility ; remit:holder ?h ;
