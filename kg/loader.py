@@ -26,7 +26,7 @@ from kg.namespaces import XSD
 _XSD_STRING = str(XSD.string)
 
 __all__ = [
-    "SourceError", "SourceFile", "load_turtle", "load_files", "find_files", "locate_term", "check_literal",
+    "SourceError", "SourceFile", "load_turtle", "load_files", "read_source", "find_files", "locate_term", "check_literal",
     "format_turtle",
 ]
 
@@ -189,17 +189,22 @@ def _quiet_rdflib() -> Iterator[None]:
         rdflib.NORMALIZE_LITERALS = normalize
 
 
-def load_turtle(path: Path | str) -> SourceFile:
-    """Parse one Turtle file; raise :class:`SourceError` (file, line, column) on any bad input."""
-    path = Path(path)
+def read_source(path: Path) -> tuple[bytes, str]:
+    """A source file's bytes and text; :class:`SourceError` when it is missing or not UTF-8 (located)."""
     if not path.is_file():
         raise SourceError(path, "no such file" if not path.exists() else "not a file")
     raw = path.read_bytes()
     try:
-        text = raw.decode("utf-8")
+        return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line, col = _line_col(raw.decode("utf-8", "replace"), exc.start)
         raise SourceError(path, "not valid UTF-8", line, col) from None
+
+
+def load_turtle(path: Path | str) -> SourceFile:
+    """Parse one Turtle file; raise :class:`SourceError` (file, line, column) on any bad input."""
+    path = Path(path)
+    raw, text = read_source(path)
     fast = _parse_oxigraph(raw, text, path)
     if fast is not None:
         g, prefixes = fast

@@ -37,7 +37,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.canon import from_ox, to_ox
-from kg.loader import SourceError, SourceFile, _UPPER_LANG, check_literal, load_turtle, _literal_location
+from kg.loader import (
+    SourceError, SourceFile, _UPPER_LANG, _literal_location, check_literal, load_turtle, read_source,
+)
 from kg.namespaces import (
     GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, OWL, PREFIXES, RDF, XSD,
 )
@@ -68,14 +70,7 @@ def load_into_store(store: ox.Store, paths: Sequence[Path], graph: ox.NamedNode 
     sources: list[SourceFile] = []
     for path in paths:
         path = Path(path)
-        if not path.is_file():
-            raise SourceError(path, "no such file" if not path.exists() else "not a file")
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            load_turtle(path)  # raises the located error
-            raise
+        raw, text = read_source(path)
         base = path.resolve().as_uri()
         done = False
         if not _UPPER_LANG.search(text):
