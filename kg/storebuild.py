@@ -28,21 +28,18 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg.canon import from_ox, to_ox
 from kg.loader import (
     SourceError, SourceFile, _UPPER_LANG, _literal_location, check_literal, load_turtle, read_source,
 )
-from kg.namespaces import (
-    GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, OWL, PREFIXES, RDF, XSD,
-)
+from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, XSD
 
 __all__ = ["StoreView", "StoreGraph", "Locator", "load_into_store", "blank_node_labels", "write_trig", "CHECKED_DATATYPES"]
 
