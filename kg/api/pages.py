@@ -277,7 +277,8 @@ class Publication:
                         self._await_cache(void=True)
                 except PublicationPending:
                     pass
-            self.site.labels
+            if not self.background:  # a live server looks labels up one resource at a time (kg.api.ld_site)
+                self.site.labels
             if self.site.queries_from is None:
                 self.site.queries
             self.ontology_docs()

@@ -1,0 +1,26 @@
+"""A live server never loads the whole label table (15 s of CPU in the web process at a million triples):
+labels are looked up one resource at a time, with the same choice, and 404 suggestions come from the
+store; the static site (``kg publish``) keeps the table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fixture import build_fixture
+
+from kg.api.ld_site import Site
+from kg.settings import Settings
+
+
+def test_live_labels_match_the_table_and_never_load_it(tmp_path: Path) -> None:
+    settings = Settings(store_path=build_fixture(tmp_path))
+    live, table = Site(settings), Site(settings, static=True)
+    iris = sorted(table.labels)
+    assert len(iris) > 20
+    assert [live.label(i) for i in iris] == [table.label(i) for i in iris]
+    for text in ("fixture alpha", "prison-healthcare", "zzqx-wvvk"):
+        got = [v.text for v in live.suggestions("/x.html", text)]
+        want = [v.text for v in table.suggestions("/x.html", text)]
+        assert got == want, text
+        assert bool(got) == (text != "zzqx-wvvk"), text
+    assert live._labels is None  # the table was never built
