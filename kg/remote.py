@@ -89,7 +89,11 @@ def _scan(text: str) -> list[tuple[int, str]]:
 
 
 def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
-    """The query with ``VALUES (?a ?b) { (...) }`` as the first element of its top-level group."""
+    """The query with ``VALUES (?a ?b) { (...) }`` as the first element of its top-level group, and
+    again as the first element of every ``MINUS`` group and sub-``SELECT`` that uses one of the
+    variables: those are evaluated on their own, without the outer bindings, so without it a parameter
+    used there would be unbound (``COALESCE(?asOf, NOW())`` would judge on today) while the embedded
+    store, which substitutes the value everywhere, judges on the value given."""
     if not bindings:
         return text
     chars = _scan(text)
@@ -99,7 +103,24 @@ def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
     names = sorted(bindings)
     block = (" VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
              + " ".join(_term(bindings[n]) for n in names) + ") } ")
-    return text[: brace + 1] + block + text[brace + 1:]
+    code = "".join(c for _, c in chars)
+    where = [i for i, _ in chars]
+    inserts = {brace}
+    uses = re.compile(r"[?$](" + "|".join(map(re.escape, names)) + r")\b")
+    for m in re.finditer(r"\bMINUS\s*\{|\{\s*SELECT\b[^{]*\{", code, re.I):
+        open_at = m.end() - 1  # the group's own "{" (for a sub-select: its WHERE group)
+        depth, end = 0, len(code)
+        for k in range(open_at, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[k], 0)
+            if depth == 0:
+                end = k
+                break
+        if uses.search(text[where[open_at]:where[end] if end < len(where) else len(text)]):
+            inserts.add(where[open_at])
+    out = text
+    for at in sorted(inserts, reverse=True):
+        out = out[: at + 1] + block + out[at + 1:]
+    return out
 
 
 def _can_append_limit(text: str) -> bool:

@@ -197,3 +197,33 @@ def test_cli_push_and_query(built: Path, server: str) -> None:
     r = subprocess.run(kg + ["query", "overlaps", "--store", dead], capture_output=True, text=True, cwd=ROOT,
                        timeout=120)
     assert r.returncode == 3 and "cannot reach the store" in r.stderr
+
+
+def test_values_binding_reaches_minus_groups_and_sub_selects() -> None:
+    """Regression: the external-store path binds parameters with a VALUES block, which a MINUS group or
+    a sub-select does not see; `duplications` with asOf=1999-01-01 then judged agreements in force on
+    today's date (18 rows instead of 23). Every named query with an `asOf` parameter, bound that way,
+    now gives the embedded store's rows on the real data."""
+    from realbuild import ensure_real_build
+
+    from kg.query import bind_params
+    from kg.store import default_graph_nodes, open_store
+
+    store = open_store(ensure_real_build() / "store")
+    compared = 0
+    for name, nq in load_queries(ROOT / "queries").items():
+        if "asOf" not in {p.name for p in nq.params}:
+            continue
+        for as_of in ("1999-01-01", "2012-06-01"):
+            mine = run_named(store, nq, {"asOf": as_of}, limit=1000, offset=0)
+            text = bind_with_values(nq.text, bind_params(nq, {"asOf": as_of}))
+            res = store.query(text, default_graph=default_graph_nodes())
+            names = [v.value for v in res.variables]
+            theirs = sorted(tuple(str(row[v]) if row[v] is not None else "" for v in names) for row in res)
+            ours = sorted(tuple(str(r[v]["value"]) if v in r else "" for v in names) for r in mine.rows)
+            assert len(theirs) == len(ours), (name, as_of)
+            compared += len(ours)
+    assert compared > 50
+    text = bind_with_values("SELECT * WHERE { ?s ?p ?o MINUS { ?s ?q ?asOf } { SELECT ?x WHERE { ?x ?y ?z } } }",
+                            {"asOf": ("literal", "2020-01-01", "http://www.w3.org/2001/XMLSchema#date")})
+    assert text.count("VALUES") == 2 and text.index("MINUS { VALUES") > 0
