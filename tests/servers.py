@@ -11,11 +11,16 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Mapping, Optional
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Optional
 
 import httpx
 
-__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate"]
+__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate", "OXIGRAPH", "oxigraph_server"]
+
+
+#: The Oxigraph server binary installed from PyPI (`oxigraph`, pinned in pyproject.toml).
+OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
 
 def free_port() -> int:
@@ -60,3 +65,38 @@ def terminate(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(5)
+
+
+@contextmanager
+def oxigraph_server(location: Path, *options: str, timeout: float = 30) -> Iterator[str]:
+    """A real Oxigraph server (`oxigraph serve`) on a free loopback port over the store folder
+    ``location``, with extra command-line ``options``; yields its base URL once `ASK {}` answers, and
+    stops it by PID (SIGTERM, then SIGKILL) afterwards. The log is written beside ``location``."""
+    if not OXIGRAPH.exists():
+        raise RuntimeError(f"the Oxigraph server binary is missing at {OXIGRAPH} (pip install oxigraph, see pyproject.toml)")
+    port = free_port()
+    log_path = location.parent / f"oxigraph-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
+                                 *options], stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"Oxigraph did not start on port {port}: {log_path.read_text()}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

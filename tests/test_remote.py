@@ -7,16 +7,11 @@ SPARQLWrapper (kg.remote) and through the embedded store (kg.query) and the rows
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pyoxigraph as ox
 import pytest
 
@@ -27,17 +22,14 @@ from kg.push import PushError, graph_store_url, push, read_dataset
 from kg.query import load_queries, run_named
 from kg.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
 from kg.synth import synthesize
+from servers import free_port, oxigraph_server
 
 ROOT = Path(__file__).resolve().parents[1]
-OXIGRAPH = Path(sys.executable).parent / "oxigraph"
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_free_port = free_port
 
 
 @pytest.fixture(scope="module")
@@ -58,33 +50,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
-    if not OXIGRAPH.exists():
-        pytest.fail(f"the Oxigraph server binary is missing at {OXIGRAPH} (pip install oxigraph, see pyproject.toml)")
-    port = _free_port()
     location = tmp_path_factory.mktemp("oxigraph-store")
-    log = open(location.parent / f"oxigraph-{port}.log", "wb")
-    proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"Oxigraph did not start on port {port}: {(location.parent / f'oxigraph-{port}.log').read_text()}")
-        time.sleep(0.1)
-    yield base
-    os.kill(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
-    log.close()
+        with oxigraph_server(location) as base:
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     shutil.rmtree(location, ignore_errors=True)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -27,7 +26,8 @@ from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from api.conftest import DEADLINE, ROW_LIMIT, RUNAWAY, Server, start_server, stop_server
 from kg.store import write_store
-from test_remote import OXIGRAPH, ROOT, _free_port, _normalise, built  # noqa: F401  (built is a fixture)
+from servers import oxigraph_server
+from test_remote import ROOT, _free_port, _normalise, built  # noqa: F401  (built is a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -50,31 +50,11 @@ ORDER BY ?body LIMIT 6"""
 def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """An Oxigraph server with its own query timeout (as a deployment should set one: see docs/scale.md),
     so the runaway query of the deadline test does not keep a core busy after Remit gave up on it."""
-    port = _free_port()
-    location = tmp_path_factory.mktemp("oxigraph-serve-store")
-    log_path = location.parent / f"oxigraph-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([str(OXIGRAPH), "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}",
-                                 "--timeout-s", "8"], stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    end = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(base + "/query", params={"query": "ASK {}"}, timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > end:
-            proc.kill()
-            pytest.fail(f"Oxigraph did not start: {log_path.read_text()}")
-        time.sleep(0.1)
-    yield base
-    os.kill(proc.pid, signal.SIGTERM)
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        with oxigraph_server(tmp_path_factory.mktemp("oxigraph-serve-store"), "--timeout-s", "8") as base:
+            yield base
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="module")
