@@ -29,7 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.timeout(180)
 
 
-_free_port = free_port
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +140,7 @@ def test_parameters_are_bound_not_pasted(built: Path, server: str) -> None:
 
 
 def test_errors_are_clear(built: Path, server: str, tmp_path: Path) -> None:
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(RemoteError, match="cannot reach the store"):
         RemoteStore(dead + "/query").select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
     with pytest.raises(RemoteError, match="rejected the query"):
@@ -164,7 +163,7 @@ def test_cli_push_and_query(built: Path, server: str) -> None:
                              "-p", "asOf=2026-01-01"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("body1,")
-    dead = f"http://127.0.0.1:{_free_port()}/query"
+    dead = f"http://127.0.0.1:{free_port()}/query"
     r = subprocess.run(kg + ["query", "overlaps", "--store", dead], capture_output=True, text=True, cwd=ROOT,
                        timeout=120)
     assert r.returncode == 3 and "cannot reach the store" in r.stderr

@@ -26,8 +26,8 @@ from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from api.conftest import DEADLINE, ROW_LIMIT, RUNAWAY, Server, start_server, stop_server
 from kg.store import write_store
-from servers import oxigraph_server
-from test_remote import ROOT, _free_port, _normalise, built  # noqa: F401  (built is a fixture)
+from servers import free_port, oxigraph_server
+from test_remote import ROOT, _normalise, built  # noqa: F401  (built is a fixture)
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -263,8 +263,8 @@ def test_deadline_stops_a_slow_remote_query_and_health_stays_up(remote: Server) 
 
 
 def test_serve_refuses_an_unreachable_store() -> None:
-    dead = f"http://127.0.0.1:{_free_port()}/query"
-    r = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--port", str(_free_port()), "--store", dead],
+    dead = f"http://127.0.0.1:{free_port()}/query"
+    r = subprocess.run([sys.executable, "-m", "kg.cli", "serve", "--port", str(free_port()), "--store", dead],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 3 and "cannot reach the store" in r.stderr
 
@@ -285,7 +285,7 @@ def test_check_reads_the_current_graph_from_the_store(store_url: str) -> None:
     keys = ("body1", "function1", "body2", "function2", "settingType", "jurisdiction", "agreement")
     expected = {tuple(row.get(k, {}).get("value", "") for k in keys) for row in page.rows}
     assert len(expected) > 0 and impact["overlaps"]["before"] == len(expected)
-    dead = f"http://127.0.0.1:{_free_port()}/query"
+    dead = f"http://127.0.0.1:{free_port()}/query"
     r = subprocess.run(kg + ["--store", dead], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert r.returncode == 3 and "cannot reach the store" in r.stderr
     r = subprocess.run(kg + ["--store", "build/store"], capture_output=True, text=True, cwd=ROOT, timeout=60)

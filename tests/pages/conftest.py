@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,12 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture import ROOT, build_fixture  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from servers import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +33,7 @@ def store_path(fixture_dir: Path) -> Path:
 @contextlib.contextmanager
 def run_server(store: Path, logdir: Path) -> Iterator[str]:
     """``uvicorn kg.api.app:create_app --factory`` on a free loopback port; yields the base URL."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, REMIT_STORE_PATH=str(store), REMIT_QUERIES_DIR=str(ROOT / "queries"),
                REMIT_HOST="127.0.0.1", REMIT_PORT=str(port), REMIT_WORKERS="1")
     env.pop("REMIT_PUBLIC_BASE_URL", None)

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from conftest import _free_port
+from servers import free_port
 from fixture import ROOT, build_fixture
 
 from kg.api.app import create_app
@@ -24,7 +24,7 @@ from kg.settings import Settings
 def test_dumps_and_void_wait_for_the_dump_job(tmp_path: Path) -> None:
     store = build_fixture(tmp_path)
     (tmp_path / "manifest.json").write_text(json.dumps({"sourceHash": "pending-test"}), encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     settings = Settings(store_path=store, queries_dir=ROOT / "queries", host="127.0.0.1", port=port, workers=1)
     app = create_app(settings)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
