@@ -9,10 +9,10 @@ For each size it writes a synthetic graph (``kg synth``), then measures, with ev
 same process tree on the same data:
 
 * **build** — ``kg build`` (the shipped pipeline: rdflib load, owlrl, pyshacl + QC, artefacts), the
-  fast pipeline (pyoxigraph load, :func:`kg.fastreason.materialise`, store write) and the plain
+  fast pipeline (pyoxigraph load, :func:`kg.pipeline.reason.materialise`, store write) and the plain
   rdflib + owlrl + pyshacl baseline; each in a child process, wall time and peak RSS per step
   (``ru_maxrss`` of the child, read after each step, so the peak *so far*), capped at ``--cap`` seconds;
-* **named queries** — first page (``limit=1000``) in process (:func:`kg.query.run_named`) and over
+* **named queries** — first page (``limit=1000``) in process (:func:`kg.query.registry.run_named`) and over
   HTTP (``GET /queries/{name}`` of ``kg serve``), p50/p95; baselines: the same text on rdflib's engine
   (capped) and on pyoxigraph directly;
 * **HTTP load** — ``--clients`` concurrent clients for ``--seconds`` on loopback (an asyncio + httpx
@@ -124,7 +124,7 @@ def _fmt_s(st: dict[str, float] | None, unit: str = "s", capped: bool = False, c
 _KG_BUILD = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
-    from kg import build as b
+    from kg.pipeline import build as b
     t0 = time.perf_counter()
     def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steps = {}
@@ -152,9 +152,9 @@ _FAST_BUILD = textwrap.dedent("""
     import json, resource, sys, time
     from pathlib import Path
     import pyoxigraph as ox
-    from kg.fastreason import materialise
-    from kg.namespaces import GRAPH_ASSERTED, GRAPH_ONTOLOGY
-    from kg.store import write_store
+    from kg.pipeline.reason import materialise
+    from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_ONTOLOGY
+    from kg.rdf.store import write_store
     t0 = time.perf_counter()
     def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     steps = {}
@@ -246,9 +246,9 @@ _INPROC = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     import pyoxigraph as ox
-    from kg.query import load_queries, run_named, bind_params
-    from kg.store import open_store, default_graph_nodes
-    from kg.query import _to_ox
+    from kg.query.registry import load_queries, run_named, bind_params
+    from kg.rdf.store import open_store, default_graph_nodes
+    from kg.query.registry import _to_ox
     store = open_store(Path(sys.argv[1])); name = sys.argv[2]; repeats = int(sys.argv[3]); mode = sys.argv[4]
     nq = load_queries(Path("queries"))[name]
     times = []; rows = None
@@ -269,7 +269,7 @@ _RDFLIB_Q = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     from rdflib import Dataset, Literal, URIRef
-    from kg.query import load_queries, bind_params
+    from kg.query.registry import load_queries, bind_params
     ds = Dataset(default_union=True)
     t = time.perf_counter(); ds.parse(sys.argv[1], format="nquads"); load = time.perf_counter() - t
     nq = load_queries(Path("queries"))[sys.argv[2]]; repeats = int(sys.argv[3])
@@ -384,8 +384,8 @@ def _load_queries(build: Path) -> dict[str, list[str]]:
 
     import pyoxigraph as ox
 
-    from kg.namespaces import GRAPH_ASSERTED
-    from kg.query import load_queries
+    from kg.rdf.namespaces import GRAPH_ASSERTED
+    from kg.query.registry import load_queries
 
     store = ox.Store.read_only(str(build / "store"))
     subjects = sorted(q["s"].value for q in store.query(
@@ -409,12 +409,12 @@ def _cache_bound(result: dict[str, Any], distinct: int) -> dict[str, Any]:
 
 
 def _served_quads(build: Path) -> Path:
-    """The graphs ``kg serve`` answers from (:data:`kg.store.DEFAULT_GRAPHS`) as one N-Quads file, for
+    """The graphs ``kg serve`` answers from (:data:`kg.rdf.store.DEFAULT_GRAPHS`) as one N-Quads file, for
     the rdflib baseline (written once per build folder)."""
     out = build / "served.nq"
     if not out.exists():
         import pyoxigraph as ox
-        from kg.store import default_graph_nodes
+        from kg.rdf.store import default_graph_nodes
         store = ox.Store.read_only(str(build / "store"))
         with open(out, "wb") as fh:
             for g in default_graph_nodes():
@@ -424,7 +424,7 @@ def _served_quads(build: Path) -> Path:
 
 
 def bench_http(build: Path, work: Path, clients: int, seconds: float, baselines: bool, cap: float) -> dict[str, Any]:
-    from kg.store import DEFAULT_GRAPHS  # noqa: F401  (the union below is what kg serve answers from)
+    from kg.rdf.store import DEFAULT_GRAPHS  # noqa: F401  (the union below is what kg serve answers from)
 
     queries = _load_queries(build)
     union = work / "union.nt"
@@ -432,7 +432,7 @@ def bench_http(build: Path, work: Path, clients: int, seconds: float, baselines:
         import pyoxigraph as ox
         store = ox.Store.read_only(str(build / "store"))
         with open(union, "wb") as fh:
-            from kg.store import default_graph_nodes
+            from kg.rdf.store import default_graph_nodes
             for g in default_graph_nodes():
                 fh.write(ox.serialize([q.triple for q in store.quads_for_pattern(None, None, None, g)],
                                       format=ox.RdfFormat.N_TRIPLES))
@@ -573,8 +573,8 @@ def render(results: dict[str, Any], cap: float) -> str:
 def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: int, seconds: float,
               baselines: bool, work: Path, seed: int = 1, query_cap: float = 120.0,
               baseline_cap: float | None = None, build_only_from: int = 1_000_000) -> dict[str, Any]:
-    from kg.query import load_queries
-    from kg.synth import parse_size, synthesize
+    from kg.query.registry import load_queries
+    from kg.ops.synth import parse_size, synthesize
 
     import psutil
 
@@ -649,7 +649,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = ap.parse_args(argv)
-    from kg.synth import parse_size
+    from kg.ops.synth import parse_size
 
     date = args.date or dt.date.today().isoformat()
     try:

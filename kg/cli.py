@@ -41,8 +41,8 @@ def build(
     timings: bool = typer.Option(False, "--timings", help="Print the seconds each step took (on stderr)."),
 ) -> None:
     """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
-    from kg import build as b
-    from kg.loader import SourceError
+    from kg.pipeline import build as b
+    from kg.pipeline.load import SourceError
 
     try:
         result = b.build(b.Layout(data=data, out=out), force=force, reasoner=reasoner, engine=engine)
@@ -73,9 +73,9 @@ def validate(
     out: Path = typer.Option(Path("build"), "--out", help="Built output folder (its report is reused when fresh)."),
 ) -> None:
     """The validation report; exit 1 when a finding is at or above --fail-on, 2 on bad input."""
-    from kg import build as b
-    from kg.loader import SourceError
-    from kg.report import FORMATS, render
+    from kg.pipeline import build as b
+    from kg.pipeline.load import SourceError
+    from kg.findings.render import FORMATS, render
 
     if fmt not in FORMATS or fail_on.lower() not in ("violation", "warning", "info", "none"):
         typer.echo(f"error: --format is one of {', '.join(FORMATS)}; --fail-on is violation|warning|info|none", err=True)
@@ -96,7 +96,7 @@ def fmt(
     check: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a file is not canonical."),
 ) -> None:
     """Rewrite Turtle files canonically (rdflib longturtle, Remit's prefixes). Comments are dropped."""
-    from kg.loader import SourceError, format_turtle
+    from kg.pipeline.load import SourceError, format_turtle
 
     changed = []
     for f in files:
@@ -122,7 +122,7 @@ def synth(
     seed: int = typer.Option(1, "--seed", help="Random seed (same size and seed: byte-identical files)."),
 ) -> None:
     """Write a deterministic synthetic national graph (for scale tests), with planted.json listing its gaps."""
-    from kg.synth import parse_size, synthesize
+    from kg.ops.synth import parse_size, synthesize
 
     try:
         result = synthesize(out, parse_size(triples), seed)
@@ -144,7 +144,7 @@ def serve(
                                         "(kg push; REMIT_REMOTE_STORE_URL; see docs/scale.md)."),
 ) -> None:
     """Serve the SPARQL endpoint, named queries and pages (see docs/endpoint.md)."""
-    from kg.workers import start_forkserver
+    from kg.api.workers import start_forkserver
 
     start_forkserver()  # the query workers' imports load beside the web app's, not after them
     from kg.api.app import serve as run
@@ -158,7 +158,7 @@ def serve(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if settings.remote_store_url:
-        from kg.remote import RemoteError, RemoteStore
+        from kg.query.remote import RemoteError, RemoteStore
 
         try:
             RemoteStore(settings.remote_store_url, timeout=30).ask("ASK { }")
@@ -189,7 +189,7 @@ def query(
     """Run a named query on the built store (or an external SPARQL store) and print the rows."""
     import json as _json
 
-    from kg.query import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
+    from kg.query.registry import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
     from kg.settings import get_settings
 
     if format not in ("table", "csv", "json", "markdown"):
@@ -206,7 +206,7 @@ def query(
         raw[key] = value
     try:
         if remote_url:
-            from kg.remote import RemoteError, run_named_query_remote
+            from kg.query.remote import RemoteError, run_named_query_remote
 
             try:
                 nq, page = run_named_query_remote(name, raw, store_url=remote_url, queries_dir=settings.queries_dir,
@@ -233,7 +233,7 @@ def query(
     if format == "csv":
         sys.stdout.write(page_to_csv(page))
     elif format == "markdown":
-        from kg.query import page_to_markdown
+        from kg.query.registry import page_to_markdown
 
         sys.stdout.write(page_to_markdown(page))
     elif format == "json":
@@ -261,7 +261,7 @@ def publish(
                                         "YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the latest date in the data)."),
 ) -> None:
     """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
-    from kg.publish import parse_as_of, publish_site
+    from kg.publication.publish import parse_as_of, publish_site
     from kg.settings import get_settings
 
     settings = get_settings(store_path=store)
@@ -290,8 +290,8 @@ def push(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kg.push import PushError, graph_store_url
-    from kg.push import push as do_push
+    from kg.ops.push import PushError, graph_store_url
+    from kg.ops.push import push as do_push
 
     auth = (user, os.environ.get("REMIT_STORE_PASSWORD", "")) if user else None
     try:
@@ -327,7 +327,7 @@ def check(
                                         "endpoint (its asserted graph; kg push) instead of data/."),
 ) -> None:
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
-    from kg.check import CHECK_FORMATS, parse_args_check, run_check_command
+    from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
 
     try:
         options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
@@ -337,7 +337,7 @@ def check(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
     if store:
-        from kg.remote import RemoteError, RemoteStore
+        from kg.query.remote import RemoteError, RemoteStore
 
         try:
             RemoteStore(store, timeout=30).ask("ASK { }")
@@ -361,7 +361,7 @@ def diff(
     raw: bool = typer.Option(False, "--raw", help="Add the triple-level difference (canonical blank nodes)."),
 ) -> None:
     """The difference between two versions of an agreement: parties, areas, leads, contacts, review, scope, dates."""
-    from kg.diff import run_diff_command
+    from kg.revision.diff import run_diff_command
 
     code, out, err = run_diff_command(old, new, fmt, raw)
     if out:

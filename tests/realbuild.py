@@ -10,7 +10,7 @@ import functools
 import json
 from pathlib import Path
 
-from kg.build import Layout, build
+from kg.pipeline.build import Layout, build
 
 ROOT = Path(__file__).resolve().parents[1]
 

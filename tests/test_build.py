@@ -13,9 +13,9 @@ import pytest
 from rdflib import Dataset, URIRef
 
 from kg import __version__
-from kg.build import ARTEFACTS, BuildError, Layout, build
-from kg.loader import SourceError
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
+from kg.pipeline.build import ARTEFACTS, BuildError, Layout, build
+from kg.pipeline.load import SourceError
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
 
 ROOT = Path(__file__).resolve().parents[1]
 QC = Path(__file__).parent / "qc"
@@ -142,7 +142,7 @@ def test_failure_while_writing_keeps_previous_artefacts(tmp_path, monkeypatch):
     def boom(*_a, **_k):
         raise OSError("disk full")
 
-    monkeypatch.setattr("kg.build.write_store", boom)
+    monkeypatch.setattr("kg.pipeline.build.write_store", boom)
     with pytest.raises(OSError):
         build(Layout(root=root))
     assert snapshot(root / "build") == before
@@ -185,9 +185,9 @@ def test_real_tree_builds(tmp_path):
 # --- the reasoner switch and the fast loader ----------------------------------------------------------
 
 def test_fast_reasoner_builds_the_same_artefacts(tmp_path):
-    """``--reasoner fast`` (kg.fastreason) and owlrl give byte-identical artefacts; only the manifest's
+    """``--reasoner fast`` (kg.pipeline.reason) and owlrl give byte-identical artefacts; only the manifest's
     ``reasoner`` differs. ``auto`` takes owlrl below the threshold and the fast path above it."""
-    from kg.build import FAST_REASONER_THRESHOLD, choose_reasoner
+    from kg.pipeline.build import FAST_REASONER_THRESHOLD, choose_reasoner
     from rdflib import Graph
 
     root = make_tree(tmp_path)
@@ -196,7 +196,7 @@ def test_fast_reasoner_builds_the_same_artefacts(tmp_path):
         "<https://w3id.org/remit/id/agreement/a/area/9> a remit:AreaOfJointWork .\n")
     slow = build(Layout(root=root, out=tmp_path / "owlrl"), reasoner="owlrl")
     fast = build(Layout(root=root, out=tmp_path / "fast"), reasoner="fast")
-    assert slow.manifest["reasoner"].startswith("owlrl") and fast.manifest["reasoner"].startswith("kg.fastreason")
+    assert slow.manifest["reasoner"].startswith("owlrl") and fast.manifest["reasoner"].startswith("kg.pipeline.reason")
     one, two = snapshot(tmp_path / "owlrl"), snapshot(tmp_path / "fast")
     for name in ("remit.trig", "report.ttl", "report.json"):
         assert one[name] == two[name], name
@@ -208,13 +208,13 @@ def test_fast_reasoner_builds_the_same_artefacts(tmp_path):
         choose_reasoner("quick", Graph(), small)
     r = kg(root, "build", "--force", "--reasoner", "fast", "--out", str(tmp_path / "cli"))
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["reasoner"].startswith("kg.fastreason")
+    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["reasoner"].startswith("kg.pipeline.reason")
 
 
 def test_auto_uses_the_fast_reasoner_above_the_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr("kg.build.FAST_REASONER_THRESHOLD", 10)
+    monkeypatch.setattr("kg.pipeline.build.FAST_REASONER_THRESHOLD", 10)
     root = make_tree(tmp_path)
-    assert build(Layout(root=root)).manifest["reasoner"].startswith("kg.fastreason")
+    assert build(Layout(root=root)).manifest["reasoner"].startswith("kg.pipeline.reason")
 
 
 def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
@@ -230,7 +230,7 @@ def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
     r = kg(root, "build", "--reasoner", "fast")
     assert r.returncode == 2 and "Disjoint classes" in r.stderr and "previous artefacts are unchanged" in r.stderr
 
-    from kg.fastreason import inconsistencies
+    from kg.pipeline.reason import inconsistencies
     from rdflib import Graph
     ontology = Graph().parse(data="""@prefix owl: <http://www.w3.org/2002/07/owl#> .
         <https://w3id.org/remit/def/holder> a owl:FunctionalProperty .""", format="turtle")
@@ -248,8 +248,8 @@ def test_fast_reasoner_refuses_an_ontology_it_does_not_cover(tmp_path):
         "<https://w3id.org/remit/def/x> owl:complementOf <https://w3id.org/remit/def/y> .\n")
     with pytest.raises(BuildError, match="does not cover http://www.w3.org/2002/07/owl#complementOf"):
         build(Layout(root=root), reasoner="fast")
-    from kg.build import choose_reasoner
-    from kg.loader import load_files
+    from kg.pipeline.build import choose_reasoner
+    from kg.pipeline.load import load_files
     ontology, _ = load_files(Layout(root=root).ontology_files)
     from rdflib import Graph
     big = Graph()
@@ -259,12 +259,12 @@ def test_fast_reasoner_refuses_an_ontology_it_does_not_cover(tmp_path):
 
 
 def test_pyoxigraph_parse_gives_rdflibs_graph():
-    """kg.loader parses with pyoxigraph and falls back to rdflib (for located errors); on every Turtle
+    """kg.pipeline.load parses with pyoxigraph and falls back to rdflib (for located errors); on every Turtle
     file of the project both give the same triples (lexical forms kept) and the same prefixes."""
     from rdflib import Graph
     from rdflib.compare import isomorphic
 
-    import kg.loader as loader
+    import kg.pipeline.load as loader
 
     files = [p for d in ("ontology", "shapes", "data", "tests", "examples") for p in sorted((ROOT / d).rglob("*.ttl"))]
     assert len(files) > 100

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.loader import format_turtle
+from kg.pipeline.load import format_turtle
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*ROOT.glob("data/**/*.ttl"), *ROOT.glob("ontology/**/*.ttl")])

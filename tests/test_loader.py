@@ -6,7 +6,7 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import XSD
 
-from kg.loader import SourceError, check_literal, format_turtle, load_turtle, locate_term
+from kg.pipeline.load import SourceError, check_literal, format_turtle, load_turtle, locate_term
 
 P = "@prefix ex: <http://example.org/> .\n@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .\n"
 

@@ -1,4 +1,4 @@
-"""kg.query: the named-query header, parameter checks and binding."""
+"""kg.query.registry: the named-query header, parameter checks and binding."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.query import (ParamError, QueryFileError, bind_params, load_queries, page_bounds, parse_named_query,
+from kg.query.registry import (ParamError, QueryFileError, bind_params, load_queries, page_bounds, parse_named_query,
                       select_page)
 
 HEAD = """#+ summary: S

@@ -1,8 +1,8 @@
-"""kg push and kg.remote against a real Oxigraph server started by the test (no mocks).
+"""kg push and kg.query.remote against a real Oxigraph server started by the test (no mocks).
 
 The server (``.venv/bin/oxigraph serve``) runs on a free loopback port with a temporary store; a small
 synthetic build is pushed into it twice (PUT replaces: same counts), then every named query runs through
-SPARQLWrapper (kg.remote) and through the embedded store (kg.query) and the rows must be equal.
+SPARQLWrapper (kg.query.remote) and through the embedded store (kg.query.registry) and the rows must be equal.
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.derive import derive, load_rules
-from kg.fastreason import materialise
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from kg.push import PushError, graph_store_url, push, read_dataset
-from kg.query import load_queries, run_named
-from kg.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
-from kg.synth import synthesize
+from kg.pipeline.derive import derive, load_rules
+from kg.pipeline.reason import materialise
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.ops.push import PushError, graph_store_url, push, read_dataset
+from kg.query.registry import load_queries, run_named
+from kg.query.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
+from kg.ops.synth import synthesize
 from servers import free_port, oxigraph_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,8 +176,8 @@ def test_values_binding_reaches_minus_groups_and_sub_selects() -> None:
     now gives the embedded store's rows on the real data."""
     from realbuild import ensure_real_build
 
-    from kg.query import bind_params
-    from kg.store import default_graph_nodes, open_store
+    from kg.query.registry import bind_params
+    from kg.rdf.store import default_graph_nodes, open_store
 
     store = open_store(ensure_real_build() / "store")
     compared = 0

@@ -25,7 +25,7 @@ from rdflib.compare import isomorphic
 from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from api.conftest import DEADLINE, ROW_LIMIT, RUNAWAY, Server, start_server, stop_server
-from kg.store import write_store
+from kg.rdf.store import write_store
 from servers import free_port, oxigraph_server
 from test_remote import ROOT, _normalise, built  # noqa: F401  (built is a fixture)
 
@@ -272,8 +272,8 @@ def test_serve_refuses_an_unreachable_store() -> None:
 def test_check_reads_the_current_graph_from_the_store(store_url: str) -> None:
     """kg check --store URL: the "before" side of the impact is the store's graph (here the synthetic
     build), not data/: its overlaps are exactly the store's overlaps."""
-    from kg.query import load_queries
-    from kg.remote import RemoteStore, run_named_remote
+    from kg.query.registry import load_queries
+    from kg.query.remote import RemoteStore, run_named_remote
 
     kg = [sys.executable, "-m", "kg.cli", "check", str(ROOT / "examples" / "cqc-hmi-prisons.yaml"),
           "--format", "json", "--fail-on", "none", "--as-of", "2026-01-01"]

@@ -1,4 +1,4 @@
-"""SHACL core constraints run on Oxigraph (kg.shaclox) give exactly pyshacl's results.
+"""SHACL core constraints run on Oxigraph (kg.pipeline.shacl) give exactly pyshacl's results.
 
 Every comparison reduces each validation result to (focus node, path, value, source shape, constraint
 component, severity, messages) and compares the two reports as multisets (so duplicate results count):
@@ -20,13 +20,13 @@ from rdflib import BNode, Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 from rdflib.term import Node
 
-from kg.build import Layout
-from kg.fastreason import infer_fast
-from kg.loader import load_files, load_turtle
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, RDF, SH
-from kg.shaclox import compile_shapes, run_core
-from kg.synth import synthesize
-from kg.validate import _oxigraph_dataset, run_shacl
+from kg.pipeline.build import Layout
+from kg.pipeline.reason import infer_fast
+from kg.pipeline.load import load_files, load_turtle
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, RDF, SH
+from kg.pipeline.shacl import compile_shapes, run_core
+from kg.ops.synth import synthesize
+from kg.pipeline.validate import _oxigraph_dataset, run_shacl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "shapes"))
@@ -46,7 +46,7 @@ def _project() -> tuple[Graph, Graph, Graph]:
 
 
 def _core(shapes: Graph) -> Graph:
-    """The shapes without their SHACL-SPARQL constraints (those run elsewhere; see kg.validate)."""
+    """The shapes without their SHACL-SPARQL constraints (those run elsewhere; see kg.pipeline.validate)."""
     core = Graph()
     for t in shapes:
         if t[1] != SH.sparql:

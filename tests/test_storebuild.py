@@ -1,4 +1,4 @@
-"""The store engine (kg.storebuild): same dataset and findings as the rdflib engine, byte-stable
+"""The store engine (kg.pipeline.storebuild): same dataset and findings as the rdflib engine, byte-stable
 artefacts, the same located errors, and content-hash blank-node labels."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-import kg.build as kb
-from kg.build import BuildError, Layout, build
-from kg.loader import SourceError
-from kg.storebuild import blank_node_labels
-from kg.synth import synthesize
+import kg.pipeline.build as kb
+from kg.pipeline.build import BuildError, Layout, build
+from kg.pipeline.load import SourceError
+from kg.pipeline.storebuild import blank_node_labels
+from kg.ops.synth import synthesize
 
 from realbuild import ROOT, ensure_real_build
 

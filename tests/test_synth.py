@@ -1,4 +1,4 @@
-"""kg synth (deterministic, sized, synthetic-only), kg.fastreason (same triples as owlrl; the ontology uses
+"""kg synth (deterministic, sized, synthetic-only), kg.pipeline.reason (same triples as owlrl; the ontology uses
 nothing it does not cover) and the planted gaps of a 10k-triple synthetic graph found exactly by
 ``kg build`` (shapes) and by the named queries on the store it writes."""
 
@@ -11,11 +11,11 @@ import pyoxigraph as ox
 import pytest
 from rdflib import BNode, Graph
 
-from kg.fastreason import infer_fast, materialise
-from kg.loader import find_files
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ID_PREFIXES
-from kg.reason import infer
-from kg.synth import count_triples, parse_size, synthesize, vocabulary
+from kg.pipeline.reason import infer_fast, materialise
+from kg.pipeline.load import find_files
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ID_PREFIXES
+from kg.pipeline.owlrl_reason import infer
+from kg.ops.synth import count_triples, parse_size, synthesize, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_FILES = sorted((ROOT / "ontology").glob("*.ttl")) + sorted((ROOT / "ontology" / "vocab").glob("*.ttl"))
@@ -84,7 +84,7 @@ def _norm(triples) -> set[tuple]:
 
 @pytest.mark.parametrize("fixture", ["synthetic", "data"])
 def test_fastreason_equals_owlrl(fixture: str, tmp_path: Path) -> None:
-    """On Remit's ontology, the targeted rules give exactly owlrl's inferred graph (kg.reason.infer),
+    """On Remit's ontology, the targeted rules give exactly owlrl's inferred graph (kg.pipeline.owlrl_reason.infer),
     from rdflib (infer_fast) and inside Oxigraph (materialise)."""
     if fixture == "synthetic":
         files = synthesize(tmp_path / "s", 3000, seed=3).files
@@ -111,8 +111,8 @@ def test_fast_path_covers_the_ontology() -> None:
     but nothing else that can make data inconsistent; the real ontology uses no other such feature, and
     no disjointness at all today (if it starts to, this fails, so someone checks the fast path's cax-dw
     check against owlrl on it)."""
-    from kg.fastreason import unsupported_features
-    from kg.namespaces import OWL
+    from kg.pipeline.reason import unsupported_features
+    from kg.rdf.namespaces import OWL
 
     ontology = _graph(ONTOLOGY_FILES)
     assert unsupported_features(ontology) == []
@@ -122,12 +122,12 @@ def test_fast_path_covers_the_ontology() -> None:
 
 @pytest.fixture(scope="module")
 def planted_10k(tmp_path_factory: pytest.TempPathFactory):
-    """The shipped pipeline (kg.build: load, reason, pyshacl + SHACL-SPARQL on Oxigraph + QC, artefacts)
+    """The shipped pipeline (kg.pipeline.build: load, reason, pyshacl + SHACL-SPARQL on Oxigraph + QC, artefacts)
     on a 10k-triple synthetic graph. The fast reasoner is chosen explicitly (auto would take owlrl
     below 50k triples; both give the same artefacts, tests/test_build.py). Returns the planted gaps, the
     build result and the built store (opened read-only, as kg serve opens it)."""
-    from kg import build as b
-    from kg.store import open_store
+    from kg.pipeline import build as b
+    from kg.rdf.store import open_store
 
     tmp = tmp_path_factory.mktemp("planted10k")
     r = synthesize(tmp / "data", 10_000, seed=1)
@@ -147,7 +147,7 @@ def test_shapes_find_exactly_the_planted_gaps(planted_10k) -> None:
 
 
 def _query_keys(store, name: str) -> set[tuple[str, ...]]:
-    from kg.query import load_queries, run_named
+    from kg.query.registry import load_queries, run_named
 
     nq = load_queries(ROOT / "queries")[name]
     rows, offset = [], 0

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.build import Layout, check
-from kg.report import render
-from kg.validate import SH, load_qc_queries, short
+from kg.pipeline.build import Layout, check
+from kg.findings.render import render
+from kg.pipeline.validate import SH, load_qc_queries, short
 
 ROOT = Path(__file__).resolve().parents[1]
 QC = Path(__file__).parent / "qc"
@@ -134,8 +134,8 @@ def test_citation_is_chosen_by_content_not_blank_node_label() -> None:
     parse to the next; it is now the first by (document, locator)."""
     from rdflib import BNode, Graph, Literal, URIRef
 
-    from kg.namespaces import REMIT
-    from kg.validate import _citation
+    from kg.rdf.namespaces import REMIT
+    from kg.pipeline.validate import _citation
 
     node = URIRef("https://w3id.org/remit/id/body/x")
     for first, second in (("a", "z"), ("z", "a")):
@@ -151,7 +151,7 @@ def test_citation_is_chosen_by_content_not_blank_node_label() -> None:
 def test_location_prefers_the_subject_line_at_column_0(tmp_path) -> None:
     """Regression: a term listed first as an indented object was located there, not where its
     description starts."""
-    from kg.loader import load_turtle, locate_term
+    from kg.pipeline.load import load_turtle, locate_term
     from rdflib import URIRef
 
     f = tmp_path / "a.ttl"

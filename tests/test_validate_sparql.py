@@ -1,6 +1,6 @@
-"""SHACL-SPARQL constraints run on Oxigraph (kg.validate) give exactly pyshacl's results.
+"""SHACL-SPARQL constraints run on Oxigraph (kg.pipeline.validate) give exactly pyshacl's results.
 
-``kg.validate.run_shacl`` moves the ``sh:sparql`` constraints out of the shapes graph pyshacl sees and
+``kg.pipeline.validate.run_shacl`` moves the ``sh:sparql`` constraints out of the shapes graph pyshacl sees and
 evaluates them on Oxigraph (rdflib's SPARQL engine made validation take minutes at 10k triples). The
 report must not change: these tests compare the whole report graph (focus node, path, value, source
 shape, source constraint, severity, messages) with pyshacl's on the real data and on every shape fixture.
@@ -16,11 +16,11 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kg.build import Layout
-from kg.fastreason import infer_fast
-from kg.loader import load_files, load_turtle
-from kg.namespaces import RDF, SH
-from kg.validate import _split_sparql, run_shacl
+from kg.pipeline.build import Layout
+from kg.pipeline.reason import infer_fast
+from kg.pipeline.load import load_files, load_turtle
+from kg.rdf.namespaces import RDF, SH
+from kg.pipeline.validate import _split_sparql, run_shacl
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "shapes"))

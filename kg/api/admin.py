@@ -1,5 +1,5 @@
 """Administrative routes: ``POST /admin/reload`` (rebuild, gate and switch the served graph; see
-:mod:`kg.reload`). They exist only when ``REMIT_ADMIN_TOKEN`` is set, want ``Authorization: Bearer <token>``
+:mod:`kg.api.reload`). They exist only when ``REMIT_ADMIN_TOKEN`` is set, want ``Authorization: Bearer <token>``
 (compared in constant time), are left out of the OpenAPI document and never carry CORS headers, so a page
 in a browser on another origin cannot call them."""
 
@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kg.api.errors import error_response
-from kg.reload import ReloadBusy, Reloader
+from kg.api.reload import ReloadBusy, Reloader
 
 __all__ = ["make_admin_router", "authorised"]
 

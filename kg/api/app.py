@@ -23,7 +23,7 @@ from kg.api.errors import error_response
 from kg.api.limits import UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.sparql import SparqlEndpoint, make_router
-from kg.reload import ReloadBusy, Reloader
+from kg.api.reload import ReloadBusy, Reloader
 from kg.settings import Settings
 
 __all__ = ["create_app", "include_routers"]

@@ -73,7 +73,7 @@ def _draft_error(request: Request, exc: Any) -> Response:
 async def guarded(request: Request, done: str, what: str, work: Callable[[], Awaitable[Any]]) -> Any:
     """Await ``work()`` (read, parse and run one draft job); its refusals become responses: all slots busy →
     503, a bad draft → 400 with file/line/column, past the deadline → 503, other bad input → 400."""
-    from kg.draft import DraftError, DraftTimeout
+    from kg.revision.draft import DraftError, DraftTimeout
 
     try:
         return await work()
@@ -102,8 +102,8 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
     async def check(request: Request) -> Response:
-        from kg.check import CheckOptions, check_draft, exit_code, parse_max_age, render_check, resolve_agreement
-        from kg.draft import MEDIA_TYPES
+        from kg.revision.check import CheckOptions, check_draft, exit_code, parse_max_age, render_check, resolve_agreement
+        from kg.revision.draft import MEDIA_TYPES
 
         fmt = _pick(request, CHECK_MEDIA)
         if fmt is None:
@@ -169,8 +169,8 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
     async def diff(request: Request) -> Response:
-        from kg.diff import DiffResult, diff_specs_in_worker, render_diff
-        from kg.draft import detect_format, run_isolated
+        from kg.revision.diff import DiffResult, diff_specs_in_worker, render_diff
+        from kg.revision.draft import detect_format, run_isolated
 
         fmt = _pick(request, _DIFF_MEDIA)
         if fmt is None:
@@ -207,7 +207,7 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.get("/contexts/remit-draft.context.jsonld", tags=["drafts"], summary="The published draft context")
     async def context() -> Response:
-        from kg.draft import CONTEXT_PATH
+        from kg.revision.draft import CONTEXT_PATH
 
         return Response(CONTEXT_PATH.read_bytes(), media_type="application/ld+json")
 

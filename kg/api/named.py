@@ -19,7 +19,8 @@ from starlette.responses import JSONResponse, Response
 from kg.api.conneg import Format, NotAcceptable, negotiate
 from kg.api.errors import error_response
 from kg.api.sparql import SparqlEndpoint
-from kg.query import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
+from kg.publication.site import TEMPLATES
+from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
 
 __all__ = ["make_named_router", "render_table"]
 
@@ -76,7 +77,7 @@ _FORM_TEMPLATE = """<!doctype html>
 """
 
 _env = Environment(
-    loader=ChoiceLoader([FileSystemLoader(str(Path(__file__).parent / "templates")),
+    loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)),
                          DictLoader({"query-table.html": _DEFAULT_TEMPLATE, "query-form.html": _FORM_TEMPLATE})]),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )

@@ -36,11 +36,12 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kg.api.conneg import Format, NotAcceptable, negotiate
-from kg.api.ld_site import DOC_FORMATS, FN_PREFIX, ST_PREFIX, Site, iri_local_name
-from kg.api import pages_views as views
-from kg.describe import describe, describe_ontology, resource_exists, to_rdflib
-from kg.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
-from kg.publish import (CACHE_FORMAT, DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document,
+from kg.publication.site import STATIC as PUBLICATION_STATIC
+from kg.publication.site import DOC_FORMATS, FN_PREFIX, ST_PREFIX, Site, iri_local_name
+from kg.publication import views
+from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
+from kg.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
+from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, RDF_MEDIA, Dump, build_dumps, jsonld_context, rdf_document,
                         read_publication_cache, serialize, void_dir, void_graph)
 
 __all__ = ["Publication", "PublicationPending", "PublicationFailed", "make_router", "install", "StaticWriter",
@@ -69,7 +70,7 @@ def _stop(job: "subprocess.Popen[bytes]") -> None:
 class PublicationFailed(RuntimeError):
     """The dump job ended without writing the dumps."""
 
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = PUBLICATION_STATIC
 
 _W3 = "http://www.w3.org/ns/formats/"
 #: What a bare IRI can 303 to, in our order of preference for ``*/*`` (Turtle first: browsers ask for HTML).
@@ -161,7 +162,7 @@ class Publication:
     def cache_dir(self) -> Path:
         """``publication-cache/<key>`` beside the store, the key naming the graph (the manifest's
         ``sourceHash`` and the store's path, :func:`kg.api.cache.graph_version`), the release and
-        :data:`kg.publish.CACHE_FORMAT` (the VoID for each base URL is a folder inside it). A store without a manifest (nothing says when it changes) or in
+        :data:`kg.publication.publish.CACHE_FORMAT` (the VoID for each base URL is a folder inside it). A store without a manifest (nothing says when it changes) or in
         a folder that cannot be written gets a folder under the system's temporary folder, for this
         process only."""
         if self._cache is None:
@@ -207,7 +208,7 @@ class Publication:
             ctx_file.write_text(json.dumps(self.context()), encoding="utf-8")
             with open(log, "wb") as err:
                 self._job = subprocess.Popen(
-                    [sys.executable, "-m", "kg.publish", str(Path(self.settings.store_path).resolve()), str(out),
+                    [sys.executable, "-m", "kg.publication.publish", str(Path(self.settings.store_path).resolve()), str(out),
                      self.version(), self.base_url, str(ctx_file)],
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err, close_fds=True)
             self._job_started = time.monotonic()
@@ -218,7 +219,7 @@ class Publication:
         if ready():
             return
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
-        raise PublicationFailed(f"the dump build (python -m kg.publish, exit code {code}) did not finish "
+        raise PublicationFailed(f"the dump build (python -m kg.publication.publish, exit code {code}) did not finish "
                                 f"to {out}: {tail.strip() or 'no output'}")
 
     def dump(self, name: str) -> Optional[Dump]:
@@ -277,7 +278,7 @@ class Publication:
                         self._await_cache(void=True)
                 except PublicationPending:
                     pass
-            if not self.background:  # a live server looks labels up one resource at a time (kg.api.ld_site)
+            if not self.background:  # a live server looks labels up one resource at a time (kg.publication.site)
                 self.site.labels
             if self.site.queries_from is None:
                 self.site.queries
@@ -584,7 +585,7 @@ class StaticWriter:
         self.pub = Publication(settings, store=store, static=True,
                                service_base=service_base or settings.base_url, as_of=as_of, as_of_basis=as_of_basis)
         if as_of is None:  # never the clock: the publication's own date basis
-            from kg.publish import publication_date
+            from kg.publication.publish import publication_date
 
             self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}

@@ -1,6 +1,6 @@
 """The endpoint's remote backend: ``kg serve --store URL`` answers from an external SPARQL 1.1 store.
 
-When :attr:`kg.settings.Settings.remote_store_url` is set, each query worker (:mod:`kg.workers`) opens a
+When :attr:`kg.settings.Settings.remote_store_url` is set, each query worker (:mod:`kg.api.workers`) opens a
 :class:`RemoteDataset` instead of the local pyoxigraph store. Everything in front of the store stays the
 same: the guard (updates, ``SERVICE``, ``FROM``/``LOAD`` of unknown graphs, cost and size limits) runs in
 the worker before anything is sent; the deadline kills the worker (and so the connection to the store);
@@ -11,7 +11,7 @@ query or the request, the default graph is the union of the ontology, asserted a
 ``default-graph-uri`` each); the request's own ``default-graph-uri``/``named-graph-uri`` are passed on.
 The store is asked for SPARQL JSON/XML results or N-Triples/Turtle/RDF/XML and the answer is parsed by
 pyoxigraph *as it streams*, so a result larger than the row cap is cut after ``row_limit + 1`` rows and
-the connection closed. Named queries use :meth:`kg.remote.RemoteStore.select_page` (parameters bound with
+the connection closed. Named queries use :meth:`kg.query.remote.RemoteStore.select_page` (parameters bound with
 a ``VALUES`` block, the page pushed down as ``LIMIT``/``OFFSET``).
 
 Network. A remote worker needs the network, so it is not moved into an empty network namespace. Instead
@@ -125,7 +125,7 @@ class RemoteDataset:
     store's answer as it streams, or an iterator of :class:`pyoxigraph.Triple` for CONSTRUCT/DESCRIBE."""
 
     def __init__(self, endpoint: str, timeout: float = 60.0, auth: Optional[tuple[str, str]] = None):
-        from kg.remote import RemoteStore
+        from kg.query.remote import RemoteStore
 
         self.endpoint = endpoint
         self.timeout = timeout
@@ -136,7 +136,7 @@ class RemoteDataset:
     # -- pyoxigraph.Store-like
     def named_graphs(self) -> Iterator[ox.NamedNode]:
         if self._graphs is None:
-            from kg.remote import RemoteError
+            from kg.query.remote import RemoteError
 
             try:
                 _, rows = self.remote.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", {}, [])
@@ -217,7 +217,7 @@ def open_remote(url: str, timeout: Optional[float] = None) -> tuple[RemoteDatase
 
 def run_remote_job(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
     """Run one pool job against the external store (``kind`` ``sparql`` or ``named``)."""
-    from kg.workers import _error, _run_job  # the embedded backend's own checks and serialisers
+    from kg.api.workers import _error, _run_job  # the embedded backend's own checks and serialisers
 
     try:
         if job.get("kind") == "named":
@@ -226,7 +226,7 @@ def run_remote_job(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any
     except RemoteUnavailable as exc:
         import logging
 
-        logging.getLogger("kg.remote").warning("%s", exc)
+        logging.getLogger("kg.query.remote").warning("%s", exc)
         return _error(502, "the SPARQL store did not answer", "the external SPARQL store behind this endpoint "
                       "could not be reached or failed; try again later.")
     finally:
@@ -234,9 +234,9 @@ def run_remote_job(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any
 
 
 def _run_named(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    from kg.remote import RemoteError
-    from kg.store import DEFAULT_GRAPHS
-    from kg.workers import _error
+    from kg.query.remote import RemoteError
+    from kg.rdf.store import DEFAULT_GRAPHS
+    from kg.api.workers import _error
 
     try:
         page = dataset.remote.select_page(job["query"], job["bindings"], job["limit"], job["offset"],
@@ -250,7 +250,7 @@ def _run_named(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -
 
 def remote_graph_counts(url: str, timeout: float = 120.0) -> dict[str, int]:
     """Triples per named graph of the store (for the service description's VoID counts)."""
-    from kg.remote import RemoteError, RemoteStore
+    from kg.query.remote import RemoteError, RemoteStore
 
     try:
         _, rows = RemoteStore(url, timeout=timeout).select(

@@ -15,9 +15,9 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, VOID, XSD
 
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS
-from kg.namespaces import SD, bind_all
+from kg.rdf.namespaces import SD, bind_all
 from kg.settings import Settings
-from kg.store import DEFAULT_GRAPHS
+from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["service_description"]
 

@@ -23,9 +23,9 @@ from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, gra
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
-from kg.query import NamedQuery, load_queries
+from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
-from kg.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
 
 __all__ = ["SparqlEndpoint", "make_router", "CacheHitShortcut"]
 
@@ -122,7 +122,7 @@ class SparqlEndpoint:
             from kg.api.remote_backend import remote_graph_counts
 
             return remote_graph_counts(self.settings.remote_store_url)
-        from kg.store import open_store
+        from kg.rdf.store import open_store
 
         store = open_store(Path(self.settings.store_path))
         counts = {}
@@ -212,7 +212,7 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         st = endpoint.pool.status()
         body = {"status": "ok" if endpoint.started else "starting", "workers": st["workers"],
                 "busy": st["busy"], "waiting": st["waiting"]}
-        reloader = getattr(endpoint, "reloader", None)  # kg.reload.Reloader, set by create_app
+        reloader = getattr(endpoint, "reloader", None)  # kg.api.reload.Reloader, set by create_app
         if reloader is not None:
             body.update(reloader.state())
         return JSONResponse(body)

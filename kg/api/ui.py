@@ -5,6 +5,8 @@ query of ``queries/`` preloaded as a tab. ``/ui?query=…`` opens an extra tab w
 
 from __future__ import annotations
 
+from kg.paths import NODE_MODULES
+
 import json
 import os
 from pathlib import Path
@@ -21,7 +23,7 @@ UI_ASSETS = "/ui/assets"
 
 def yasgui_dir() -> Path:
     """Where YASGUI's built files are: ``$REMIT_NODE_MODULES`` or ``node_modules`` at the repository root."""
-    root = Path(os.environ.get("REMIT_NODE_MODULES") or Path(__file__).resolve().parents[2] / "node_modules")
+    root = Path(os.environ.get("REMIT_NODE_MODULES") or NODE_MODULES)
     return root / "@zazuko" / "yasgui" / "build"
 
 

@@ -11,7 +11,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from kg.store import write_store
+from kg.rdf.store import write_store
 from servers import free_port, spawn_serve, terminate, wait_healthy
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from kg.api.cache import ResponseCache, etag_matches
-from kg.build import Layout, build
+from kg.pipeline.build import Layout, build
 
 from .conftest import DEADLINE, RUNAWAY, start_server, stop_server
 

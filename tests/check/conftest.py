@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from kg.store import write_store
+from kg.rdf.store import write_store
 from servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]

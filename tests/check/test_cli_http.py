@@ -17,7 +17,7 @@ import httpx
 import pyoxigraph as ox
 import pytest
 
-from kg.check import CheckResult, render_check
+from kg.revision.check import CheckResult, render_check
 
 ROOT = Path(__file__).resolve().parents[2]
 REVISION = "examples/hmi-probation-cqc-yot-revision.yaml"

@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from kg.draft import CONTEXT_IRI, DraftError, DraftRefused, graph_to_yaml, load_draft, parse_draft
+from kg.revision.draft import CONTEXT_IRI, DraftError, DraftRefused, graph_to_yaml, load_draft, parse_draft
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -149,7 +149,7 @@ def test_turtle_locations_point_at_the_subject() -> None:
 
 
 def test_diff_of_two_files() -> None:
-    from kg.diff import diff_sides, render_diff
+    from kg.revision.diff import diff_sides, render_diff
 
     same = diff_sides(str(EXAMPLES / "hmi-probation-cqc-yot-revision.yaml"),
                       str(EXAMPLES / "hmi-probation-cqc-yot-revision.ttl"), raw=True)

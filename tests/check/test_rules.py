@@ -1,6 +1,6 @@
 """Each rule check in queries/rules/ fires on its fixture (fires.ttl) and stays quiet on the good one (quiet.ttl).
 
-A fixture is reasoned together with the ontology and vocabularies (kg.reason.infer, owlrl) and queried with
+A fixture is reasoned together with the ontology and vocabularies (kg.pipeline.owlrl_reason.infer, owlrl) and queried with
 pyoxigraph, the way kg check runs the rules: as of 2025-01-01, contacts stale before 2022-01-01.
 """
 
@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from rdflib import Graph
 
-from kg.build import Layout
-from kg.check import dataset_store, load_rules, run_rules
-from kg.loader import load_files, load_turtle
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
-from kg.reason import infer
+from kg.pipeline.build import Layout
+from kg.revision.check import dataset_store, load_rules, run_rules
+from kg.pipeline.load import load_files, load_turtle
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.pipeline.owlrl_reason import infer
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "rules"

@@ -1,6 +1,6 @@
 """The agreements in data/agreements/ are pinned to their source texts.
 
-These tests read the real Turtle files (through kg.loader, which reports file:line:column on bad input),
+These tests read the real Turtle files (through kg.pipeline.load, which reports file:line:column on bad input),
 the real ontology and vocabularies, the real source-document nodes and, where they are present, the two
 source texts themselves, and check the encoding item by item: counts, ordinals, dates, leads that are
 named and leads that are not, contacts, and that every fact node carries a located citation into a
@@ -17,8 +17,8 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import FOAF, RDF, RDFS, XSD
 
-from kg.loader import SourceFile, find_files, load_turtle
-from kg.namespaces import ID, ID_PREFIXES, REMIT, SH, VCARD
+from kg.pipeline.load import SourceFile, find_files, load_turtle
+from kg.rdf.namespaces import ID, ID_PREFIXES, REMIT, SH, VCARD
 
 ROOT = Path(__file__).resolve().parents[2]
 AGREEMENTS = ROOT / "data" / "agreements"
@@ -473,8 +473,8 @@ def test_existence_records_assert_only_what_the_row_gives(g: Graph, slug: str, p
 # --- validation reports the gaps the texts leave --------------------------------------------------
 
 def test_shapes_report_exactly_the_unnamed_leads_and_contacts(g: Graph, ontology: Graph, documents: Graph) -> None:
-    from kg.reason import closure
-    from kg.validate import run_shacl
+    from kg.pipeline.owlrl_reason import closure
+    from kg.pipeline.validate import run_shacl
 
     shapes_file = ROOT / "shapes" / "agreement.shapes.ttl"
     assert shapes_file.is_file(), f"{shapes_file} is needed to check the reported gaps"

@@ -1,6 +1,6 @@
 """The bodies, offices, statutes, successions and responsibilities are pinned to their sources.
 
-These tests read the real Turtle files in data/bodies/ and data/legislation/ (through kg.loader, which
+These tests read the real Turtle files in data/bodies/ and data/legislation/ (through kg.pipeline.load, which
 reports file:line:column on bad input), the real ontology, vocabularies and source-document nodes, and
 check: only declared terms are used; every node minted there has a label and a located citation into a
 document that exists; legislation.gov.uk identifiers are well formed and taken from a cited source's
@@ -17,8 +17,8 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, ORG, OWL, RDF, RDFS, SKOS, XSD
 
-from kg.loader import SourceFile, find_files, load_turtle
-from kg.namespaces import ID_PREFIXES, REMIT, sparql_prologue
+from kg.pipeline.load import SourceFile, find_files, load_turtle
+from kg.rdf.namespaces import ID_PREFIXES, REMIT, sparql_prologue
 
 ROOT = Path(__file__).resolve().parents[2]
 BODIES = ROOT / "data" / "bodies"
@@ -414,7 +414,7 @@ def test_key_responsibilities(data: Graph) -> None:
 
 def test_bad_turtle_is_reported_with_a_location(tmp_path: Path) -> None:
     """A typo in a bodies file is reported as file:line:column, not swallowed."""
-    from kg.loader import SourceError
+    from kg.pipeline.load import SourceError
 
     bad = tmp_path / "bodies.ttl"
     bad.write_text("@prefix body: <https://w3id.org/remit/id/body/> .\nbody:cqc a body:x ;\n  rdfs:label \"x\" .\n")

@@ -22,7 +22,7 @@ import psutil
 import pyoxigraph as ox
 import pytest
 
-from kg.store import write_store
+from kg.rdf.store import write_store
 from servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]

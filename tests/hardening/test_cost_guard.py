@@ -8,7 +8,7 @@ import pytest
 
 from kg.api.cost import CostLimits, check_cost, measure
 from kg.api.guard import QueryRefused, inspect_query
-from kg.query import load_queries
+from kg.query.registry import load_queries
 from kg.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

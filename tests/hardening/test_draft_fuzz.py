@@ -1,9 +1,9 @@
-"""Property tests for the draft parsers (kg/draft.py: YAML, Turtle, JSON-LD): any input gives a parsed
+"""Property tests for the draft parsers (kg/revision/draft.py: YAML, Turtle, JSON-LD): any input gives a parsed
 draft or a DraftError, never another exception and never a hang (pytest-timeout is the watchdog); a
 DraftError that gives a line gives one inside the text. Inputs are arbitrary text and mutations (cuts,
 insertions, duplications) of the example drafts.
 
-Found by this fuzzing and fixed in kg/draft.py: a few errors came without a line — YAML "special characters are not allowed" (PyYAML's ReaderError has a position, not a
+Found by this fuzzing and fixed in kg/revision/draft.py: a few errors came without a line — YAML "special characters are not allowed" (PyYAML's ReaderError has a position, not a
 mark) and some Turtle errors from rdflib (an unterminated quote at the end, "string index out of range").
 Both are now located; ``test_errors_found_by_fuzzing_are_located`` keeps them fixed."""
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kg.draft import Draft, DraftError, parse_draft
+from kg.revision.draft import Draft, DraftError, parse_draft
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -12,7 +12,7 @@ import httpx
 import psutil
 import pytest
 
-from kg.build import Layout, build
+from kg.pipeline.build import Layout, build
 
 from .conftest import TOKEN, Server, assert_clean_error, make_source_tree, served_fingerprint, start_server, stop_server
 
@@ -198,7 +198,7 @@ def test_reload_is_refused_when_serving_from_an_external_store() -> None:
     import asyncio
     from types import SimpleNamespace
 
-    from kg.reload import Reloader
+    from kg.api.reload import Reloader
     from kg.settings import Settings
 
     settings = Settings(remote_store_url="http://127.0.0.1:9/query")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from rdflib import Dataset, URIRef
 
-from kg.namespaces import GRAPH_ONTOLOGY
-from kg.store import write_store
+from kg.rdf.namespaces import GRAPH_ONTOLOGY
+from kg.rdf.store import write_store
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

@@ -13,11 +13,11 @@ import pytest
 from fixture import build_fixture
 
 from kg.api.pages import Publication, PublicationPending
-from kg.describe import describe_ontology
-from kg.namespaces import ONTOLOGY_IRI
-from kg.publish import build_dumps, jsonld_context, serialize, void_graph
+from kg.publication.describe import describe_ontology
+from kg.rdf.namespaces import ONTOLOGY_IRI
+from kg.publication.publish import build_dumps, jsonld_context, serialize, void_graph
 from kg.settings import Settings
-from kg.store import open_store
+from kg.rdf.store import open_store
 
 
 def _served(tmp: Path, source_hash: str) -> tuple[Path, Settings]:
@@ -99,7 +99,7 @@ def test_blank_node_labels_in_dumps_leave_literals_alone_and_span_graphs() -> No
     import pyoxigraph as ox
     from rdflib import Dataset, Literal
 
-    from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED
+    from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED
 
     s = ox.Store()
     b = ox.BlankNode()

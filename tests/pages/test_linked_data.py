@@ -17,7 +17,7 @@ from rdflib import Dataset, Graph, Namespace, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, RDF, VOID
 
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 ID = "https://w3id.org/remit/id/"
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -226,8 +226,8 @@ def test_void_and_dumps(client: httpx.Client, server: str, fixture_dir: Path) ->
 def test_dumps_are_reproducible_across_store_loads(tmp_path: Path) -> None:
     from fixture import build_fixture
 
-    from kg.publish import build_dumps
-    from kg.store import open_store
+    from kg.publication.publish import build_dumps
+    from kg.rdf.store import open_store
 
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -319,9 +319,9 @@ _DUMP_HASHES = """
 import sys
 sys.path.insert(0, {here!r})
 from pathlib import Path
-from kg.describe import describe_ontology
-from kg.publish import build_dumps, jsonld_context
-from kg.store import open_store
+from kg.publication.describe import describe_ontology
+from kg.publication.publish import build_dumps, jsonld_context
+from kg.rdf.store import open_store
 st = open_store(Path({store!r}))
 for d in build_dumps(st, "t", jsonld_context(describe_ontology(st, "https://w3id.org/remit/def"))):
     print(d.name, d.sha256)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fixture import build_fixture
 
-from kg.api.ld_site import Site
+from kg.publication.site import Site
 from kg.settings import Settings
 
 

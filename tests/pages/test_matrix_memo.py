@@ -8,7 +8,7 @@ from pathlib import Path
 
 from fixture import build_fixture
 
-from kg.api import pages_views as views
+from kg.publication import views
 from kg.api.pages import Publication
 from kg.settings import Settings
 

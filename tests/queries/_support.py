@@ -19,9 +19,9 @@ import pyoxigraph as ox
 import yaml
 from rdflib import Graph, Literal
 
-from kg.derive import derive, load_rules
-from kg.namespaces import GRAPH_ASSERTED
-from kg.query import MAX_LIMIT, parse_named_query, run_named
+from kg.pipeline.derive import derive, load_rules
+from kg.rdf.namespaces import GRAPH_ASSERTED
+from kg.query.registry import MAX_LIMIT, parse_named_query, run_named
 
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "queries"
@@ -80,7 +80,7 @@ def load_fixture(name: str) -> ox.Store:
 
 
 def run(store: ox.Store, name: str, params: dict[str, str] | None = None) -> list[dict[str, str]]:
-    """Run ``queries/<name>.rq`` through the registry (kg.query: header parsing, parameter checks,
+    """Run ``queries/<name>.rq`` through the registry (kg.query.registry: header parsing, parameter checks,
     substitution, default graph); rows as dicts of strings ('' = unbound)."""
     nq = parse_named_query(QUERIES / f"{name}.rq")
     page = run_named(store, nq, params or {}, limit=MAX_LIMIT, offset=0)

@@ -1,5 +1,5 @@
 """Each build-time derive rule (``queries/derive/*.rq``) on a small fixture: the exact triples it writes
-when it fires, nothing when there is nothing to derive; and :func:`kg.derive.derive` itself."""
+when it fires, nothing when there is nothing to derive; and :func:`kg.pipeline.derive.derive` itself."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg.derive import derive, load_rules
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED
+from kg.pipeline.derive import derive, load_rules
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = {r.name: r for r in load_rules(ROOT / "queries" / "derive")}

@@ -15,7 +15,7 @@ import pyoxigraph as ox
 import pytest
 import yaml
 
-from kg.query import MAX_LIMIT, PAGE_MARKER, parse_named_query, run_named
+from kg.query.registry import MAX_LIMIT, PAGE_MARKER, parse_named_query, run_named
 
 from _support import FIXTURES, QUERIES, header, load_fixture, normalise, query_names, read_expected, run
 
@@ -55,7 +55,7 @@ def test_header_and_parse(name: str) -> None:
         assert set(p) >= {"name", "type", "default", "description"}, f"{path}: incomplete param {p}"
         assert p["type"] in ALLOWED_TYPES, f"{path}: param {p['name']} has type {p['type']}"
         assert re.search(rf"\?{p['name']}\b", text), f"{path}: param {p['name']} is not a variable of the query"
-    # the only LIMIT allowed is kg.query's page marker (LIMIT 1000000000000 # @page), at most once
+    # the only LIMIT allowed is kg.query.registry's page marker (LIMIT 1000000000000 # @page), at most once
     body = text.split("\n#+", 1)[-1].split("PREFIX", 1)[-1]
     assert body.count(PAGE_MARKER) <= 1, f"{path}: more than one page marker"
     assert not re.search(r"\bLIMIT\b|\bOFFSET\b", body.replace(PAGE_MARKER, "")), f"{path}: hard-coded LIMIT/OFFSET"

@@ -1,11 +1,11 @@
-"""Paging of named queries: a query with kg.query's page marker computes only the page, and its pages,
+"""Paging of named queries: a query with kg.query.registry's page marker computes only the page, and its pages,
 put together, are exactly the whole result (in order), with or without parameters."""
 
 from __future__ import annotations
 
 import pytest
 
-from kg.query import PAGE_MARKER, parse_named_query, place_page, run_named
+from kg.query.registry import PAGE_MARKER, parse_named_query, place_page, run_named
 
 from _support import QUERIES, load_fixture, query_names
 

@@ -2,7 +2,7 @@
 validate it with pyshacl, and compare results as (shape, focus, path, component, severity, constraint).
 
 The ontology + vocabularies are expanded once per session; each fixture is then expanded together with
-that (already closed) graph, on a copy, with kg.reason.closure, as the build does for the real data.
+that (already closed) graph, on a copy, with kg.pipeline.owlrl_reason.closure, as the build does for the real data.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import pyshacl
 from rdflib import Graph, URIRef
 from rdflib.term import Node
 
-from kg.loader import load_turtle
-from kg.namespaces import RDF, RSH, SH
-from kg.reason import closure
+from kg.pipeline.load import load_turtle
+from kg.rdf.namespaces import RDF, RSH, SH
+from kg.pipeline.owlrl_reason import closure
 
 __all__ = [
     "ROOT", "SHAPES_DIR", "FIXTURES_DIR", "Result", "ontology_graph", "expanded_ontology", "shapes_graph",

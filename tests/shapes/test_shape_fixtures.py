@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rdflib import Literal
 
-from kg.loader import load_turtle
-from kg.namespaces import RSH, SH
+from kg.pipeline.load import load_turtle
+from kg.rdf.namespaces import RSH, SH
 
 from shapes_harness import (
     FIXTURES_DIR, Result, expected_results, fixture_paths, node_shapes, results_of, shape_family,

@@ -11,8 +11,8 @@ import pyshacl
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 
-from kg.loader import load_turtle
-from kg.namespaces import OWL, RDF, RDFS, REMIT, RSH, SH
+from kg.pipeline.load import load_turtle
+from kg.rdf.namespaces import OWL, RDF, RDFS, REMIT, RSH, SH
 
 from shapes_harness import SHAPES_DIR, node_shapes, ontology_graph, shapes_graph
 

@@ -3,14 +3,14 @@
 The draft is merged into an isolated, in-memory copy of the asserted graph built from ``data/`` (the
 served store, ``build/`` and the endpoint never see it); with ``replaces`` the agreement it revises is
 removed first (every triple whose subject is the agreement's IRI or an IRI under ``IRI/``, and their
-blank-node closures). The copy is reasoned (:func:`kg.reason.infer`, owlrl), validated
-(:func:`kg.validate.validate_graphs`: SHACL shapes + QC queries) and put through the rule checks in
+blank-node closures). The copy is reasoned (:func:`kg.pipeline.owlrl_reason.infer`, owlrl), validated
+(:func:`kg.pipeline.validate.validate_graphs`: SHACL shapes + QC queries) and put through the rule checks in
 ``queries/rules/*.rq``. Findings about the draft are reported with the draft's own line, the rule or
 shape, and the contact point of the body that owns the finding; an *impact* section compares the named
 queries ``overlaps`` and ``duplications`` before and after.
 
-Everything that touches the draft runs in a killable worker (:func:`kg.draft.run_isolated`) with a
-deadline and a memory limit; :func:`check_draft` raises :class:`~kg.draft.DraftTimeout` past it.
+Everything that touches the draft runs in a killable worker (:func:`kg.revision.draft.run_isolated`) with a
+deadline and a memory limit; :func:`check_draft` raises :class:`~kg.revision.draft.DraftTimeout` past it.
 
 Rule files have a grlc-style header with ``#+ severity: Violation|Warning|Info`` and select ``?focus``,
 ``?agreement``, ``?message`` and optionally ``?path`` and ``?value``. Parameters ``asOf`` and
@@ -34,19 +34,20 @@ import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.draft import DraftError, parse_draft, run_isolated
-from kg.namespaces import (
+from kg.paths import PROJECT_ROOT
+from kg.revision.draft import DraftError, parse_draft, run_isolated
+from kg.rdf.namespaces import (
     GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD,
     bind_all,
 )
-from kg.validate import SEVERITIES, label_of, severity_at_least, short
+from kg.pipeline.validate import SEVERITIES, label_of, severity_at_least, short
 
 __all__ = [
     "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules", "remove_agreement",
     "check_draft", "check_text", "render_check", "CHECK_FORMATS", "exit_code", "resolve_agreement",
 ]
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 CHECK_FORMATS: tuple[str, ...] = ("text", "json", "sarif", "turtle")
 _HEADER = re.compile(r"^#\+ ?(.*)$")
 _SARIF_LEVEL = {"Violation": "error", "Warning": "warning", "Info": "note"}
@@ -326,8 +327,8 @@ def _owner_contact(focus: Node, agreement: Optional[Node], value: Optional[Node]
 # ----------------------------------------------------------------------------------------------- impact
 
 def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_of: dt.date) -> dict[str, list[dict[str, str]]]:
-    from kg.derive import derive, load_rules
-    from kg.query import bind_params, load_queries, select_page, term_display
+    from kg.pipeline.derive import derive, load_rules
+    from kg.query.registry import bind_params, load_queries, select_page, term_display
 
     derive(store, load_rules(queries_dir / "derive"))  # the named queries read id:graph/derived, as on a build
     registry = load_queries(queries_dir)
@@ -349,8 +350,8 @@ def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ..
     import hashlib
     import tempfile
 
-    from kg.build import source_hash
-    from kg.reason import infer
+    from kg.pipeline.build import source_hash
+    from kg.pipeline.owlrl_reason import infer
 
     if not cache_rows:  # the current graph is not the sources' (an external store): no cache key for it
         inferred = infer(ontology, base)
@@ -403,10 +404,10 @@ def _in_draft(focus: str, agreement: Optional[str], draft_subjects: set[str], dr
 
 def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[str, Any]:
     """Parse, merge, reason, validate and run the rules (in this process); return the JSON result."""
-    from kg.build import Layout
-    from kg.loader import load_files
-    from kg.reason import InconsistencyError, infer
-    from kg.validate import load_qc_queries, validate_graphs
+    from kg.pipeline.build import Layout
+    from kg.pipeline.load import load_files
+    from kg.pipeline.owlrl_reason import InconsistencyError, infer
+    from kg.pipeline.validate import load_qc_queries, validate_graphs
 
     draft = parse_draft(text, fmt, name)
     root = Path(options.root)
@@ -417,7 +418,7 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
 
     ontology, _ = load_files(layout.ontology_files)
     if options.store_url:  # kg check --store URL: the current graph is the external store's asserted graph
-        from kg.remote import RemoteError, asserted_graph
+        from kg.query.remote import RemoteError, asserted_graph
 
         try:
             base = asserted_graph(options.store_url)
@@ -533,8 +534,8 @@ def check_draft(text: str, fmt: str, name: str, options: Optional[CheckOptions] 
                 memory_bytes: Optional[int] = 3 << 30) -> CheckResult:
     """:func:`check_text` in a killable worker with a deadline and a memory limit.
 
-    Raises :class:`~kg.draft.DraftError` (located bad input), :class:`~kg.draft.DraftRefused` or
-    :class:`~kg.draft.DraftTimeout`."""
+    Raises :class:`~kg.revision.draft.DraftError` (located bad input), :class:`~kg.revision.draft.DraftRefused` or
+    :class:`~kg.revision.draft.DraftTimeout`."""
     data = run_isolated(check_text, (text, fmt, name, options or CheckOptions()), timeout, memory_bytes)
     return CheckResult.from_json(data)
 
@@ -663,7 +664,7 @@ def render_sarif(result: CheckResult) -> dict[str, Any]:
 
 def render_turtle(result: CheckResult) -> str:
     """``sh:ValidationReport`` with a ``sh:ValidationResult`` per finding; rules are ``sh:SPARQLConstraint``s."""
-    from kg.build import serialize_graph
+    from kg.pipeline.build import serialize_graph
 
     g = bind_all(Graph())
     report = BNode()
@@ -741,7 +742,7 @@ def parse_args_check(replaces: Optional[str], as_of: Optional[str], contact_max_
 def run_check_command(draft: Path, options: CheckOptions, fmt: str, fail_on: str, input_format: Optional[str],
                       timeout: float, memory: int) -> tuple[int, str, str]:
     """What ``kg check`` does: (exit code, stdout, stderr). Exit 0 below --fail-on, 1 at or above, 2 bad input."""
-    from kg.draft import DraftTimeout, detect_format, read_text
+    from kg.revision.draft import DraftTimeout, detect_format, read_text
 
     try:
         text = read_text(draft)

@@ -36,7 +36,7 @@ __all__ = [
     "run_sparql_job", "run_named_job", "store_graphs", "start_forkserver",
 ]
 
-log = logging.getLogger("kg.workers")
+log = logging.getLogger("kg.api.workers")
 
 
 class PoolBusy(Exception):
@@ -74,7 +74,7 @@ def _truncation_link(endpoint: str) -> str:
 def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) -> tuple[bytes, bool]:
     import pyoxigraph as ox
 
-    from kg.query import term_to_json
+    from kg.query.registry import term_to_json
 
     columns = [v.value for v in result.variables]
     bindings = []
@@ -107,7 +107,7 @@ def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) 
 def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, bool]:
     import pyoxigraph as ox
 
-    from kg.namespaces import PREFIXES
+    from kg.rdf.namespaces import PREFIXES
 
     triples = []
     truncated = False
@@ -152,7 +152,7 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
 
     from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
     from kg.api.guard import QueryRefused, check_dataset_params, inspect_query
-    from kg.store import DEFAULT_GRAPHS
+    from kg.rdf.store import DEFAULT_GRAPHS
 
     from kg.api.cost import CostLimits, check_cost
 
@@ -224,8 +224,8 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
 
 def run_named_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
     """Run one page of a named query with bound parameters."""
-    from kg.query import select_page
-    from kg.store import DEFAULT_GRAPHS
+    from kg.query.registry import select_page
+    from kg.rdf.store import DEFAULT_GRAPHS
 
     try:
         page = select_page(store, job["query"], job["bindings"], job["limit"], job["offset"],
@@ -280,7 +280,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
             restrict_connections(store_path)
             store, run = open_remote(store_path)
         else:
-            from kg.store import open_store
+            from kg.rdf.store import open_store
 
             store = open_store(Path(store_path))
         graphs = store_graphs(store)
@@ -311,7 +311,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
 # ============================================================================ pool (parent side)
 
 #: What the forkserver imports once, so that every worker forked from it starts with them loaded.
-_PRELOAD = ("kg.workers", "kg.store", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query",
+_PRELOAD = ("kg.api.workers", "kg.rdf.store", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query.registry",
             "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra")
 
 

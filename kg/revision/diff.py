@@ -1,6 +1,6 @@
 """``kg diff``: the difference between two versions of an agreement, in the domain's terms.
 
-Each side is a draft file (Turtle, JSON-LD or YAML, parsed by :mod:`kg.draft`) or an agreement already in
+Each side is a draft file (Turtle, JSON-LD or YAML, parsed by :mod:`kg.revision.draft`) or an agreement already in
 the graph (an IRI, ``<IRI>``, a prefixed name such as ``agreement:hmi-probation-cqc-yot``), taken from
 the Turtle sources in ``data/`` with its parts and blank-node closures.
 
@@ -22,15 +22,16 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import graph_diff, to_isomorphic
 from rdflib.term import Node
 
-from kg.draft import Draft, DraftError, detect_format, parse_draft, read_text
-from kg.namespaces import RDF, RDFS, REMIT, SKOS, VCARD
-from kg.validate import label_of, short
+from kg.paths import PROJECT_ROOT
+from kg.revision.draft import Draft, DraftError, detect_format, parse_draft, read_text
+from kg.rdf.namespaces import RDF, RDFS, REMIT, SKOS, VCARD
+from kg.pipeline.validate import label_of, short
 
 __all__ = ["Side", "DiffResult", "load_side", "diff_graphs", "diff_sides", "render_diff", "DIFF_FORMATS",
            "agreement_subgraph"]
 
 DIFF_FORMATS: tuple[str, ...] = ("text", "json", "markdown")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 _AGREEMENT_TYPES = {REMIT.Agreement, REMIT.MemorandumOfUnderstanding}
 _PART_GROUPS = {
     REMIT.areaOfJointWork: "areas", REMIT.leadRule: "leadRules", REMIT.contactPoint: "contacts",
@@ -79,7 +80,7 @@ def agreement_subgraph(g: Graph, agreement: URIRef) -> Graph:
 
 def load_side(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = None) -> Side:
     """A file (Turtle, JSON-LD, YAML) or an agreement in the graph named by IRI or prefixed name."""
-    from kg.check import resolve_agreement
+    from kg.revision.check import resolve_agreement
 
     p = Path(ref)
     if p.exists() or ref.endswith((".ttl", ".yaml", ".yml", ".jsonld", ".json")):
@@ -90,8 +91,8 @@ def load_side(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = Non
         iri = resolve_agreement(ref)
     except ValueError as exc:
         raise DraftError(ref, f"not a file, an IRI or a prefixed name: {exc}") from None
-    from kg.build import Layout
-    from kg.loader import load_files
+    from kg.pipeline.build import Layout
+    from kg.pipeline.load import load_files
 
     layout = Layout(root=root, data=data_dirs)
     g, _ = load_files(layout.data_files)
@@ -268,8 +269,8 @@ def diff_sides(old_ref: str, new_ref: str, raw: bool = False, root: Path = ROOT,
 
 def _label_graph(root: Path, data_dirs: Optional[list[Path]] = None) -> Graph:
     """Labels of everything in the ontology, vocabularies and data (for readable names)."""
-    from kg.build import Layout
-    from kg.loader import load_files
+    from kg.pipeline.build import Layout
+    from kg.pipeline.load import load_files
 
     layout = Layout(root=root, data=data_dirs)
     g, _ = load_files(layout.ontology_files + layout.data_files)
@@ -362,7 +363,7 @@ def diff_in_worker(old_ref: str, new_ref: str, raw: bool) -> dict[str, Any]:
 
 def run_diff_command(old: str, new: str, fmt: str, raw: bool) -> tuple[int, str, str]:
     """What ``kg diff`` does: (exit code, stdout, stderr); parsing runs in a killable worker."""
-    from kg.draft import DraftTimeout, run_isolated
+    from kg.revision.draft import DraftTimeout, run_isolated
     from kg.settings import get_settings
 
     if fmt not in DIFF_FORMATS:

@@ -39,8 +39,9 @@ import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kg.loader import SourceFile, _line_col, check_literal, locate_term  # one line/column rule for sources and drafts
-from kg.namespaces import OWL, RDF, XSD
+from kg.paths import CONTEXTS_DIR
+from kg.pipeline.load import SourceFile, _line_col, check_literal, locate_term  # one line/column rule for sources and drafts
+from kg.rdf.namespaces import OWL, RDF, XSD
 
 __all__ = [
     "CONTEXT_IRI", "CONTEXT_PATH", "FORMATS", "MEDIA_TYPES", "DraftError", "DraftRefused", "DraftTimeout",
@@ -50,7 +51,7 @@ __all__ = [
 
 #: The stable IRI of the one published draft context; resolved to :data:`CONTEXT_PATH`, never fetched.
 CONTEXT_IRI = "https://w3id.org/remit/contexts/remit-draft.context.jsonld"
-CONTEXT_PATH = Path(__file__).resolve().parent.parent / "contexts" / "remit-draft.context.jsonld"
+CONTEXT_PATH = CONTEXTS_DIR / "remit-draft.context.jsonld"
 FORMATS: tuple[str, ...] = ("turtle", "json-ld", "yaml")
 MEDIA_TYPES: dict[str, str] = {
     "text/turtle": "turtle", "application/x-turtle": "turtle",

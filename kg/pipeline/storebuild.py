@@ -1,19 +1,19 @@
 """The build on a pyoxigraph store: national-size graphs without rdflib graphs of the data.
 
-``kg build`` at scale (:func:`kg.build.build` with ``engine="store"``, the ``auto`` choice from
-:data:`kg.build.STORE_ENGINE_THRESHOLD` asserted triples) keeps the data only in an in-memory
+``kg build`` at scale (:func:`kg.pipeline.build.build` with ``engine="store"``, the ``auto`` choice from
+:data:`kg.pipeline.build.STORE_ENGINE_THRESHOLD` asserted triples) keeps the data only in an in-memory
 :class:`pyoxigraph.Store`; rdflib holds just the ontology, the shapes and the validation report, which
 are small whatever the size of the data. Same steps and same results as the rdflib engine:
 
 1. **load**: each data file is parsed by Oxigraph straight into graph ``id:graph/asserted``; a file
-   Oxigraph rejects, or with a capitalised language tag, goes through :func:`kg.loader.load_turtle`,
+   Oxigraph rejects, or with a capitalised language tag, goes through :func:`kg.pipeline.load.load_turtle`,
    so bad input gets the same ``file:line:column`` message; literals of checked datatypes are
-   re-validated (:func:`kg.loader.check_literal`) and located;
-2. **reason**: :func:`kg.fastreason.materialise` inside the store, then the same inconsistency checks;
+   re-validated (:func:`kg.pipeline.load.check_literal`) and located;
+2. **reason**: :func:`kg.pipeline.reason.materialise` inside the store, then the same inconsistency checks;
 3. **validate**: SHACL core constraints and SHACL-SPARQL constraints as SPARQL on the store
-   (:func:`kg.validate.run_shacl` with ``core_on="oxigraph"``), the QC queries, and the findings'
+   (:func:`kg.pipeline.validate.run_shacl` with ``core_on="oxigraph"``), the QC queries, and the findings'
    enrichment read through :class:`StoreView` (an rdflib-``Graph``-like view of the store);
-4. **derive**: :func:`kg.derive.derive`;
+4. **derive**: :func:`kg.pipeline.derive.derive`;
 5. **write**: blank nodes get content-hash labels (:func:`blank_node_labels`); ``remit.trig`` holds
    each graph's statements as sorted N-Triples lines (:func:`write_trig`); the served store is bulk-loaded
    from that file once the in-memory store is released.
@@ -35,11 +35,11 @@ import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.canon import from_ox, to_ox
-from kg.loader import (
+from kg.rdf.canon import from_ox, to_ox
+from kg.pipeline.load import (
     SourceError, SourceFile, _UPPER_LANG, _literal_location, check_literal, load_turtle, read_source,
 )
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, XSD
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, XSD
 
 __all__ = ["StoreView", "StoreGraph", "Locator", "load_into_store", "blank_node_labels", "write_trig", "CHECKED_DATATYPES"]
 
@@ -63,7 +63,7 @@ def _prefixes(text: str) -> dict[str, str]:
 
 def load_into_store(store: ox.Store, paths: Sequence[Path], graph: ox.NamedNode = _A) -> list[SourceFile]:
     """Parse each Turtle file into ``graph`` of ``store``; return the files (text and prefixes, no
-    rdflib graph). Raises :class:`kg.loader.SourceError` with file, line and column on bad input."""
+    rdflib graph). Raises :class:`kg.pipeline.load.SourceError` with file, line and column on bad input."""
     sources: list[SourceFile] = []
     for path in paths:
         path = Path(path)
@@ -109,7 +109,7 @@ def _check_literals(store: ox.Store, graph: ox.NamedNode, sources: Sequence[Sour
 # --- 3. an rdflib-Graph-like view for the findings' enrichment ---------------------------------------------
 
 class StoreView:
-    """The few read methods of :class:`rdflib.Graph` that :mod:`kg.validate` uses to describe a finding
+    """The few read methods of :class:`rdflib.Graph` that :mod:`kg.pipeline.validate` uses to describe a finding
     (labels, citations, the agreement a node belongs to), answered from the union of ``graphs`` in an
     Oxigraph store. Terms go in and come out as rdflib terms; blank nodes keep their store ids."""
 
@@ -253,7 +253,7 @@ _COLUMN0 = re.compile(r"^([^\s#;,.\[\]()\"'][^\s;,]*)", re.M)
 class Locator:
     """Where terms are written, for many terms at once: each file's column-0 tokens (the subjects of
     Remit's Turtle files) are indexed once; a term is found in the first file (in build order) that
-    starts a line with it, in any of the forms :func:`kg.loader.locate_term` tries, else by that
+    starts a line with it, in any of the forms :func:`kg.pipeline.load.locate_term` tries, else by that
     function's full-text search."""
 
     def __init__(self, sources: Sequence[SourceFile]):
@@ -266,7 +266,7 @@ class Locator:
             self._index.append(first)
 
     def __call__(self, term: URIRef) -> tuple[Path, int, int] | None:
-        from kg.loader import _line_col, _term_forms, locate_term
+        from kg.pipeline.load import _line_col, _term_forms, locate_term
 
         for src, first in zip(self.sources, self._index):
             for form in _term_forms(term, src.prefixes):

@@ -17,11 +17,11 @@ about. The rules (names from the OWL 2 RL rule tables, W3C OWL 2 Profiles §4.3)
 
 and nothing else (no ``owl:sameAs`` reasoning: a functional property with two values is reported by
 :func:`functional_conflicts`, not merged). On Remit's ontology and data this is the same set of triples
-as :func:`kg.reason.infer` (owlrl) minus ``owl:sameAs`` consequences; ``tests/test_synth.py`` proves it.
+as :func:`kg.pipeline.owlrl_reason.infer` (owlrl) minus ``owl:sameAs`` consequences; ``tests/test_synth.py`` proves it.
 
 Two entry points:
 
-* :func:`infer_fast` — drop-in for :func:`kg.reason.infer` on rdflib graphs (returns the inferred graph);
+* :func:`infer_fast` — drop-in for :func:`kg.pipeline.owlrl_reason.infer` on rdflib graphs (returns the inferred graph);
 * :func:`materialise` — on a pyoxigraph store: reads the ontology graph and the asserted graph and writes
   the inferred triples into the inferred named graph (no rdflib anywhere; the path for large builds).
 """
@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
 
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, RDF, RDFS
-from kg.reason import is_noise
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, RDF, RDFS
+from kg.pipeline.owlrl_reason import is_noise
 
 __all__ = ["Schema", "schema_from_triples", "closure_triples", "infer_fast", "materialise", "store_inconsistencies",
            "functional_conflicts", "edge_plan", "RULES", "FAST_REASONER", "UNSUPPORTED", "unsupported_features",
@@ -167,7 +167,7 @@ def schema_from_triples(triples: Iterable[tuple[str, str, str, bool]]) -> Schema
             node = rest.get(node, _NIL)
         if len(items) != 2:
             raise ValueError(f"owl:propertyChainAxiom of <{prop}>: only chains of two properties are supported "
-                             f"(got {len(items)}); use kg.reason (owlrl) for this ontology")
+                             f"(got {len(items)}); use kg.pipeline.owlrl_reason (owlrl) for this ontology")
         s.chains.append((items[0], items[1], prop))
     s.super_classes = _closure(sco)
     s.super_props = _closure(spo)
@@ -287,7 +287,7 @@ def _schema_from_graph(g: Graph) -> Schema:
 
 
 def infer_fast(ontology: Graph, asserted: Graph) -> Graph:
-    """The inferred graph (closure minus asserted minus ontology minus noise), like :func:`kg.reason.infer`.
+    """The inferred graph (closure minus asserted minus ontology minus noise), like :func:`kg.pipeline.owlrl_reason.infer`.
 
     Runs the targeted rules on ``ontology`` + ``asserted`` (neither is modified).
     """
@@ -354,7 +354,7 @@ def materialise(
 
     Same rules and result as :func:`infer_fast`, evaluated inside Oxigraph with a few SPARQL updates
     generated from the schema (no per-triple Python work). Everything already in either input graph is
-    left out, as is noise (see :mod:`kg.reason`). The inferred graph is cleared first, so running twice
+    left out, as is noise (see :mod:`kg.pipeline.owlrl_reason`). The inferred graph is cleared first, so running twice
     gives the same store. Returns the number of inferred triples. Transitive properties (none in Remit's
     ontology) are closed by repeating the join until nothing is added.
     """
@@ -438,7 +438,7 @@ def functional_conflicts(store: ox.Store, graph: str | None = None) -> list[tupl
 # --- what the fast path covers, and its consistency checks --------------------------------------------
 
 #: Name recorded in the manifest when the build reasons with this module.
-FAST_REASONER = "kg.fastreason (the OWL 2 RL rules of Remit's ontology; proven equal to owlrl)"
+FAST_REASONER = "kg.pipeline.reason (the OWL 2 RL rules of Remit's ontology; proven equal to owlrl)"
 
 _OWL = str(OWL)
 #: OWL terms whose entailments or inconsistencies this module does not compute (owl:disjointWith and

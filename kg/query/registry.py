@@ -377,7 +377,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
     A query with a page marker (:func:`place_page`) computes only the page's rows."""
     import pyoxigraph as ox
 
-    from kg.store import default_graph_nodes
+    from kg.rdf.store import default_graph_nodes
 
     text, paged = place_page(text, limit, offset)
     if paged:
@@ -418,7 +418,7 @@ def term_display(b: Optional[Mapping[str, Any]], compact: bool = False) -> str:
     if not b:
         return ""
     if compact and b["type"] == "uri":
-        from kg.namespaces import PREFIXES
+        from kg.rdf.namespaces import PREFIXES
 
         best = max(((p, ns) for p, ns in PREFIXES.items() if b["value"].startswith(ns)),
                    key=lambda pn: len(pn[1]), default=None)
@@ -475,7 +475,7 @@ def run_named_query(name: str, raw_params: Mapping[str, str], *, store_path: Pat
     """Load the registry, open the built store read-only and run one named query (``kg query``).
 
     Raises KeyError for an unknown name, :class:`ParamError` for a bad parameter."""
-    from kg.store import open_store
+    from kg.rdf.store import open_store
 
     registry = load_queries(queries_dir)
     if name not in registry:

@@ -39,12 +39,12 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import ID, ID_PREFIXES, PREFIXES, REMIT, SKOS
+from kg.paths import VOCAB_DIR
+from kg.rdf.namespaces import ID, ID_PREFIXES, PREFIXES, REMIT, SKOS
 
 __all__ = ["SynthResult", "synthesize", "parse_size", "vocabulary", "count_triples"]
 
-_ROOT = Path(__file__).resolve().parent.parent
-_VOCAB_DIR = _ROOT / "ontology" / "vocab"
+_VOCAB_DIR = VOCAB_DIR
 
 _USED_PREFIXES = (
     "remit", "body", "office", "agreement", "st", "fn", "jur", "status", "doc", "statute", "provision", "resp",

@@ -20,8 +20,8 @@ import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.loader import SourceFile, locate_term
-from kg.namespaces import (
+from kg.pipeline.load import SourceFile, locate_term
+from kg.rdf.namespaces import (
     DCTERMS, FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH,
     SKOS, XSD, bind_all,
 )
@@ -445,7 +445,7 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
     With ``sparql_on="oxigraph"`` (the default) the SPARQL-based constraints pyshacl would run on rdflib
     are run on Oxigraph instead (see ``_split_sparql``), giving the same results; ``"pyshacl"`` runs
     everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand.
-    With ``core_on="oxigraph"`` the core constraints run on Oxigraph too (:mod:`kg.shaclox`, same
+    With ``core_on="oxigraph"`` the core constraints run on Oxigraph too (:mod:`kg.pipeline.shacl`, same
     results), unless the shapes use something it does not support: then pyshacl runs the whole core."""
     if sparql_on not in ("oxigraph", "pyshacl"):
         raise ValueError(f"sparql_on must be 'oxigraph' or 'pyshacl', not {sparql_on!r}")
@@ -460,7 +460,7 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
     core, jobs = _split_sparql(shapes) if sparql_on == "oxigraph" else (shapes, [])
     core_jobs = None
     if core_on == "oxigraph":
-        from kg.shaclox import compile_shapes, core_report  # kg.shaclox imports this module
+        from kg.pipeline.shacl import compile_shapes, core_report  # kg.pipeline.shacl imports this module
         core_jobs, unsupported = compile_shapes(core)
         core_jobs = None if unsupported else core_jobs
     if core_jobs is None:
@@ -629,7 +629,7 @@ def _citation(node: Node, g: Graph) -> tuple[Node | None, str | None]:
 def _enrich(raws: Iterable[_Raw], union: Graph, sources: Sequence[SourceFile],
             locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> list[Finding]:
     """Findings from raw results: message, labels, agreement and part, citation, source location.
-    ``locate`` finds where a term is written (default :func:`kg.loader.locate_term` over ``sources``)."""
+    ``locate`` finds where a term is written (default :func:`kg.pipeline.load.locate_term` over ``sources``)."""
     if locate is None:
         def locate(term: URIRef) -> tuple[Path, int, int] | None:
             return locate_term(term, sources)
@@ -735,11 +735,11 @@ def validate_store(store: ox.Store, ontology: Graph, shapes: Graph, queries: Seq
                    sources: Sequence[SourceFile] = (),
                    locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> Report:
     """:func:`validate_graphs` on an Oxigraph store holding the ontology, asserted and inferred graphs
-    (the build at scale, :mod:`kg.storebuild`): every SHACL constraint and QC query runs as SPARQL on the
+    (the build at scale, :mod:`kg.pipeline.storebuild`): every SHACL constraint and QC query runs as SPARQL on the
     store, and the findings are described through a read-only view of it; no rdflib copy of the data."""
-    from kg.storebuild import StoreGraph, StoreView
+    from kg.pipeline.storebuild import StoreGraph, StoreView
 
-    from kg.shaclox import compile_shapes
+    from kg.pipeline.shacl import compile_shapes
 
     _, unsupported = compile_shapes(_split_sparql(shapes)[0])
     if unsupported:  # pyshacl would need an rdflib copy of the data: not at this scale

@@ -11,7 +11,7 @@ inferred).
 constraint component, a target or a path it does not support, a shape without ``sh:message``...). If
 that list is not empty the caller must run the whole core with pyshacl: nothing is ever skipped.
 :func:`run_core` returns each validation result as its (predicate, object) pairs, in the form
-pyshacl writes them (``kg.validate`` adds them to the report graph).
+pyshacl writes them (``kg.pipeline.validate`` adds them to the report graph).
 
 Supported, following pyshacl 0.40.1 (``pyshacl/constraints/core/*.py``) detail for detail:
 
@@ -51,7 +51,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node, _toPythonMapping
 
-from kg.namespaces import OWL, RDF, RDFS, SH, XSD
+from kg.rdf.namespaces import OWL, RDF, RDFS, SH, XSD
 
 __all__ = ["CoreJob", "compile_shapes", "run_core", "core_report"]
 
@@ -450,7 +450,7 @@ def compile_shapes(shapes: Graph) -> tuple[list[CoreJob], list[str]]:
 
 
 def _rd(term: Any, bnodes: dict[str, BNode]) -> Node | None:
-    from kg.validate import _rd as rd  # the term conversion the SHACL-SPARQL jobs use
+    from kg.pipeline.validate import _rd as rd  # the term conversion the SHACL-SPARQL jobs use
     return rd(term, bnodes)
 
 
@@ -459,7 +459,7 @@ def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict
     """Each validation result of the core constraints of ``shapes`` on ``store``, as its (predicate,
     object) pairs in the form pyshacl writes them. ``union``: query the union of the named graphs as
     the default graph (as the build's dataset). ``bnodes`` maps Oxigraph blank node ids to the rdflib
-    blank nodes they stand for (``kg.validate._oxigraph_dataset``). Raises ``ValueError`` when the
+    blank nodes they stand for (``kg.pipeline.validate._oxigraph_dataset``). Raises ``ValueError`` when the
     shapes use anything :func:`compile_shapes` does not support (nothing is ever skipped)."""
     if jobs is None:
         jobs, problems = compile_shapes(shapes)

@@ -5,8 +5,8 @@ areas have a lead) depend only on the sources, but computing them per request me
 property paths over the whole graph. Each ``queries/derive/*.rq`` is a SPARQL ``CONSTRUCT`` with a
 grlc-style header; :func:`derive` evaluates them in file-name order over the union of the ontology,
 asserted and inferred graphs (and what earlier rules derived), and writes their triples into the
-named graph ``id:graph/derived`` (:data:`kg.namespaces.GRAPH_DERIVED`). The built store serves that
-graph as part of the default graph (:data:`kg.store.DEFAULT_GRAPHS`), so a named query can read a
+named graph ``id:graph/derived`` (:data:`kg.rdf.namespaces.GRAPH_DERIVED`). The built store serves that
+graph as part of the default graph (:data:`kg.rdf.store.DEFAULT_GRAPHS`), so a named query can read a
 derived fact as if it were asserted. Every term a rule writes is declared in the ontology.
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 __all__ = ["DeriveRule", "load_rules", "derive", "RULES_DIR"]
 

@@ -2,14 +2,14 @@
 
 :class:`RemoteStore` speaks the SPARQL 1.1 Protocol (query by POST, results as SPARQL JSON) to any
 store the built dataset was pushed into with ``kg push`` (Oxigraph server, Fuseki, GraphDB, Virtuoso).
-It returns the same shapes as the embedded backend in :mod:`kg.query`: a :class:`kg.query.ResultPage`
-whose rows are SPARQL-JSON bindings normalised the way :func:`kg.query.term_to_json` writes them
+It returns the same shapes as the embedded backend in :mod:`kg.query.registry`: a :class:`kg.query.registry.ResultPage`
+whose rows are SPARQL-JSON bindings normalised the way :func:`kg.query.registry.term_to_json` writes them
 (``literal`` with ``xml:lang`` or a ``datatype`` other than ``xsd:string``; ``uri``; ``bnode``).
 
 How it matches the embedded runner:
 
 * the default graph is the union of the ontology, asserted and inferred graphs, asked for with the
-  protocol's ``default-graph-uri`` parameters (as :data:`kg.store.DEFAULT_GRAPHS`);
+  protocol's ``default-graph-uri`` parameters (as :data:`kg.rdf.store.DEFAULT_GRAPHS`);
 * parameters are bound with a ``VALUES`` block placed first in the query's top-level group, so they
   are bound before every ``BIND``, ``FILTER`` and ``OPTIONAL`` of the query, as Oxigraph's
   ``substitutions`` bind them; values are written as N-Triples terms, never spliced into the query;
@@ -30,10 +30,10 @@ from urllib.error import URLError
 from SPARQLWrapper import JSON, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from kg.query import (
+from kg.query.registry import (
     MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
 )
-from kg.store import DEFAULT_GRAPHS
+from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["RemoteError", "RemoteStore", "asserted_graph", "bind_with_values", "normalise_binding",
            "run_named_remote", "run_named_query_remote"]
@@ -135,7 +135,7 @@ def _can_append_limit(text: str) -> bool:
 # --------------------------------------------------------------------------------------------- results
 
 def normalise_binding(b: Mapping[str, Any]) -> dict[str, Any]:
-    """A SPARQL-JSON binding as :func:`kg.query.term_to_json` writes it (``typed-literal`` → ``literal``,
+    """A SPARQL-JSON binding as :func:`kg.query.registry.term_to_json` writes it (``typed-literal`` → ``literal``,
     no ``datatype`` for ``xsd:string`` or language-tagged literals)."""
     kind = b.get("type")
     if kind in ("literal", "typed-literal"):
@@ -208,7 +208,7 @@ class RemoteStore:
 
     def select_page(self, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
                     default_graph: Optional[Sequence[str]] = None) -> ResultPage:
-        """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.select_page` returns them."""
+        """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.registry.select_page` returns them."""
         if _can_append_limit(text):
             query = f"{text.rstrip()}\nLIMIT {limit + 1} OFFSET {offset}\n"
             columns, rows = self.select(query, bindings, default_graph)
@@ -228,7 +228,7 @@ class RemoteStore:
 def run_named_remote(store: RemoteStore, nq: NamedQuery, raw_params: Mapping[str, str],
                      limit: Optional[int | str] = None, offset: Optional[int | str] = None,
                      max_limit: int = MAX_LIMIT, default_limit: int = 100) -> ResultPage:
-    """:func:`kg.query.run_named` against a remote store."""
+    """:func:`kg.query.registry.run_named` against a remote store."""
     lim, off = page_bounds(limit, offset, default_limit, max_limit)
     return store.select_page(nq.text, bind_params(nq, raw_params), lim, off)
 
@@ -236,7 +236,7 @@ def run_named_remote(store: RemoteStore, nq: NamedQuery, raw_params: Mapping[str
 def run_named_query_remote(name: str, raw_params: Mapping[str, str], *, store_url: str, queries_dir: Path,
                            limit: Optional[int | str] = None, offset: Optional[int | str] = None,
                            max_limit: int = MAX_LIMIT, default_limit: int = 100) -> tuple[NamedQuery, ResultPage]:
-    """:func:`kg.query.run_named_query` against a remote store (``kg query NAME --store URL``)."""
+    """:func:`kg.query.registry.run_named_query` against a remote store (``kg query NAME --store URL``)."""
     registry = load_queries(queries_dir)
     if name not in registry:
         raise KeyError(f"no named query {name!r} in {queries_dir} (queries: {', '.join(registry) or 'none'})")
@@ -250,7 +250,7 @@ def asserted_graph(store_url: str, timeout: float = 300.0) -> Any:
     from rdflib import Graph
     from SPARQLWrapper import N3
 
-    from kg.namespaces import GRAPH_ASSERTED
+    from kg.rdf.namespaces import GRAPH_ASSERTED
 
     store = RemoteStore(store_url, timeout=timeout)
     sw = store._client(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH_ASSERTED}> {{ ?s ?p ?o }} }}", [])

@@ -4,10 +4,10 @@ Steps (each a plain function):
 
 1. load ``ontology/*.ttl`` + ``ontology/vocab/*.ttl`` (graph ``id:graph/ontology``) and every ``*.ttl``
    under the data folders (graph ``id:graph/asserted``), failing with ``file:line:column: message``;
-2. reason (:func:`kg.reason.infer`, owlrl, below :data:`FAST_REASONER_THRESHOLD` asserted triples, else
-   :func:`kg.fastreason.infer_fast`, proven equal on Remit's ontology): the OWL 2 RL closure minus what
+2. reason (:func:`kg.pipeline.owlrl_reason.infer`, owlrl, below :data:`FAST_REASONER_THRESHOLD` asserted triples, else
+   :func:`kg.pipeline.reason.infer_fast`, proven equal on Remit's ontology): the OWL 2 RL closure minus what
    was asserted (``id:graph/inferred``);
-3. validate (:func:`kg.validate.validate_graphs`): SHACL shapes in ``shapes/*.shapes.ttl`` and the
+3. validate (:func:`kg.pipeline.validate.validate_graphs`): SHACL shapes in ``shapes/*.shapes.ttl`` and the
    ``queries/qc/*-violation.rq`` checks (``id:graph/validation-report``);
 4. write ``remit.trig``, ``report.ttl``, ``report.json``, ``manifest.json`` and ``store/`` into a
    temporary sibling folder, and swap it in only when everything succeeded.
@@ -34,16 +34,16 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from kg import __version__
-from kg.canon import canonical_graphs, from_ox, to_ox
-from kg.derive import RULES_DIR, derive, load_rules
-from kg.loader import SourceFile, find_files, load_files, locate_term
-from kg.namespaces import (
+from kg.rdf.canon import canonical_graphs, from_ox, to_ox
+from kg.pipeline.derive import RULES_DIR, derive, load_rules
+from kg.pipeline.load import SourceFile, find_files, load_files, locate_term
+from kg.rdf.namespaces import (
     GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ONTOLOGY_IRI, OWL, PREFIXES, RDF, XSD,
 )
-from kg.fastreason import FAST_REASONER, inconsistencies, infer_fast, unsupported_features
-from kg.reason import REASONER, InconsistencyError, infer
-from kg.store import write_store
-from kg.validate import QCQuery, Report, load_qc_queries, validate_graphs
+from kg.pipeline.reason import FAST_REASONER, inconsistencies, infer_fast, unsupported_features
+from kg.pipeline.owlrl_reason import REASONER, InconsistencyError, infer
+from kg.rdf.store import write_store
+from kg.pipeline.validate import QCQuery, Report, load_qc_queries, validate_graphs
 
 __all__ = [
     "BuildError", "BuildResult", "Checked", "Layout", "build", "check", "validate", "source_hash", "serialize_dataset",
@@ -53,10 +53,10 @@ __all__ = [
 
 #: The files every complete build leaves in the out folder.
 ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store")
-_CODE = ("build.py", "loader.py", "reason.py", "fastreason.py", "validate.py", "report.py", "derive.py",
-         "storebuild.py", "shaclox.py", "canon.py", "store.py")
+#: The packages whose code makes the artefacts: a change to any of their modules rebuilds.
+_CODE_PACKAGES = ("pipeline", "rdf", "findings")
 
-#: ``--reasoner`` values: ``owlrl`` (the reference, pure Python), ``fast`` (:mod:`kg.fastreason`, the
+#: ``--reasoner`` values: ``owlrl`` (the reference, pure Python), ``fast`` (:mod:`kg.pipeline.reason`, the
 #: rules Remit's ontology uses, proven equal to owlrl on it) or ``auto`` (owlrl below the threshold).
 REASONERS: tuple[str, ...] = ("auto", "owlrl", "fast")
 #: Asserted triples from which ``auto`` uses the fast reasoner: owlrl takes ~7 s at 10k triples,
@@ -64,7 +64,7 @@ REASONERS: tuple[str, ...] = ("auto", "owlrl", "fast")
 FAST_REASONER_THRESHOLD = 50_000
 #: ``--engine`` values (see :func:`choose_engine`).
 ENGINES: tuple[str, ...] = ("auto", "rdflib", "store")
-#: Asserted triples from which ``--engine auto`` builds on an Oxigraph store (:mod:`kg.storebuild`):
+#: Asserted triples from which ``--engine auto`` builds on an Oxigraph store (:mod:`kg.pipeline.storebuild`):
 #: the rdflib engine holds ~2 KB per triple and pyshacl validates in Python (125 s at 100k triples).
 STORE_ENGINE_THRESHOLD = 50_000
 
@@ -167,11 +167,9 @@ def source_hash(layout: Layout) -> tuple[str, list[dict[str, str]]]:
         digest = hashlib.sha256(p.read_bytes()).hexdigest()
         listing.append({"path": rel, "sha256": digest})
         h.update(rel.encode() + b"\0" + digest.encode() + b"\n")
-    code = Path(__file__).parent
-    for name in _CODE:
-        f = code / name
-        if f.is_file():
-            h.update(f"kg/{name}\0".encode() + hashlib.sha256(f.read_bytes()).digest())
+    kg_dir = Path(__file__).resolve().parent.parent
+    for f in sorted(p for pkg in _CODE_PACKAGES for p in (kg_dir / pkg).glob("*.py")):
+        h.update(f"kg/{f.parent.name}/{f.name}\0".encode() + hashlib.sha256(f.read_bytes()).digest())
     h.update(json.dumps({"remit": __version__, **_tool_versions()}, sort_keys=True).encode())
     return "sha256:" + h.hexdigest(), listing
 
@@ -239,7 +237,7 @@ def check(layout: Layout, extra_files: list[Path] | None = None, reasoner: str =
 
 
 def derive_graph(layout: Layout, ontology: Graph, asserted: Graph, inferred: Graph) -> Graph:
-    """The derived facts (:mod:`kg.derive`) of the reasoned graph, as an rdflib graph."""
+    """The derived facts (:mod:`kg.pipeline.derive`) of the reasoned graph, as an rdflib graph."""
     rules = load_rules(layout.derive_dir)
     out = Graph()
     if not rules:
@@ -261,7 +259,7 @@ def derive_graph(layout: Layout, ontology: Graph, asserted: Graph, inferred: Gra
 # --- deterministic serialisation ----------------------------------------------------------------------
 
 def _canonical(graphs: dict[URIRef, Graph]) -> dict[URIRef, Graph]:
-    """Blank nodes relabelled canonically over the whole dataset (see :mod:`kg.canon`)."""
+    """Blank nodes relabelled canonically over the whole dataset (see :mod:`kg.rdf.canon`)."""
     return canonical_graphs(graphs)
 
 
@@ -363,7 +361,7 @@ def _is_fresh(layout: Layout, digest: str) -> bool:
 
 def choose_engine(engine: str, asserted_triples: int) -> str:
     """``rdflib`` or ``store`` for an ``--engine`` value: ``auto`` takes the store engine
-    (:mod:`kg.storebuild`) from :data:`STORE_ENGINE_THRESHOLD` asserted triples."""
+    (:mod:`kg.pipeline.storebuild`) from :data:`STORE_ENGINE_THRESHOLD` asserted triples."""
     if engine not in ENGINES:
         raise BuildError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     if engine != "auto":
@@ -387,7 +385,7 @@ def build(layout: Layout | None = None, force: bool = False, reasoner: str = "au
     same inferred graph on Remit's ontology, so it is not part of the source hash.
     ``engine``: ``auto`` (default), ``rdflib`` or ``store`` (see :func:`choose_engine`): the rdflib
     engine holds the data in rdflib graphs and validates with pyshacl; the store engine keeps it in an
-    Oxigraph store only (:mod:`kg.storebuild`). Both give the same dataset and findings.
+    Oxigraph store only (:mod:`kg.pipeline.storebuild`). Both give the same dataset and findings.
 
     Raises :class:`SourceError` or :class:`BuildError` on bad input; the previous artefacts are then
     left exactly as they were.
@@ -470,14 +468,14 @@ def _build_rdflib(layout: Layout, tmp: Path, reasoner: str) -> tuple[dict[str, A
 
 def _build_store(layout: Layout, tmp: Path, reasoner: str,
                  engine: str) -> tuple[dict[str, Any], Report, dict[str, float], str]:
-    """Steps 1–4 on an in-memory Oxigraph store (:mod:`kg.storebuild`); writes ``tmp/remit.trig``.
+    """Steps 1–4 on an in-memory Oxigraph store (:mod:`kg.pipeline.storebuild`); writes ``tmp/remit.trig``.
     With ``engine="auto"`` and fewer than :data:`STORE_ENGINE_THRESHOLD` asserted triples, the rdflib
     engine does the work instead (the store was only used to count)."""
     import pyoxigraph as ox
 
-    from kg.fastreason import materialise, store_inconsistencies
-    from kg.storebuild import Locator, blank_node_labels, load_into_store, write_trig
-    from kg.validate import validate_store
+    from kg.pipeline.reason import materialise, store_inconsistencies
+    from kg.pipeline.storebuild import Locator, blank_node_labels, load_into_store, write_trig
+    from kg.pipeline.validate import validate_store
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -489,7 +487,7 @@ def _build_store(layout: Layout, tmp: Path, reasoner: str,
         manifest, report, more = _build_rdflib(layout, tmp, reasoner)
         return manifest, report, more, "rdflib"
     if reasoner == "owlrl":
-        raise BuildError("the store engine reasons with kg.fastreason; use --engine rdflib with --reasoner owlrl")
+        raise BuildError("the store engine reasons with kg.pipeline.reason; use --engine rdflib with --reasoner owlrl")
     ontology, ont_sources = load_files(layout.ontology_files)
     missing = unsupported_features(ontology)
     if missing:

@@ -1,7 +1,7 @@
 """The publication's model: IRI ↔ URL mapping, labels, and the data behind every page for people.
 
 One :class:`Site` serves both the live server (:mod:`kg.api.pages`) and the static site
-(:mod:`kg.publish`): each page is rendered for a *page path* (``/id/body/cqc.html``) and every link in it is
+(:mod:`kg.publication.publish`): each page is rendered for a *page path* (``/id/body/cqc.html``) and every link in it is
 written relative to that path, so the same HTML works under any base URL and on any static host.
 
 IRI ↔ URL: an IRI under the IRI base (default ``https://w3id.org/remit/``) maps to the same path under
@@ -25,13 +25,15 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from kg.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
-from kg.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
-from kg.namespaces import REMIT
+from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
+from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
+from kg.rdf.namespaces import REMIT
 
 __all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: The stylesheet and other static files of the pages.
+STATIC = Path(__file__).parent / "static"
 
 #: Document forms of a resource: extension → (media type, label for people).
 DOC_FORMATS: dict[str, tuple[str, str]] = {
@@ -149,7 +151,7 @@ class Site:
                  service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
         self.settings = settings
         #: The day statuses (reviews due, agreements in force, duplications) are judged on. None: the current
-        #: date at each request (the live server); a publication always fixes one (:func:`kg.publish.publication_date`).
+        #: date at each request (the live server); a publication always fixes one (:func:`kg.publication.publish.publication_date`).
         self.as_of = as_of
         #: Where :attr:`as_of` comes from, for people (``--as-of``, ``SOURCE_DATE_EPOCH``, the data).
         self.as_of_basis = as_of_basis
@@ -178,7 +180,7 @@ class Site:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    from kg.store import open_store
+                    from kg.rdf.store import open_store
 
                     self._store = open_store(Path(self.settings.store_path))
         return self._store
@@ -272,7 +274,7 @@ class Site:
             if shared:
                 return shared
         if self._queries is None:
-            from kg.query import load_queries
+            from kg.query.registry import load_queries
 
             self._queries = load_queries(Path(self.settings.queries_dir))
         return self._queries
@@ -283,7 +285,7 @@ class Site:
         nq = self.queries.get(name)
         if nq is None:
             return None
-        from kg.query import run_named
+        from kg.query.registry import run_named
 
         params = dict(params or {})
         for p in nq.params:

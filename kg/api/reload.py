@@ -2,7 +2,7 @@
 
 Steps (one reload at a time):
 
-1. **Unchanged?** The source hash (:func:`kg.build.source_hash`) equals the served build's
+1. **Unchanged?** The source hash (:func:`kg.pipeline.build.source_hash`) equals the served build's
    ``manifest.json`` ``sourceHash``: nothing to do (status ``unchanged``).
 2. **Build** ``kg build`` in a child process, from ``settings.source_root`` and ``settings.data_dir``, into a
    staging folder beside ``settings.build_dir`` (``.<name>.reload``), within ``settings.reload_timeout``.
@@ -15,7 +15,7 @@ Steps (one reload at a time):
    a new kind of problem does. ``none`` accepts any report that built. When the served store has no
    ``report.json`` beside it, every finding at or above the threshold is new.
 4. **Switch**: the staging folder becomes ``settings.build_dir`` (the previous one is removed once no
-   worker reads it), then :meth:`kg.workers.WorkerPool.switch` starts new workers on the new store and
+   worker reads it), then :meth:`kg.api.workers.WorkerPool.switch` starts new workers on the new store and
    swaps them in atomically; the service description, graph counts and pages are repointed.
 
 The outcome is returned and kept (``Reloader.state``) for ``/health``: ``last_reload`` and
@@ -38,7 +38,7 @@ from typing import Any, Optional
 
 __all__ = ["Reloader", "ReloadOutcome", "ReloadBusy", "SEVERITIES", "new_finding_checks"]
 
-log = logging.getLogger("kg.reload")
+log = logging.getLogger("kg.api.reload")
 
 SEVERITIES = ("Info", "Warning", "Violation")
 
@@ -168,7 +168,7 @@ class Reloader:
         return ReloadOutcome(status, detail, trigger, time.time(), round(time.monotonic() - started, 3), **kw)
 
     async def _reload(self, trigger: str, started: float) -> ReloadOutcome:
-        from kg.build import Layout, source_hash
+        from kg.pipeline.build import Layout, source_hash
 
         s = self.settings
         if getattr(s, "remote_store_url", None):
@@ -269,7 +269,7 @@ class Reloader:
         loop = asyncio.get_running_loop()
 
         def count() -> dict[str, int]:
-            from kg.store import open_store
+            from kg.rdf.store import open_store
 
             st = open_store(store)
             counts = {}

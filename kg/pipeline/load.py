@@ -21,7 +21,7 @@ import rdflib
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kg.namespaces import XSD
+from kg.rdf.namespaces import XSD
 
 _XSD_STRING = str(XSD.string)
 
@@ -316,9 +316,9 @@ def load_files(paths: Iterable[Path | str], into: Graph | None = None) -> tuple[
 def format_turtle(path: Path | str) -> tuple[str, str]:
     """The file's current text and its canonical form (rdflib ``longturtle``, Remit's prefixes plus the
     file's own). Comments are not kept. Raises :class:`SourceError` on bad input."""
-    from kg.namespaces import PREFIXES
+    from kg.rdf.namespaces import PREFIXES
 
-    from kg.canon import canonical_graph
+    from kg.rdf.canon import canonical_graph
 
     src = load_turtle(path)
     g = Graph(bind_namespaces="none")

@@ -25,7 +25,7 @@ import owlrl
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.term import Node
 
-from kg.namespaces import OWL, RDF, RDFS, XSD
+from kg.rdf.namespaces import OWL, RDF, RDFS, XSD
 
 __all__ = ["InconsistencyError", "infer", "closure", "is_noise", "REASONER"]
 

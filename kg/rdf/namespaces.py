@@ -40,7 +40,7 @@ GRAPH_ONTOLOGY = ID["graph/ontology"]
 GRAPH_SHAPES = ID["graph/shapes"]
 GRAPH_REPORT = ID["graph/validation-report"]
 #: Facts derived at build time by ``queries/derive/*.rq`` (CONSTRUCT) from the reasoned graph, so the
-#: analyst queries read them instead of recomputing them per request (see ``kg.derive``).
+#: analyst queries read them instead of recomputing them per request (see ``kg.pipeline.derive``).
 GRAPH_DERIVED = ID["graph/derived"]
 
 #: One prefix per kind of instance (Turtle prefixed names cannot contain "/").

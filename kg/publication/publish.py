@@ -26,8 +26,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
-from kg.describe import to_rdflib
-from kg.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
+from kg.publication.describe import to_rdflib
+from kg.rdf.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
                            bind_all)
 
 __all__ = [
@@ -53,7 +53,7 @@ RDF_MEDIA: dict[str, tuple[str, str]] = {
 # ----------------------------------------------------------------------------------------- JSON-LD context
 
 def jsonld_context(ontology_triples: Iterable[ox.Triple]) -> dict[str, Any]:
-    """The ``@context``: every prefix of :data:`kg.namespaces.PREFIXES`, plus a term per ontology property
+    """The ``@context``: every prefix of :data:`kg.rdf.namespaces.PREFIXES`, plus a term per ontology property
     (``leadBody`` → ``remit:leadBody``). A property whose local name is already a prefix keeps its
     prefixed form (``remit:status``), so no term is defined twice. No type coercion: values keep their own
     ``@id``/``@value`` form, which rdflib writes and reads back without loss (with ``"@type": "@id"``
@@ -174,7 +174,7 @@ _NT_OBJECT = re.compile(rb" _:([^\s]+) \.$", re.M)
 
 def _labelled_graph(store: ox.Store, graph: str, labels: dict[str, str]) -> list[bytes]:
     """The statements of ``graph`` as sorted N-Triples lines, each blank node written as the IRI
-    ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.storebuild.blank_node_labels`; turned back into
+    ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.pipeline.storebuild.blank_node_labels`; turned back into
     ``_:bLABEL`` in the written dumps), so that nothing depends on the store's own blank-node ids."""
     def iri(m: re.Match[bytes]) -> bytes:
         return f"<{_SKOLEM}{labels[m.group(1).decode()]}>".encode()
@@ -214,10 +214,10 @@ def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]]
     JSON-LD of the union, and TriG with each graph kept apart.
 
     Written by Oxigraph's serialisers, never through rdflib graphs (seconds at a million triples). Blank
-    nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.storebuild.blank_node_labels`);
+    nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.pipeline.storebuild.blank_node_labels`);
     statements are sorted (as N-Triples lines) and Turtle, TriG and JSON-LD write them in that order.
     The same graph gives the same bytes from any store, in every process."""
-    from kg.storebuild import blank_node_labels
+    from kg.pipeline.storebuild import blank_node_labels
 
     labels = blank_node_labels(store)
     prefixes = dict(PREFIXES)
@@ -481,15 +481,15 @@ def write_publication_cache(store_path: Path, outdir: Path, version: str, base_u
     files and ``index.json`` (name, kind, media type, size and SHA-256 of each dump), and
     ``void-<hash of base_url>/void.<ext>``. Each folder is written under a temporary name and renamed into
     place, so a reader sees all of it or nothing; what is already there is not built again. Run by the
-    server in a child process (``python -m kg.publish``), never in the web process."""
-    from kg.store import open_store
+    server in a child process (``python -m kg.publication.publish``), never in the web process."""
+    from kg.rdf.store import open_store
 
     store = open_store(Path(store_path))
     outdir = Path(outdir)
     dumps = read_publication_cache(outdir)
     if dumps is None:
         if context is None:
-            from kg.describe import describe_ontology
+            from kg.publication.describe import describe_ontology
 
             context = jsonld_context(describe_ontology(store, ONTOLOGY_IRI))
         tmp = outdir.with_name(f"{outdir.name}.tmp-{os.getpid()}")
@@ -529,7 +529,7 @@ def read_publication_cache(outdir: Path) -> Optional[list[Dump]]:
 
 
 def _main(argv: list[str]) -> int:
-    """``python -m kg.publish STORE OUTDIR VERSION BASE_URL [CONTEXT_JSON_FILE]``: the server's dump job,
+    """``python -m kg.publication.publish STORE OUTDIR VERSION BASE_URL [CONTEXT_JSON_FILE]``: the server's dump job,
     at low CPU priority."""
     try:
         os.nice(10)

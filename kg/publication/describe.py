@@ -20,8 +20,8 @@ from typing import Iterable, Optional
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, GRAPH_SHAPES, bind_all
-from kg.store import DEFAULT_GRAPHS
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, GRAPH_SHAPES, bind_all
+from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = [
     "describe", "describe_ontology", "resource_exists", "to_rdflib", "graph_triples", "description_graphs",

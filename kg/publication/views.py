@@ -1,6 +1,6 @@
 """The data of the analyst pages: agreement, body, remit matrix and a matrix cell's explanation.
 
-Each function takes a :class:`~kg.api.ld_site.Site` and the page path (for relative links) and returns a
+Each function takes a :class:`~kg.publication.site.Site` and the page path (for relative links) and returns a
 plain dict for its Jinja template. Queries run on the store's default graph; named queries from
 ``queries/`` (``reviews-due``, ``overlaps``, ``explain``) are used when they exist.
 """
@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import pyoxigraph as ox
 
-from kg.api.ld_site import (FN_PREFIX, R, ST_PREFIX, Site, Value, _add_duration, _date_of, humanise_duration,
+from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, _add_duration, _date_of, humanise_duration,
                             iri_local_name, slug)
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
