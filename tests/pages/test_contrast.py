@@ -7,7 +7,7 @@ import re
 
 from fixture import ROOT
 
-CSS = (ROOT / "kg" / "api" / "static" / "remit.css").read_text()
+CSS = (ROOT / "kg" / "publication" / "static" / "remit.css").read_text()
 
 
 def _luminance(hex_colour: str) -> float:
