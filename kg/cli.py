@@ -36,8 +36,7 @@ def build(
     out: Path = typer.Option(Path("build"), "--out", help="Output folder."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the sources are unchanged."),
     fail_on: str = typer.Option("none", "--fail-on", help="Exit 1 on findings at or above: violation|warning|info|none."),
-    reasoner: str = typer.Option("auto", "--reasoner", help="owlrl|fast|auto (auto: owlrl below 50k asserted triples)."),
-    engine: str = typer.Option("auto", "--engine", help="rdflib|store|auto (auto: the Oxigraph store engine from 50k asserted triples)."),
+    reference: bool = typer.Option(False, "--reference", help="Reason with owlrl and validate with pyshacl (the reference engines; slower, same results)."),
     timings: bool = typer.Option(False, "--timings", help="Print the seconds each step took (on stderr)."),
 ) -> None:
     """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
@@ -45,7 +44,7 @@ def build(
     from kg.pipeline.load import SourceError
 
     try:
-        result = b.build(b.Layout(data=data, out=out), force=force, reasoner=reasoner, engine=engine)
+        result = b.build(b.Layout(data=data, out=out), force=force, reference=reference)
     except (SourceError, b.BuildError) as exc:
         typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
         typer.echo("build failed; the previous artefacts are unchanged", err=True)

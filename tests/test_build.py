@@ -182,39 +182,28 @@ def test_real_tree_builds(tmp_path):
     assert (tmp_path / "build" / "store").is_dir()
 
 
-# --- the reasoner switch and the fast loader ----------------------------------------------------------
+# --- the reference switch and the fast loader ---------------------------------------------------------
 
-def test_fast_reasoner_builds_the_same_artefacts(tmp_path):
-    """``--reasoner fast`` (kg.pipeline.reason) and owlrl give byte-identical artefacts; only the manifest's
-    ``reasoner`` differs. ``auto`` takes owlrl below the threshold and the fast path above it."""
-    from kg.pipeline.build import FAST_REASONER_THRESHOLD, choose_reasoner
-    from rdflib import Graph
-
+def test_reference_engines_build_the_same_artefacts(tmp_path):
+    """``--reference`` (owlrl + pyshacl) and the default engines (kg.pipeline.reason + kg.pipeline.shacl)
+    give byte-identical artefacts; only the manifest's ``reasoner`` and ``validator`` differ."""
     root = make_tree(tmp_path)
     (root / "data" / "extra.ttl").write_text(  # a finding too, so the reports are compared as well
         "@prefix remit: <https://w3id.org/remit/def/> .\n"
         "<https://w3id.org/remit/id/agreement/a/area/9> a remit:AreaOfJointWork .\n")
-    slow = build(Layout(root=root, out=tmp_path / "owlrl"), reasoner="owlrl")
-    fast = build(Layout(root=root, out=tmp_path / "fast"), reasoner="fast")
+    slow = build(Layout(root=root, out=tmp_path / "owlrl"), reference=True)
+    fast = build(Layout(root=root, out=tmp_path / "fast"))
     assert slow.manifest["reasoner"].startswith("owlrl") and fast.manifest["reasoner"].startswith("kg.pipeline.reason")
+    assert slow.manifest["validator"].startswith("pyshacl") and fast.manifest["validator"].startswith("kg.pipeline.shacl")
     one, two = snapshot(tmp_path / "owlrl"), snapshot(tmp_path / "fast")
     for name in ("remit.trig", "report.ttl", "report.json"):
         assert one[name] == two[name], name
     assert slow.manifest["findings"]["Violation"] >= 1
-    small = Graph()
-    assert choose_reasoner("auto", Graph(), small) == "owlrl"
-    assert FAST_REASONER_THRESHOLD == 50_000
-    with pytest.raises(BuildError, match="--reasoner must be one of"):
-        choose_reasoner("quick", Graph(), small)
-    r = kg(root, "build", "--force", "--reasoner", "fast", "--out", str(tmp_path / "cli"))
+    r = kg(root, "build", "--force", "--reference", "--out", str(tmp_path / "cli"))
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["reasoner"].startswith("kg.pipeline.reason")
-
-
-def test_auto_uses_the_fast_reasoner_above_the_threshold(tmp_path, monkeypatch):
-    monkeypatch.setattr("kg.pipeline.build.FAST_REASONER_THRESHOLD", 10)
-    root = make_tree(tmp_path)
-    assert build(Layout(root=root)).manifest["reasoner"].startswith("kg.pipeline.reason")
+    assert json.loads((tmp_path / "cli" / "manifest.json").read_text())["reasoner"].startswith("owlrl")
+    r = kg(root, "build", "--force", "--engine", "rdflib", "--out", str(tmp_path / "cli2"))
+    assert r.returncode == 2 and "--engine" in r.stderr, "the engine switch is gone: one pipeline"
 
 
 def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
@@ -225,10 +214,13 @@ def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
         "@prefix remit: <https://w3id.org/remit/def/> .\n\n"
         "<https://w3id.org/remit/id/body/x> a remit:Agreement .\n")
     with pytest.raises(BuildError) as exc:
-        build(Layout(root=root), reasoner="fast")
+        build(Layout(root=root))
     assert "Disjoint classes" in str(exc.value) and "https://w3id.org/remit/id/body/x" in str(exc.value)
-    r = kg(root, "build", "--reasoner", "fast")
+    r = kg(root, "build")
     assert r.returncode == 2 and "Disjoint classes" in r.stderr and "previous artefacts are unchanged" in r.stderr
+    with pytest.raises(BuildError) as exc:  # the reference reasoner finds the same clash
+        build(Layout(root=root), reference=True)
+    assert "Disjoint classes" in str(exc.value) and "https://w3id.org/remit/id/body/x" in str(exc.value)
 
     from kg.pipeline.reason import inconsistencies
     from rdflib import Graph
@@ -237,25 +229,22 @@ def test_fast_reasoner_still_finds_inconsistencies(tmp_path):
     data = Graph().parse(data="""<https://w3id.org/remit/id/responsibility/r> <https://w3id.org/remit/def/holder>
         <https://w3id.org/remit/id/body/a>, <https://w3id.org/remit/id/body/b> .""", format="turtle")
     [(message, nodes)] = inconsistencies(ontology, data, Graph())
-    assert "functional property https://w3id.org/remit/def/holder" in message and "--reasoner owlrl" in message
+    assert "functional property https://w3id.org/remit/def/holder" in message and "--reference" in message
     assert URIRef("https://w3id.org/remit/id/responsibility/r") in nodes
 
 
-def test_fast_reasoner_refuses_an_ontology_it_does_not_cover(tmp_path):
+def test_an_ontology_the_fast_reasoner_does_not_cover_is_reasoned_by_owlrl(tmp_path):
+    """An OWL feature outside kg.pipeline.reason's rules: the pipeline runs the reference reasoner itself."""
     root = make_tree(tmp_path)
     (root / "ontology" / "extra.ttl").write_text(
         "@prefix owl: <http://www.w3.org/2002/07/owl#> .\n"
         "<https://w3id.org/remit/def/x> owl:complementOf <https://w3id.org/remit/def/y> .\n")
-    with pytest.raises(BuildError, match="does not cover http://www.w3.org/2002/07/owl#complementOf"):
-        build(Layout(root=root), reasoner="fast")
-    from kg.pipeline.build import choose_reasoner
     from kg.pipeline.load import load_files
+    from kg.pipeline.reason import unsupported_features
     ontology, _ = load_files(Layout(root=root).ontology_files)
-    from rdflib import Graph
-    big = Graph()
-    for i in range(60_000):
-        big.add((URIRef(f"urn:x:{i}"), URIRef("urn:x:p"), URIRef("urn:x:o")))
-    assert choose_reasoner("auto", ontology, big) == "owlrl"  # auto falls back to the reference
+    assert unsupported_features(ontology) == ["http://www.w3.org/2002/07/owl#complementOf"]
+    result = build(Layout(root=root))
+    assert result.manifest["reasoner"].startswith("owlrl")
 
 
 def test_pyoxigraph_parse_gives_rdflibs_graph():

@@ -26,7 +26,8 @@ from kg.pipeline.load import load_files, load_turtle
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, RDF, SH
 from kg.pipeline.shacl import compile_shapes, run_core
 from kg.ops.synth import synthesize
-from kg.pipeline.validate import _oxigraph_dataset, run_shacl
+from kg.pipeline.validate import run_shacl
+from kg.rdf.canon import dataset_store
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "shapes"))
@@ -74,7 +75,7 @@ def _compare(shapes: Graph, ontology: Graph, data: Graph, inferred: Graph | None
     inferred = inferred if inferred is not None else Graph()
     jobs, problems = compile_shapes(shapes)
     assert problems == []
-    store, bnodes = _oxigraph_dataset({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred})
+    store, bnodes = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: data, GRAPH_INFERRED: inferred})
     mine = Counter(_key(p) for p in run_core(store, shapes, bnodes=bnodes))
     union = Graph()
     for g in (ontology, data, inferred):

@@ -131,7 +131,7 @@ def planted_10k(tmp_path_factory: pytest.TempPathFactory):
 
     tmp = tmp_path_factory.mktemp("planted10k")
     r = synthesize(tmp / "data", 10_000, seed=1)
-    result = b.build(b.Layout(root=ROOT, data=[tmp / "data"], out=tmp / "build"), force=True, reasoner="fast")
+    result = b.build(b.Layout(root=ROOT, data=[tmp / "data"], out=tmp / "build"), force=True)
     return r.planted, result, open_store(tmp / "build" / "store")
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, URIRef
 
-from kg.pipeline.build import Layout, check
+from kg.pipeline.build import Layout
+from kg.pipeline.steps import run
 from kg.findings.render import render
-from kg.pipeline.validate import SH, load_qc_queries, short
+from kg.findings.model import short
+from kg.pipeline.validate import SH, load_qc_queries
 
 ROOT = Path(__file__).resolve().parents[1]
 QC = Path(__file__).parent / "qc"
@@ -38,7 +40,7 @@ def test_every_qc_query_has_a_header_and_a_fixture():
 
 
 def test_good_tree_has_no_findings(tmp_path):
-    report = check(Layout(root=make_tree(tmp_path))).report
+    report = run(Layout(root=make_tree(tmp_path)), derived=False).report
     assert report.findings == []
     assert report.conforms
 
@@ -47,7 +49,7 @@ def test_good_tree_has_no_findings(tmp_path):
 def test_qc_query_fires_on_its_fixture(tmp_path, name):
     root = make_tree(tmp_path)
     shutil.copy(QC / name / "data.ttl", root / "data" / f"{name}.ttl")
-    report = check(Layout(root=root)).report
+    report = run(Layout(root=root), derived=False).report
     expected = json.loads((QC / name / "expected.json").read_text())
     got = sorted([f.focus, f.message] for f in report.findings if f.check == f"qc:{name}")
     want = sorted([focus, phrase] for focus, phrase in expected)
@@ -69,7 +71,7 @@ def test_shacl_findings_are_plain_english_and_grouped(tmp_path):
         "    rdfs:label \"Expert advice\"@en ;\n"
         "    remit:citation [ a remit:Citation ; remit:citedDocument <https://w3id.org/remit/id/document/mou-a> ;\n"
         "        remit:locator \"Areas for joint work, item 2\" ] .\n")
-    report = check(Layout(root=root)).report
+    report = run(Layout(root=root), derived=False).report
     assert [f.severity for f in report.findings] == ["Violation"]
     f = report.findings[0]
     area = short(URIRef("https://w3id.org/remit/id/agreement/a/area/2"))
@@ -92,7 +94,7 @@ def test_shape_message_is_used(tmp_path):
     root = make_tree(tmp_path)
     text = (root / "data" / "agreements" / "a.ttl").read_text()
     (root / "data" / "agreements" / "a.ttl").write_text(text.replace('dcterms:date "2012-03-01"^^xsd:date ;', ""))
-    report = check(Layout(root=root)).report
+    report = run(Layout(root=root), derived=False).report
     assert [(f.severity, f.message) for f in report.findings] == [
         ("Warning", f'"Agreement A" ({short(URIRef("https://w3id.org/remit/id/agreement/a"))}) '
                     "does not say when it was made (dcterms:date).")]

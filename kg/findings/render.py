@@ -14,7 +14,7 @@ from itertools import groupby
 from rich.console import Console
 from rich.markup import escape
 
-from kg.pipeline.validate import SEVERITIES, Finding, Report, short
+from kg.findings.model import SEVERITIES, Finding, Report, short
 
 __all__ = ["FORMATS", "render", "render_text", "render_json", "render_turtle"]
 
@@ -80,7 +80,7 @@ def render_json(report: Report) -> str:
 
 
 def render_turtle(report: Report) -> str:
-    from kg.pipeline.build import serialize_graph  # the build's deterministic writer
+    from kg.rdf.serialize import serialize_graph  # the build's deterministic writer
 
     if report.graph is None:
         raise ValueError("this report has no RDF graph")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,30 +21,26 @@ import rdflib
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
-from kg.rdf.namespaces import XSD
+import pyoxigraph as ox
+
+from kg.findings.located import LocatedError, line_col
+from kg.rdf.canon import to_ox
+from kg.rdf.namespaces import GRAPH_ASSERTED, XSD
 
 _XSD_STRING = str(XSD.string)
 
 __all__ = [
-    "SourceError", "SourceFile", "load_turtle", "load_files", "read_source", "find_files", "locate_term", "check_literal",
+    "SourceError", "SourceFile", "Locator", "load_into_store", "CHECKED_DATATYPES", "load_turtle", "load_files", "read_source", "find_files", "locate_term", "check_literal",
     "format_turtle",
 ]
 
 
-class SourceError(Exception):
+class SourceError(LocatedError):
     """Bad input in a source file; ``str()`` is ``file:line:column: message``."""
 
     def __init__(self, path: Path | str, message: str, line: int | None = None, column: int | None = None):
         self.path = Path(path)
-        self.message = message
-        self.line = line
-        self.column = column
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return f"{self.path}: {self.message}"
-        return f"{self.path}:{self.line}:{self.column or 1}: {self.message}"
+        super().__init__(self.path, message, line, column)
 
 
 @dataclass
@@ -123,19 +119,14 @@ def _short(dt: URIRef) -> str:
 
 # --- locating ----------------------------------------------------------------------------------------
 
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    line = text.count("\n", 0, index) + 1
-    return line, index - (text.rfind("\n", 0, index) + 1) + 1
-
-
 def _literal_location(src: SourceFile, lit: Literal) -> tuple[int, int]:
     lex = str(lit)
     for quote in ('"', "'"):
         idx = src.text.find(quote + lex + quote)
         if idx >= 0:
-            return _line_col(src.text, idx)
+            return line_col(src.text, idx)
     idx = src.text.find(lex)
-    return _line_col(src.text, idx) if idx >= 0 else (1, 1)
+    return line_col(src.text, idx) if idx >= 0 else (1, 1)
 
 
 def _term_forms(term: URIRef, prefixes: dict[str, str]) -> Iterator[str]:
@@ -158,12 +149,12 @@ def locate_term(term: URIRef, sources: Iterable[SourceFile]) -> tuple[Path, int,
             pattern = re.compile(r"(?<![\w:/#-])" + re.escape(form) + r"(?![\w\-/:#])")
             m = pattern.search(src.text)
             if m:
-                where = (src.path, *_line_col(src.text, m.start()))
+                where = (src.path, *line_col(src.text, m.start()))
                 if (term, None, None) in src.graph:  # where its description starts: column 0 first
                     first_subject = (re.compile(r"^" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text)
                                      or re.compile(r"^\s*" + re.escape(form) + r"(?![\w\-/:#])", re.M).search(src.text))
                     if first_subject:
-                        return (src.path, *_line_col(src.text, first_subject.start() + len(first_subject.group(0)) - len(form)))
+                        return (src.path, *line_col(src.text, first_subject.start() + len(first_subject.group(0)) - len(form)))
                     return where
                 fallback = fallback or where
                 break
@@ -197,7 +188,7 @@ def read_source(path: Path) -> tuple[bytes, str]:
     try:
         return raw, raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw.decode("utf-8", "replace"), exc.start)
+        line, col = line_col(raw.decode("utf-8", "replace"), exc.start)
         raise SourceError(path, "not valid UTF-8", line, col) from None
 
 
@@ -218,7 +209,7 @@ def load_turtle(path: Path | str) -> SourceFile:
     except BadSyntax as exc:
         src = exc._str.decode("utf-8", "replace") if isinstance(exc._str, bytes) else str(exc._str)
         prefix = exc._str[: exc._i].decode("utf-8", "replace") if isinstance(exc._str, bytes) else src[: exc._i]
-        line, col = _line_col(prefix, len(prefix))
+        line, col = line_col(prefix, len(prefix))
         why = exc._why
         if why.startswith("Prefix ") and "not bound" in why:
             why = f"unknown prefix {why.split(chr(34))[1]} (declare it with @prefix)"
@@ -332,3 +323,90 @@ def format_turtle(path: Path | str) -> tuple[str, str]:
         g.bind(prefix, ns, override=True, replace=True)
     text = g.serialize(format="longturtle")
     return src.text, text if text.endswith("\n") else text + "\n"
+
+
+# --- loading into a store ------------------------------------------------------------------------
+
+#: The named graph the data is loaded into.
+ASSERTED_NODE = ox.NamedNode(str(GRAPH_ASSERTED))
+#: Datatypes whose lexical forms the loader checks.
+CHECKED_DATATYPES: tuple[URIRef, ...] = tuple(_LEXICAL)
+_PREFIX_DECL = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.\-]*)?:\s*<([^>]*)>", re.M | re.I)
+
+
+def _prefixes(text: str) -> dict[str, str]:
+    return {(m.group(1) or ""): m.group(2) for m in _PREFIX_DECL.finditer(text)}
+
+
+def load_into_store(store: ox.Store, paths: Sequence[Path], graph: ox.NamedNode = ASSERTED_NODE) -> list[SourceFile]:
+    """Parse each Turtle file into ``graph`` of ``store``; return the files (text and prefixes, no
+    rdflib graph). Raises :class:`kg.pipeline.load.SourceError` with file, line and column on bad input."""
+    sources: list[SourceFile] = []
+    for path in paths:
+        path = Path(path)
+        raw, text = read_source(path)
+        base = path.resolve().as_uri()
+        done = False
+        if not _UPPER_LANG.search(text):
+            try:
+                store.load(input=raw, format=ox.RdfFormat.TURTLE, base_iri=base, to_graph=graph)
+                done = True
+            except (SyntaxError, ValueError):
+                pass
+        if not done:  # rdflib's parser gives the located message, or parses what Oxigraph would change
+            src = load_turtle(path)
+            store.extend([ox.Quad(to_ox(s), ox.NamedNode(str(p)), to_ox(o), graph) for s, p, o in src.graph])
+        sources.append(SourceFile(path=path, text=text, graph=Graph(), prefixes=_prefixes(text)))
+    _check_store_literals(store, graph, sources)
+    return sources
+
+
+def _check_store_literals(store: ox.Store, graph: ox.NamedNode, sources: Sequence[SourceFile]) -> None:
+    """Every distinct literal of a checked datatype, validated as the rdflib engine does; the first bad
+    one (in file order) is located and raised."""
+    types = ", ".join(f"<{d}>" for d in CHECKED_DATATYPES)
+    rows = store.query(f"""SELECT DISTINCT ?o WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }}
+        FILTER(isLiteral(?o)) FILTER(DATATYPE(?o) IN ({types})) }}""")
+    bad: list[tuple[Literal, str]] = []
+    for row in rows:
+        lit = Literal(row[0].value, datatype=URIRef(row[0].datatype.value))
+        problem = check_literal(lit)
+        if problem:
+            bad.append((lit, problem))
+    if not bad:
+        return
+    for src in sources:
+        for lit, problem in bad:
+            if str(lit) in src.text:
+                raise SourceError(src.path, problem, *_literal_location(src, lit))
+    lit, problem = bad[0]
+    raise SourceError(sources[0].path if sources else Path("."), problem)
+
+
+# --- where many terms are written --------------------------------------------------------------
+
+_COLUMN0 = re.compile(r"^([^\s#;,.\[\]()\"'][^\s;,]*)", re.M)
+
+
+class Locator:
+    """Where terms are written, for many terms at once: each file's column-0 tokens (the subjects of
+    Remit's Turtle files) are indexed once; a term is found in the first file (in build order) that
+    starts a line with it, in any of the forms :func:`kg.pipeline.load.locate_term` tries, else by that
+    function's full-text search."""
+
+    def __init__(self, sources: Sequence[SourceFile]):
+        self.sources = list(sources)
+        self._index: list[dict[str, int]] = []
+        for src in self.sources:
+            first: dict[str, int] = {}
+            for m in _COLUMN0.finditer(src.text):
+                first.setdefault(m.group(1), m.start())
+            self._index.append(first)
+
+    def __call__(self, term: URIRef) -> tuple[Path, int, int] | None:
+        for src, first in zip(self.sources, self._index):
+            for form in _term_forms(term, src.prefixes):
+                at = first.get(form)
+                if at is not None:
+                    return (src.path, *line_col(src.text, at))
+        return locate_term(term, self.sources)

@@ -464,7 +464,7 @@ def inconsistencies(ontology: Graph, asserted: Graph, inferred: Graph) -> list[t
     * ``cax-dw``: an individual of two classes declared ``owl:disjointWith`` (owlrl's own message);
     * a subject with two values of an ``owl:FunctionalProperty``: OWL 2 RL would infer the values
       ``owl:sameAs`` (owlrl does); the fast path does not merge nodes, so it refuses instead of giving
-      a different closure (build with ``--reasoner owlrl`` to accept the merge).
+      a different closure (build with ``--reference`` (owlrl) to accept the merge).
     """
     out: list[tuple[str, list[URIRef]]] = []
     graphs = (ontology, asserted, inferred)
@@ -489,7 +489,7 @@ def inconsistencies(ontology: Graph, asserted: Graph, inferred: Graph) -> list[t
                 shown = ", ".join(sorted(str(v) for v in vals))
                 out.append((f"{s} has {len(vals)} values of the functional property {p}: {shown} (OWL 2 RL would "
                             "make them owl:sameAs; the fast reasoner does not merge nodes, so build with "
-                            "--reasoner owlrl to accept that)",
+                            "--reference (owlrl) to accept that)",
                             [n for n in (s, *sorted(vals, key=str)) if isinstance(n, URIRef)]))
     return out
 
@@ -517,7 +517,7 @@ def store_inconsistencies(store: ox.Store, ontology: Graph) -> list[tuple[str, l
             shown = ", ".join(vals)
             out.append((f"{s} has {len(vals)} values of the functional property {p}: {shown} (OWL 2 RL would "
                         "make them owl:sameAs; the fast reasoner does not merge nodes, so build with "
-                        "--reasoner owlrl to accept that)",
+                        "--reference (owlrl) to accept that)",
                         [n for n in (s, *(URIRef(v) for v in vals if "://" in v or v.startswith("urn:")))
                          if isinstance(n, URIRef)]))
     return out

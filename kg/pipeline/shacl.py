@@ -51,6 +51,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node, _toPythonMapping
 
+from kg.rdf.canon import shacl_term
 from kg.rdf.namespaces import OWL, RDF, RDFS, SH, XSD
 
 __all__ = ["CoreJob", "compile_shapes", "run_core", "core_report"]
@@ -449,11 +450,6 @@ def compile_shapes(shapes: Graph) -> tuple[list[CoreJob], list[str]]:
     return jobs, sorted(set(problems))
 
 
-def _rd(term: Any, bnodes: dict[str, BNode]) -> Node | None:
-    from kg.pipeline.validate import _rd as rd  # the term conversion the SHACL-SPARQL jobs use
-    return rd(term, bnodes)
-
-
 def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict[str, BNode] | None = None,
              jobs: Sequence[CoreJob] | None = None) -> list[list[tuple[Node, Node]]]:
     """Each validation result of the core constraints of ``shapes`` on ``store``, as its (predicate,
@@ -477,12 +473,12 @@ def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict
                 continue
             query = query.replace("#VALUES#", "VALUES ?value { " + " ".join(map(str, failing)) + " }")
         for row in store.query(query, use_default_graph_as_union=union):
-            focus = _rd(row["this"], bnodes)
+            focus = shacl_term(row["this"], bnodes)
             pairs: list[tuple[Node, Node]] = [
                 (RDF.type, SH.ValidationResult), (SH.sourceConstraintComponent, job.component),
                 (SH.sourceShape, job.shape), (SH.resultSeverity, job.severity), (SH.focusNode, focus)]
             if job.with_value:
-                pairs.append((SH.value, _rd(row["value"], bnodes)))
+                pairs.append((SH.value, shacl_term(row["value"], bnodes)))
             if job.path is not None:
                 pairs.append((SH.resultPath, job.path))
             pairs.extend((SH.resultMessage, m) for m in job.messages)

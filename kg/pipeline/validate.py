@@ -20,103 +20,22 @@ import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+from kg.findings.model import SEVERITIES, Finding, Report, label_of, severity_at_least, short
 from kg.pipeline.load import SourceFile, locate_term
+from kg.pipeline.shacl import compile_shapes, core_report
+from kg.rdf.canon import dataset_store, from_ox_mapped, shacl_term, to_ox
+from kg.rdf.view import StoreGraph, StoreView
 from kg.rdf.namespaces import (
     DCTERMS, FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH,
     SKOS, XSD, bind_all,
 )
 
 __all__ = [
-    "SEVERITIES", "Finding", "Report", "QCQuery", "load_qc_queries", "run_qc", "run_shacl", "validate_graphs",
-    "severity_at_least", "short", "validate_store",
+    "QCQuery", "unsupported_shapes", "load_qc_queries", "run_qc", "run_shacl", "validate_graphs",
+    "validate_store",
 ]
 
-#: Severities from the most to the least severe.
-SEVERITIES: tuple[str, ...] = ("Violation", "Warning", "Info")
 _SH_SEVERITY = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
-_LABELS = (SKOS.prefLabel, RDFS.label, DCTERMS.title, FOAF.name)
-
-
-def severity_at_least(severity: str, threshold: str) -> bool:
-    """True when ``severity`` is at or above ``threshold`` (``none`` is never reached)."""
-    threshold = threshold.capitalize()
-    if threshold not in SEVERITIES:
-        return False
-    return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
-
-
-def short(node: Node | str | None) -> str:
-    """A readable compact form of an IRI (``id:agreement/x``, ``remit:leadBody``); literals quoted."""
-    if node is None:
-        return ""
-    if isinstance(node, Literal):
-        return f'"{node}"'
-    s = str(node)
-    if isinstance(node, BNode):
-        return f"_:{s}"
-    best = ""
-    for prefix, ns in PREFIXES.items():
-        if s.startswith(ns) and len(ns) > len(best):
-            best, name = ns, prefix
-    return f"{name}:{s[len(best):]}" if best else f"<{s}>"
-
-
-@dataclass
-class Finding:
-    """One problem found by a shape or a quality check, with what a person needs to fix it."""
-
-    severity: str
-    message: str
-    focus: str
-    check: str
-    kind: str  # "shacl" or "qc"
-    path: str | None = None
-    value: str | None = None
-    focus_label: str | None = None
-    agreement: str | None = None
-    agreement_label: str | None = None
-    area: str | None = None
-    area_label: str | None = None
-    document: str | None = None
-    document_label: str | None = None
-    locator: str | None = None
-    location: str | None = None
-
-    def sort_key(self) -> tuple[Any, ...]:
-        return (SEVERITIES.index(self.severity), self.agreement or "~", self.area or "~", self.focus,
-                self.check, self.path or "", self.value or "", self.message)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
-
-
-@dataclass
-class Report:
-    """Findings plus the RDF report graph (``sh:ValidationReport`` with QC results)."""
-
-    findings: list[Finding] = field(default_factory=list)
-    graph: Graph | None = None
-
-    @property
-    def counts(self) -> dict[str, int]:
-        c = Counter(f.severity for f in self.findings)
-        return {s: c.get(s, 0) for s in SEVERITIES}
-
-    @property
-    def conforms(self) -> bool:
-        return not self.findings
-
-    def fails(self, threshold: str) -> bool:
-        """True when a finding is at or above ``threshold`` (violation, warning, info; none never fails)."""
-        return any(severity_at_least(f.severity, threshold) for f in self.findings)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"conforms": self.conforms, "counts": self.counts,
-                "findings": [f.to_dict() for f in self.findings]}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Report":
-        return cls(findings=[Finding(**f) for f in data.get("findings", [])])
 
 
 # --- QC queries --------------------------------------------------------------------------------------
@@ -162,48 +81,6 @@ def load_qc_queries(qc_dir: Path | str) -> list[QCQuery]:
     return out
 
 
-def _to_ox(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(re.sub(r"[^A-Za-z0-9]", "", str(term)) or "b")
-    assert isinstance(term, Literal)
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype or XSD.string)))
-
-
-def _from_ox(term: Any, bnodes: dict[str, BNode]) -> Node | None:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return bnodes.get(term.value, BNode(term.value))
-    if isinstance(term, ox.Literal):
-        if term.language:
-            return Literal(term.value, lang=term.language)
-        return Literal(term.value, datatype=URIRef(term.datatype.value))
-    return None
-
-
-def _oxigraph_dataset(graphs: dict[URIRef, Graph]) -> tuple[ox.Store, dict[str, BNode]]:
-    store = ox.Store()
-    bnodes: dict[str, BNode] = {}
-    quads = []
-    for name, g in graphs.items():
-        gn = ox.NamedNode(str(name))
-        for s, p, o in g:
-            if isinstance(s, Literal):  # owlrl's raw closure types literals; not RDF, never a focus node
-                continue
-            for t in (s, o):
-                if isinstance(t, BNode):
-                    bnodes[_to_ox(t).value] = t
-            quads.append(ox.Quad(_to_ox(s), _to_ox(p), _to_ox(o), gn))
-    store.extend(quads)
-    return store, bnodes
-
-
 @dataclass
 class _Raw:
     severity: str
@@ -218,8 +95,8 @@ class _Raw:
 def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
            dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> list[_Raw]:
     """Run each QC query on the dataset (default graph = union of ``graphs``; each also named).
-    ``dataset`` is that dataset already loaded in Oxigraph (``_oxigraph_dataset(graphs)``), if at hand."""
-    store, bnodes = dataset or _oxigraph_dataset(graphs)
+    ``dataset`` is that dataset already loaded in Oxigraph (``dataset_store(graphs)``), if at hand."""
+    store, bnodes = dataset or dataset_store(graphs)
     raws: list[_Raw] = []
     for q in queries:
         try:
@@ -230,7 +107,7 @@ def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
         if "focus" not in variables:
             raise ValueError(f"{q.path}: a QC query must select ?focus")
         for row in rows:
-            get = {v: _from_ox(row[v], bnodes) for v in variables}
+            get = {v: from_ox_mapped(row[v], bnodes) for v in variables}
             phrase = str(get["message"]) if get.get("message") is not None else q.summary
             raws.append(_Raw(q.severity, get["focus"], f"qc:{q.name}", "qc", get.get("path"), get.get("value"),
                              phrase))
@@ -360,19 +237,12 @@ def _focus_nodes(store: ox.Store, shapes: Graph, shape: URIRef) -> set[Any]:
         q = f"SELECT DISTINCT ?x WHERE {{ ?x <{RDF.type}>/<{RDFS.subClassOf}>* <{c}> }}"
         out.update(r[0] for r in store.query(q, use_default_graph_as_union=True))
     for n in shapes.objects(shape, SH.targetNode):
-        out.add(_to_ox(n))
+        out.add(to_ox(n))
     for p in shapes.objects(shape, SH.targetSubjectsOf):
         out.update(q.subject for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
     for p in shapes.objects(shape, SH.targetObjectsOf):
         out.update(q.object for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
     return out
-
-
-def _rd(term: Any, bnodes: dict[str, BNode]) -> Node | None:
-    """An Oxigraph term as the rdflib term pyshacl would see (plain literals stay plain)."""
-    if isinstance(term, ox.Literal) and not term.language and term.datatype.value == str(XSD.string):
-        return Literal(term.value)
-    return _from_ox(term, bnodes)
 
 
 def _format(msg: str, bound: dict[str, Node]) -> str:
@@ -401,12 +271,12 @@ def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
             if fs not in focus_cache:
                 focus_cache[fs] = _focus_nodes(store, shapes, fs)
             for f_ox in sorted(focus_cache[fs] & by_focus.keys(), key=str):
-                f = _rd(f_ox, bnodes)
+                f = shacl_term(f_ox, bnodes)
                 seen: list[tuple[Any, ...]] = []
                 for vals in by_focus[f_ox]:
-                    rest = {k: _rd(v, bnodes) for k, v in vals.items() if k not in ("this", "path", "value")}
-                    p = _rd(vals["path"], bnodes) if "path" in vals else None
-                    v = _rd(vals["value"], bnodes) if "value" in vals else None
+                    rest = {k: shacl_term(v, bnodes) for k, v in vals.items() if k not in ("this", "path", "value")}
+                    p = shacl_term(vals["path"], bnodes) if "path" in vals else None
+                    v = shacl_term(vals["value"], bnodes) if "value" in vals else None
                     key = (p, v, rest)
                     if key in seen:
                         continue
@@ -460,7 +330,6 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
     core, jobs = _split_sparql(shapes) if sparql_on == "oxigraph" else (shapes, [])
     core_jobs = None
     if core_on == "oxigraph":
-        from kg.pipeline.shacl import compile_shapes, core_report  # kg.pipeline.shacl imports this module
         core_jobs, unsupported = compile_shapes(core)
         core_jobs = None if unsupported else core_jobs
     if core_jobs is None:
@@ -471,10 +340,10 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
         if not isinstance(report_graph, Graph):  # pyshacl returns a failure object for broken shapes
             raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
     else:
-        dataset = dataset or _oxigraph_dataset({URIRef("urn:x-remit:data"): data})
+        dataset = dataset or dataset_store({URIRef("urn:x-remit:data"): data})
         report_graph = core_report(dataset[0], core, core_jobs, bnodes=dataset[1], data=data)
     if jobs:
-        store, bnodes = dataset or _oxigraph_dataset({URIRef("urn:x-remit:data"): data})
+        store, bnodes = dataset or dataset_store({URIRef("urn:x-remit:data"): data})
         results = _run_sparql_jobs(store, bnodes, shapes, jobs)
         report = next(iter(report_graph.subjects(RDF.type, SH.ValidationReport)))
         for pairs in results:
@@ -554,17 +423,6 @@ def _shacl_raws(rg: Graph, shapes: Graph, union: Graph) -> list[_Raw]:
 
 
 # --- enrichment --------------------------------------------------------------------------------------
-
-def label_of(node: Node | None, g: Graph) -> str | None:
-    """The node's English (or untagged) skos:prefLabel, rdfs:label, dcterms:title or foaf:name."""
-    if node is None or isinstance(node, Literal):
-        return None
-    for prop in _LABELS:
-        vals = sorted(g.objects(node, prop), key=lambda l: (getattr(l, "language", None) not in (None, "en"), str(l)))
-        if vals:
-            return str(vals[0])
-    return None
-
 
 def _term_name(node: Node | None, g: Graph) -> str:
     if node is None:
@@ -709,7 +567,8 @@ def _report_graph(shacl_graph: Graph, qc_raws: Sequence[_Raw], queries: Sequence
 
 
 def validate_graphs(ontology: Graph, asserted: Graph, inferred: Graph, shapes: Graph,
-                    queries: Sequence[QCQuery], sources: Sequence[SourceFile] = ()) -> Report:
+                    queries: Sequence[QCQuery], sources: Sequence[SourceFile] = (),
+                    locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> Report:
     """Run the shapes and the QC queries; return the findings and the RDF report."""
     data = Graph()
     for g in (asserted, inferred):
@@ -722,29 +581,30 @@ def validate_graphs(ontology: Graph, asserted: Graph, inferred: Graph, shapes: G
     # The vocabularies (concept types such as remit:Function) live in the ontology graph, so the
     # shapes see the union; pyshacl's ont_graph mix-in is not applied when inference is 'none'.
     graphs = {GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: asserted, GRAPH_INFERRED: inferred}
-    dataset = _oxigraph_dataset(graphs)
+    dataset = dataset_store(graphs)
     shacl_graph = run_shacl(union, shapes, ontology, dataset=dataset)
     raws = _shacl_raws(shacl_graph, shapes, union)
     qc = run_qc(graphs, queries, dataset)
-    findings = _enrich(raws + qc, union, sources)
+    findings = _enrich(raws + qc, union, sources, locate)
     return Report(findings=findings, graph=_report_graph(shacl_graph, qc, queries, conforms=not findings))
 
+
+
+def unsupported_shapes(shapes: Graph) -> list[str]:
+    """The SHACL features the shapes use that :mod:`kg.pipeline.shacl` does not run (then pyshacl runs them)."""
+    return compile_shapes(_split_sparql(shapes)[0])[1]
 
 
 def validate_store(store: ox.Store, ontology: Graph, shapes: Graph, queries: Sequence[QCQuery],
                    sources: Sequence[SourceFile] = (),
                    locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> Report:
     """:func:`validate_graphs` on an Oxigraph store holding the ontology, asserted and inferred graphs
-    (the build at scale, :mod:`kg.pipeline.storebuild`): every SHACL constraint and QC query runs as SPARQL on the
+    (the default path of :mod:`kg.pipeline.steps`): every SHACL constraint and QC query runs as SPARQL on the
     store, and the findings are described through a read-only view of it; no rdflib copy of the data."""
-    from kg.pipeline.storebuild import StoreGraph, StoreView
-
-    from kg.pipeline.shacl import compile_shapes
-
-    _, unsupported = compile_shapes(_split_sparql(shapes)[0])
-    if unsupported:  # pyshacl would need an rdflib copy of the data: not at this scale
-        raise ValueError("the shapes use SHACL features the store engine does not run ("
-                         + "; ".join(unsupported) + "); build with --engine rdflib")
+    unsupported = unsupported_shapes(shapes)
+    if unsupported:  # pyshacl needs an rdflib copy of the data: the pipeline calls validate_graphs instead
+        raise ValueError("the shapes use SHACL features kg.pipeline.shacl does not run ("
+                         + "; ".join(unsupported) + "); validate with the reference engine (pyshacl)")
     view = StoreView(store)
     shacl_graph = run_shacl(StoreGraph(store), shapes, ontology, dataset=(store, {}), core_on="oxigraph")
     raws = _shacl_raws(shacl_graph, shapes, view)  # type: ignore[arg-type]

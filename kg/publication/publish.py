@@ -174,7 +174,7 @@ _NT_OBJECT = re.compile(rb" _:([^\s]+) \.$", re.M)
 
 def _labelled_graph(store: ox.Store, graph: str, labels: dict[str, str]) -> list[bytes]:
     """The statements of ``graph`` as sorted N-Triples lines, each blank node written as the IRI
-    ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.pipeline.storebuild.blank_node_labels`; turned back into
+    ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.rdf.serialize.blank_node_labels`; turned back into
     ``_:bLABEL`` in the written dumps), so that nothing depends on the store's own blank-node ids."""
     def iri(m: re.Match[bytes]) -> bytes:
         return f"<{_SKOLEM}{labels[m.group(1).decode()]}>".encode()
@@ -214,10 +214,10 @@ def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]]
     JSON-LD of the union, and TriG with each graph kept apart.
 
     Written by Oxigraph's serialisers, never through rdflib graphs (seconds at a million triples). Blank
-    nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.pipeline.storebuild.blank_node_labels`);
+    nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.rdf.serialize.blank_node_labels`);
     statements are sorted (as N-Triples lines) and Turtle, TriG and JSON-LD write them in that order.
     The same graph gives the same bytes from any store, in every process."""
-    from kg.pipeline.storebuild import blank_node_labels
+    from kg.rdf.serialize import blank_node_labels
 
     labels = blank_node_labels(store)
     prefixes = dict(PREFIXES)

@@ -34,16 +34,26 @@ import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+import hashlib
+import tempfile
+
 from kg.paths import PROJECT_ROOT
+from kg.pipeline.layout import BuildError, Layout, source_hash
+from kg.pipeline.load import SourceError
+from kg.pipeline.steps import run
+from kg.query.registry import bind_params, load_queries, select_page, term_display
+from kg.query.remote import RemoteError, asserted_graph
+from kg.rdf.canon import from_ox_mapped
+from kg.rdf.view import StoreView
 from kg.revision.draft import DraftError, parse_draft, run_isolated
 from kg.rdf.namespaces import (
     GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD,
     bind_all,
 )
-from kg.pipeline.validate import SEVERITIES, label_of, severity_at_least, short
+from kg.findings.model import SEVERITIES, label_of, severity_at_least, short
 
 __all__ = [
-    "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules", "remove_agreement",
+    "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules",
     "check_draft", "check_text", "render_check", "CHECK_FORMATS", "exit_code", "resolve_agreement",
 ]
 
@@ -102,45 +112,6 @@ def load_rules(rules_dir: Path | str) -> list[Rule]:
     return out
 
 
-def _ox(term: Node) -> Any:
-    if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return ox.BlankNode(re.sub(r"[^A-Za-z0-9]", "", str(term)) or "b")
-    assert isinstance(term, Literal)
-    if term.language:
-        return ox.Literal(str(term), language=term.language)
-    return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)) if term.datatype else None)
-
-
-def _rd(term: Any, bnodes: dict[str, BNode]) -> Optional[Node]:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return bnodes.get(term.value, BNode(term.value))
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
-
-def dataset_store(graphs: dict[URIRef, Graph]) -> tuple[ox.Store, dict[str, BNode]]:
-    """An in-memory pyoxigraph store holding each graph as a named graph."""
-    store = ox.Store()
-    bnodes: dict[str, BNode] = {}
-    quads = []
-    for name, g in graphs.items():
-        gn = ox.NamedNode(str(name))
-        for s, p, o in g:
-            for t in (s, o):
-                if isinstance(t, BNode):
-                    bnodes[_ox(t).value] = t
-            quads.append(ox.Quad(_ox(s), _ox(p), _ox(o), gn))
-    store.extend(quads)
-    return store, bnodes
-
-
 @dataclass
 class RuleRow:
     rule: Rule
@@ -167,7 +138,7 @@ def run_rules(store: ox.Store, rules: list[Rule], as_of: dt.date, contact_cutoff
         if "focus" not in names or "message" not in names:
             raise ValueError(f"{rule.path}: a rule must select ?focus and ?message")
         for sol in result:
-            get = {n: _rd(sol[n], bnodes or {}) for n in names}
+            get = {n: from_ox_mapped(sol[n], bnodes or {}) for n in names}
             if get.get("focus") is None:
                 continue
             rows.append(RuleRow(rule, get["focus"], get.get("agreement"), str(get.get("message") or rule.summary),
@@ -176,26 +147,6 @@ def run_rules(store: ox.Store, rules: list[Rule], as_of: dt.date, contact_cutoff
 
 
 # ----------------------------------------------------------------------------------------------- graph
-
-def remove_agreement(g: Graph, agreement: URIRef) -> int:
-    """Remove the agreement and its parts (subjects equal to ``agreement`` or under ``agreement/``) with their
-    blank-node closures from ``g``; return the number of triples removed."""
-    prefix = str(agreement) + "/"
-    todo = [s for s in set(g.subjects()) if s == agreement or (isinstance(s, URIRef) and str(s).startswith(prefix))]
-    seen: set[Node] = set()
-    removed = 0
-    while todo:
-        s = todo.pop()
-        if s in seen:
-            continue
-        seen.add(s)
-        for t in list(g.triples((s, None, None))):
-            if isinstance(t[2], BNode):
-                todo.append(t[2])
-            g.remove(t)
-            removed += 1
-    return removed
-
 
 def resolve_agreement(ref: str) -> URIRef:
     """An agreement IRI from an IRI, ``<IRI>``, a prefixed name (``agreement:x``) or a bare slug."""
@@ -327,10 +278,7 @@ def _owner_contact(focus: Node, agreement: Optional[Node], value: Optional[Node]
 # ----------------------------------------------------------------------------------------------- impact
 
 def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_of: dt.date) -> dict[str, list[dict[str, str]]]:
-    from kg.pipeline.derive import derive, load_rules
-    from kg.query.registry import bind_params, load_queries, select_page, term_display
-
-    derive(store, load_rules(queries_dir / "derive"))  # the named queries read id:graph/derived, as on a build
+    """The named queries ``names`` on a built store (its derived graph made)."""
     registry = load_queries(queries_dir)
     out: dict[str, list[dict[str, str]]] = {}
     for name in names:
@@ -343,20 +291,13 @@ def _impact_rows(store: ox.Store, names: tuple[str, ...], queries_dir: Path, as_
     return out
 
 
-def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ...], queries_dir: Path,
-                 as_of: dt.date, cache_rows: bool = True) -> dict[str, list[dict[str, str]]]:
-    """The named queries on the current graph. They do not depend on the draft, so they are cached (in the
-    system's temporary folder) under a hash of every source, the build code, the queries and the date."""
-    import hashlib
-    import tempfile
-
-    from kg.pipeline.build import source_hash
-    from kg.pipeline.owlrl_reason import infer
-
-    if not cache_rows:  # the current graph is not the sources' (an external store): no cache key for it
-        inferred = infer(ontology, base)
-        store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: inferred})
-        return _impact_rows(store, names, queries_dir, as_of)
+def _before_rows(layout: Layout, base: Optional[Graph], names: tuple[str, ...], queries_dir: Path,
+                 as_of: dt.date) -> dict[str, list[dict[str, str]]]:
+    """The named queries on the current graph (the pipeline without the draft). They do not depend on the
+    draft, so for the sources' graph (``base`` is None) they are cached in the system's temporary folder
+    under a hash of every source, the build code, the queries and the date."""
+    if base is not None:  # the current graph is an external store's: no cache key for it
+        return _impact_rows(run(layout, asserted=base).store, names, queries_dir, as_of)
     h = hashlib.sha256(source_hash(layout)[0].encode() + as_of.isoformat().encode())
     for n in names:
         q = queries_dir / f"{n}.rq"
@@ -366,9 +307,7 @@ def _before_rows(layout: Any, ontology: Graph, base: Graph, names: tuple[str, ..
         return json.loads(cache.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    inferred = infer(ontology, base)
-    store, _ = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: base, GRAPH_INFERRED: inferred})
-    rows = _impact_rows(store, names, queries_dir, as_of)
+    rows = _impact_rows(run(layout).store, names, queries_dir, as_of)
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
@@ -403,12 +342,8 @@ def _in_draft(focus: str, agreement: Optional[str], draft_subjects: set[str], dr
 
 
 def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[str, Any]:
-    """Parse, merge, reason, validate and run the rules (in this process); return the JSON result."""
-    from kg.pipeline.build import Layout
-    from kg.pipeline.load import load_files
-    from kg.pipeline.owlrl_reason import InconsistencyError, infer
-    from kg.pipeline.validate import load_qc_queries, validate_graphs
-
+    """Run the build pipeline (:func:`kg.pipeline.steps.run`) with the draft laid over the data, then the
+    rule checks; return the JSON result. Runs in this process (:func:`check_draft` isolates it)."""
     draft = parse_draft(text, fmt, name)
     root = Path(options.root)
     layout = Layout(root=root, data=[Path(d) for d in options.data_dirs] if options.data_dirs else None)
@@ -416,45 +351,35 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
     days = int(round(options.contact_max_age_years * 365.25))
     cutoff = as_of - dt.timedelta(days=days)
 
-    ontology, _ = load_files(layout.ontology_files)
+    base: Optional[Graph] = None
     if options.store_url:  # kg check --store URL: the current graph is the external store's asserted graph
-        from kg.query.remote import RemoteError, asserted_graph
-
         try:
             base = asserted_graph(options.store_url)
         except RemoteError as exc:
             raise DraftError(name, f"--store: {exc}") from None
-    else:
-        base, _ = load_files(layout.data_files)
-    shapes, _ = load_files(layout.shape_files)
-    qc = load_qc_queries(layout.qc_dir)
     rules = load_rules(root / "queries" / "rules")
 
-    removed = 0
     replaced = None
     if options.replaces:
         replaced = resolve_agreement(options.replaces)
-        if (replaced, None, None) not in base:
-            raise DraftError(name, f"--replaces {options.replaces}: no agreement {replaced} in the graph")
-    merged = Graph()
-    for t in base:
-        merged.add(t)
-    if replaced is not None:
-        removed = remove_agreement(merged, replaced)
-    for t in draft.graph:
-        merged.add(t)
+    rule_rows: list[RuleRow] = []
+
+    def rules_step(store: ox.Store, loaded: Any, report: Any) -> None:
+        rule_rows.extend(run_rules(store, rules, as_of, cutoff))
 
     try:
-        inferred = infer(ontology, merged)
-    except InconsistencyError as exc:
-        where = next((draft.location(str(n)) for n in exc.nodes if draft.location(str(n))), None)
-        raise DraftError(name, str(exc).replace("\n", " "), *(where or (None, None))) from None
-    report = validate_graphs(ontology, merged, inferred, shapes, qc, ())
-
-    union = Graph()
-    for g in (ontology, merged, inferred):
-        for t in g:
-            union.add(t)
+        result = run(layout, asserted=base, overlay=draft.graph, replaces=replaced, before_derive=rules_step)
+    except BuildError as exc:
+        if replaced is not None and str(exc) == f"no agreement {replaced} in the graph":
+            raise DraftError(name, f"--replaces {options.replaces}: no agreement {replaced} in the graph") from None
+        if "inconsistent" not in str(exc):
+            raise DraftError(name, str(exc).replace("\n", " ")) from None
+        iris = re.findall(r"https?://[^\s,()'\"]+", str(exc))
+        where = next((draft.location(i) for i in iris if draft.location(i)), None)
+        raise DraftError(name, str(exc).split("\n")[0] + " " + "; ".join(
+            line.strip() for line in str(exc).split("\n")[1:] if line.strip().startswith("-")), *(where or (None, None))) from None
+    report = result.report
+    union = StoreView(result.store)
     draft_subjects = {str(s) for s in draft.graph.subjects() if isinstance(s, URIRef)}
     draft_agreements = {str(s) for s in draft.graph.subjects(RDF.type, None)
                         if (s, RDF.type, REMIT.Agreement) in union and isinstance(s, URIRef)}
@@ -481,8 +406,7 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
                           _owner_contact(focus_node, ag, URIRef(f.value) if f.value and f.value.startswith("http") else None,
                                          union), check_iri, None))
 
-    store, bnodes = dataset_store({GRAPH_ONTOLOGY: ontology, GRAPH_ASSERTED: merged, GRAPH_INFERRED: inferred})
-    for row in run_rules(store, rules, as_of, cutoff, bnodes):
+    for row in rule_rows:
         focus = str(row.focus)
         agreement = str(row.agreement) if row.agreement is not None else None
         if not _in_draft(focus, agreement, draft_subjects, draft_agreements):
@@ -511,13 +435,13 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
     # impact: the named queries overlaps and duplications, before and after
     queries_dir = root / "queries"
     names = ("overlaps", "duplications")
-    impact = _impact(_before_rows(layout, ontology, base, names, queries_dir, as_of, not options.store_url),
-                     _impact_rows(store, names, queries_dir, as_of))
+    impact = _impact(_before_rows(layout, base, names, queries_dir, as_of),
+                     _impact_rows(result.store, names, queries_dir, as_of))
 
     result = CheckResult(
         draft={"file": name, "format": draft.format, "triples": len(draft.graph),
                "agreements": sorted(draft_agreements), "replaces": str(replaced) if replaced else None,
-               "removedTriples": removed, "asOf": as_of.isoformat(), "contactCutoff": cutoff.isoformat()},
+               "removedTriples": result.loaded.removed, "asOf": as_of.isoformat(), "contactCutoff": cutoff.isoformat()},
         items=unique, elsewhere={s: elsewhere.get(s, 0) for s in SEVERITIES}, impact=impact,
         rules=[{"id": f"rule:{r.name}", "iri": str(r.iri), "summary": r.summary, "severity": r.severity} for r in rules])
     return result.to_json()
@@ -664,7 +588,7 @@ def render_sarif(result: CheckResult) -> dict[str, Any]:
 
 def render_turtle(result: CheckResult) -> str:
     """``sh:ValidationReport`` with a ``sh:ValidationResult`` per finding; rules are ``sh:SPARQLConstraint``s."""
-    from kg.pipeline.build import serialize_graph
+    from kg.rdf.serialize import serialize_graph
 
     g = bind_all(Graph())
     report = BNode()
@@ -757,4 +681,4 @@ def run_check_command(draft: Path, options: CheckOptions, fmt: str, fail_on: str
     return exit_code(result, fail_on), render_check(result, fmt), ""
 
 
-__all__ += ["parse_max_age", "parse_args_check", "run_check_command", "dataset_store"]
+__all__ += ["parse_max_age", "parse_args_check", "run_check_command"]

@@ -25,7 +25,7 @@ from rdflib.term import Node
 from kg.paths import PROJECT_ROOT
 from kg.revision.draft import Draft, DraftError, detect_format, parse_draft, read_text
 from kg.rdf.namespaces import RDF, RDFS, REMIT, SKOS, VCARD
-from kg.pipeline.validate import label_of, short
+from kg.findings.model import label_of, short
 
 __all__ = ["Side", "DiffResult", "load_side", "diff_graphs", "diff_sides", "render_diff", "DIFF_FORMATS",
            "agreement_subgraph"]

@@ -40,7 +40,8 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.paths import CONTEXTS_DIR
-from kg.pipeline.load import SourceFile, _line_col, check_literal, locate_term  # one line/column rule for sources and drafts
+from kg.findings.located import LocatedError, line_col  # one line/column rule for sources and drafts
+from kg.pipeline.load import SourceFile, check_literal, locate_term
 from kg.rdf.namespaces import OWL, RDF, XSD
 
 __all__ = [
@@ -64,27 +65,12 @@ _SUFFIXES = {".ttl": "turtle", ".turtle": "turtle", ".jsonld": "json-ld", ".json
 DRAFT_BASE = "https://w3id.org/remit/id/"
 
 
-class DraftError(Exception):
+class DraftError(LocatedError):
     """Bad input in a draft; ``str()`` is ``name:line:column: message``."""
 
     def __init__(self, name: str, message: str, line: Optional[int] = None, column: Optional[int] = None):
         self.name = name
-        self.message = message
-        self.line = line
-        self.column = column
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        if self.line is None:
-            return f"{self.name}: {self.message}"
-        return f"{self.name}:{self.line}:{self.column or 1}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"file": self.name, "message": self.message}
-        if self.line is not None:
-            out["line"] = self.line
-            out["column"] = self.column or 1
-        return out
+        super().__init__(name, message, line, column)
 
 
 class DraftRefused(DraftError):
@@ -149,7 +135,7 @@ def _refuse_xml(name: str, text: str) -> None:
     if m:
         what = "an XML DOCTYPE or entity declaration" if "!" in m.group(0) else "XML (RDF/XML)"
         raise DraftRefused(name, f"{what} is not accepted in a draft: drafts are Turtle, JSON-LD or YAML",
-                           *_line_col(text, m.start()))
+                           *line_col(text, m.start()))
 
 
 @contextmanager
@@ -172,7 +158,7 @@ def _literal_where(text: str, lex: str) -> tuple[int, int]:
     for form in (f'"{lex}"', f"'{lex}'", lex):
         i = text.find(form)
         if i >= 0:
-            return _line_col(text, i)
+            return line_col(text, i)
     return (1, 1)
 
 
@@ -201,16 +187,16 @@ def _parse_turtle(name: str, text: str) -> Draft:
         why = exc._why
         if why.startswith("Prefix ") and "not bound" in why:
             why = f"unknown prefix {why.split(chr(34))[1]} (declare it with @prefix)"
-        raise DraftError(name, why, *_line_col(prefix, len(prefix))) from None
+        raise DraftError(name, why, *line_col(prefix, len(prefix))) from None
     except IndexError:  # rdflib ran off the end of the text: an unterminated string or bracket
         raise DraftError(name, "unexpected end of the draft (an unterminated string, IRI or bracket?)",
-                         *_line_col(text, len(text))) from None
+                         *line_col(text, len(text))) from None
     except Exception as exc:  # any other parser failure still names the draft, at its end
-        raise DraftError(name, f"cannot parse Turtle: {exc}", *_line_col(text, len(text))) from None
+        raise DraftError(name, f"cannot parse Turtle: {exc}", *line_col(text, len(text))) from None
 
     def imports_where() -> tuple[int, int]:
         m = re.search(r"owl:imports|<http://www\.w3\.org/2002/07/owl#imports>", text)
-        return _line_col(text, m.start()) if m else (1, 1)
+        return line_col(text, m.start()) if m else (1, 1)
 
     _check_common(name, text, g, imports_where)
     src = SourceFile(path=Path(name), text=text, graph=g, prefixes={p: str(ns) for p, ns in g.namespaces()})
@@ -366,7 +352,7 @@ def _parse_jsonld(name: str, text: str) -> Draft:
         else:
             probe = '"@context"'
         i = text.find(probe)
-        return _line_col(text, i) if i >= 0 else (1, 1)
+        return line_col(text, i) if i >= 0 else (1, 1)
 
     doc = _walk_contexts(name, doc, lambda v: where(v), published_context())
     ctx_list = _context_object(doc)
@@ -377,7 +363,7 @@ def _parse_jsonld(name: str, text: str) -> Draft:
 
     def imports_where() -> tuple[int, int]:
         m = re.search(r"owl:imports|http://www\.w3\.org/2002/07/owl#imports|\"imports\"", text)
-        return _line_col(text, m.start()) if m else (1, 1)
+        return line_col(text, m.start()) if m else (1, 1)
 
     _check_common(name, text, g, imports_where)
     expand = _expander(ctx_list)
@@ -388,7 +374,7 @@ def _parse_jsonld(name: str, text: str) -> Draft:
         if iri not in locations:
             # the line of the object that has this @id: the nearest unclosed "{" before it
             start = text.rfind("{", 0, m.start())
-            locations[iri] = _line_col(text, start if start >= 0 else m.start())
+            locations[iri] = line_col(text, start if start >= 0 else m.start())
     return Draft(name, "json-ld", text, g, locations)
 
 
@@ -404,7 +390,7 @@ class _Map(dict):  # type: ignore[type-arg]
 def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> DraftError:
     if isinstance(exc, yaml.reader.ReaderError):  # a character YAML does not allow: a position, no mark
         return DraftError(name, f"not valid YAML: {exc.reason} (character {exc.character!r})",
-                          *_line_col(text, min(exc.position, len(text))))
+                          *line_col(text, min(exc.position, len(text))))
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
@@ -471,7 +457,7 @@ def _parse_yaml(name: str, text: str) -> Draft:
             return value.mark
         if isinstance(value, str):
             i = text.find(value)
-            return _line_col(text, i) if i >= 0 else (1, 1)
+            return line_col(text, i) if i >= 0 else (1, 1)
         return data.keys.get("@context", (1, 1))  # type: ignore[union-attr]
 
     given = data.get("@context")
@@ -489,7 +475,7 @@ def _parse_yaml(name: str, text: str) -> Draft:
 
     def imports_where() -> tuple[int, int]:
         m = re.search(r"owl:imports|imports\s*:", text)
-        return _line_col(text, m.start()) if m else (1, 1)
+        return line_col(text, m.start()) if m else (1, 1)
 
     _check_common(name, text, g, imports_where)
     expand = _expander(ctx_list)
@@ -522,7 +508,7 @@ def parse_draft(text: str, fmt: str, name: str = "draft") -> Draft:
             raise DraftRefused(name, "RDF/XML is not accepted: drafts are Turtle, JSON-LD or YAML")
         raise DraftError(name, f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if "\x00" in text:
-        raise DraftError(name, "the draft contains a NUL character", *_line_col(text, text.index("\x00")))
+        raise DraftError(name, "the draft contains a NUL character", *line_col(text, text.index("\x00")))
     if fmt == "turtle":
         return _parse_turtle(name, text)
     if fmt == "json-ld":
@@ -538,7 +524,7 @@ def read_text(path: Path | str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line, col = _line_col(raw.decode("utf-8", "replace"), exc.start)
+        line, col = line_col(raw.decode("utf-8", "replace"), exc.start)
         raise DraftError(str(path), "not valid UTF-8", line, col) from None
 
 

@@ -15,7 +15,8 @@ import pytest
 from rdflib import Graph
 
 from kg.pipeline.build import Layout
-from kg.revision.check import dataset_store, load_rules, run_rules
+from kg.rdf.canon import dataset_store
+from kg.revision.check import load_rules, run_rules
 from kg.pipeline.load import load_files, load_turtle
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.pipeline.owlrl_reason import infer

@@ -1,5 +1,6 @@
-"""The store engine (kg.pipeline.storebuild): same dataset and findings as the rdflib engine, byte-stable
-artefacts, the same located errors, and content-hash blank-node labels."""
+"""The reference engines as oracles: owlrl + pyshacl (``--reference``) give the same dataset and findings
+as the default pipeline (kg.pipeline.reason + kg.pipeline.shacl) on the real data and a 10k synthetic graph;
+artefacts are byte-stable, bad input is located, and blank-node labels are content hashes."""
 
 from __future__ import annotations
 
@@ -10,10 +11,9 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-import kg.pipeline.build as kb
 from kg.pipeline.build import BuildError, Layout, build
 from kg.pipeline.load import SourceError
-from kg.pipeline.storebuild import blank_node_labels
+from kg.rdf.serialize import blank_node_labels
 from kg.ops.synth import synthesize
 
 from realbuild import ROOT, ensure_real_build
@@ -37,6 +37,7 @@ def same_build(a: Path, b: Path) -> None:
     ma, mb = (json.loads((x / "manifest.json").read_text()) for x in (a, b))
     for key in ("graphs", "triples", "quads", "findings", "conforms", "sourceHash", "ontologyVersion"):
         assert ma[key] == mb[key], key
+    assert (a / "remit.trig").read_bytes() == (b / "remit.trig").read_bytes(), "one artefact format whatever the path"
 
 
 @pytest.fixture(scope="module")
@@ -46,43 +47,30 @@ def synth10k(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_engines_agree_on_a_synthetic_graph(synth10k: Path, tmp_path: Path) -> None:
-    r = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "rdflib"), engine="rdflib", reasoner="fast")
-    s = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "store"), engine="store")
-    assert (r.manifest["engine"], s.manifest["engine"]) == ("rdflib", "store")
+    r = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "reference"), reference=True)
+    s = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "default"))
+    assert r.manifest["reasoner"].startswith("owlrl") and s.manifest["reasoner"].startswith("kg.pipeline.reason")
     assert s.report is not None and s.report.counts["Violation"] > 0, "the synthetic graph plants gaps"
     assert {k for k in s.timings if "." not in k} == {"load", "reason", "validate", "derive", "write", "store"}
-    same_build(tmp_path / "rdflib", tmp_path / "store")
+    same_build(tmp_path / "reference", tmp_path / "default")
 
 
 def test_engines_agree_on_the_real_data(tmp_path: Path) -> None:
-    """The real data through the store engine: the same dataset and the same 55 findings (blank-node
-    citations as focus nodes, capitalised language tags and every shape included)."""
-    reference = ensure_real_build()
-    build(Layout(root=ROOT, out=tmp_path / "store"), engine="store", force=True)
-    assert json.loads((reference / "manifest.json").read_text())["engine"] == "rdflib"
-    same_build(reference, tmp_path / "store")
+    """The real data through both engines: the same dataset and the same findings (blank-node citations as
+    focus nodes, capitalised language tags and every shape included)."""
+    default = ensure_real_build()
+    build(Layout(root=ROOT, out=tmp_path / "reference"), reference=True, force=True)
+    assert json.loads((default / "manifest.json").read_text())["reasoner"].startswith("kg.pipeline.reason")
+    same_build(default, tmp_path / "reference")
 
 
-def test_store_engine_artefacts_are_byte_identical(synth10k: Path, tmp_path: Path) -> None:
-    a = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "a"), engine="store")
-    b = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "b"), engine="store", force=True)
+def test_artefacts_are_byte_identical(synth10k: Path, tmp_path: Path) -> None:
+    a = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "a"))
+    b = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "b"), force=True)
     assert not a.skipped and not b.skipped
     assert files(tmp_path / "a") == files(tmp_path / "b")
     text = (tmp_path / "a" / "remit.trig").read_text()
     assert "_:b" in text and "urn:x-remit:bnode" not in text
-
-
-def test_auto_takes_the_store_engine_from_the_threshold(synth10k: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    small = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "small"))
-    assert small.manifest["engine"] == "rdflib"
-    monkeypatch.setattr(kb, "STORE_ENGINE_THRESHOLD", 5_000)
-    big = build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "big"), force=True)
-    assert big.manifest["engine"] == "store"
-    with pytest.raises(BuildError, match="--engine must be one of"):
-        build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "x"), engine="fastest")
-    with pytest.raises(BuildError, match="--engine rdflib with --reasoner owlrl"):
-        build(Layout(root=ROOT, data=[synth10k], out=tmp_path / "x"), engine="store", reasoner="owlrl")
 
 
 def _tree(tmp_path: Path, extra: str) -> Path:
@@ -110,19 +98,19 @@ PREFIXES = """@prefix remit: <https://w3id.org/remit/def/> .
 def test_bad_input_is_located_and_loses_nothing(tmp_path: Path, extra: str, expected: str) -> None:
     root = _tree(tmp_path, PREFIXES)
     out = tmp_path / "out"
-    build(Layout(root=root, out=out), engine="store")
+    build(Layout(root=root, out=out))
     before = files(out)
     (root / "data" / "zz-extra.ttl").write_text(extra, encoding="utf-8")
     with pytest.raises(SourceError, match=expected):
-        build(Layout(root=root, out=out), engine="store")
+        build(Layout(root=root, out=out))
     assert files(out) == before
 
 
 def test_inconsistency_names_the_nodes_and_where(tmp_path: Path) -> None:
-    """remit:holder is functional: two holders fail the store engine as they fail the fast reasoner."""
+    """remit:holder is functional: two holders fail the build with the nodes and their places."""
     root = _tree(tmp_path, PREFIXES + "resp:zz-r remit:holder body:cqc, body:hmi-prisons .\n")
     with pytest.raises(BuildError) as err:
-        build(Layout(root=root, out=tmp_path / "out"), engine="store")
+        build(Layout(root=root, out=tmp_path / "out"))
     text = str(err.value)
     assert "values of the functional property https://w3id.org/remit/def/holder" in text
     assert "data/zz-extra.ttl:5:1: https://w3id.org/remit/id/responsibility/zz-r is involved" in text
