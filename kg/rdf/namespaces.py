@@ -60,6 +60,7 @@ ID_PREFIXES: dict[str, str] = {
     "resp": str(ID) + "responsibility/",
     "event": str(ID) + "event/",
     "setting": str(ID) + "setting/",
+    "membership": str(ID) + "membership/",
     "graph": str(ID) + "graph/",
 }
 

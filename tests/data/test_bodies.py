@@ -39,7 +39,7 @@ RESP = ID_PREFIXES["resp"]
 EVENT = ID_PREFIXES["event"]
 
 #: Kinds of node this part of the graph mints; each must be labelled and cited.
-MINTED = tuple(ID_PREFIXES[k] for k in ("body", "office", "statute", "provision", "arrangement", "resp", "event"))
+MINTED = tuple(ID_PREFIXES[k] for k in ("body", "office", "statute", "provision", "arrangement", "resp", "event", "membership"))
 
 #: Source documents the fact sheet marks as third-party copies or indirect statements (SRC-weak rows).
 WEAK_DOCS = {URIRef(DOC + s) for s in ("s12", "s32", "s35", "s95", "s102", "s105", "s107", "s111")}
