@@ -8,8 +8,10 @@ Usage::
 For each size it writes a synthetic graph (``kg synth``), then measures, with every baseline run in the
 same process tree on the same data:
 
-* **build** — ``kg build`` (the shipped pipeline: rdflib load, owlrl, pyshacl + QC, artefacts), the
-  fast pipeline (pyoxigraph load, :func:`kg.pipeline.reason.materialise`, store write) and the plain
+* **real data** — ``kg build --force`` and ``kg check`` of the example revision (:mod:`bench.real`), beside the
+  reference engines;
+* **build** — ``kg build`` (the one pipeline: Oxigraph load, targeted reasoning, SHACL as SPARQL + QC,
+  derive, artefacts), the bare fast path (pyoxigraph load, :func:`kg.pipeline.reason.materialise`, store write) and the plain
   rdflib + owlrl + pyshacl baseline; each in a child process, wall time and peak RSS per step
   (``ru_maxrss`` of the child, read after each step, so the peak *so far*), capped at ``--cap`` seconds;
 * **named queries** — first page (``limit=1000``) in process (:func:`kg.query.registry.run_named`) and over
@@ -44,6 +46,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from bench.real import bench_real, render_real
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -127,24 +131,11 @@ _KG_BUILD = textwrap.dedent("""
     from kg.pipeline import build as b
     t0 = time.perf_counter()
     def rss(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    steps = {}
-    def timed(name, f):
-        def w(*a, **k):
-            t = time.perf_counter(); r = f(*a, **k)
-            s = steps.setdefault(name, {"seconds": 0.0}); s["seconds"] += time.perf_counter() - t; s["rss_mb"] = rss()
-            print(json.dumps({"steps": steps}), flush=True)
-            return r
-        return w
-    b.load_files = timed("parse", b.load_files); b.infer = timed("reason", b.infer)
-    b.infer_fast = timed("reason", b.infer_fast); b.inconsistencies = timed("reason", b.inconsistencies)
-    b.validate_graphs = timed("validate", b.validate_graphs)
-    b.serialize_dataset = timed("write", b.serialize_dataset); b.write_store = timed("write", b.write_store)
     r = b.build(b.Layout(root=Path("."), data=[Path(sys.argv[1])], out=Path(sys.argv[2])), force=True)
-    if r.manifest.get("engine") == "store":  # the store engine times its own steps
-        t = r.timings
-        group = {"parse": ["load"], "reason": ["reason"], "validate": ["validate"], "write": ["derive", "write", "store"]}
-        steps = {k: {"seconds": sum(t[x] for x in v), "rss_mb": max(t[x + ".rss_mb"] for x in v)} for k, v in group.items()}
-    print(json.dumps({"steps": steps, "engine": r.manifest.get("engine"), "total": time.perf_counter() - t0, "rss_mb": rss(),
+    t = r.timings  # the pipeline times its own steps
+    group = {"parse": ["load"], "reason": ["reason"], "validate": ["validate"], "write": ["derive", "write", "store"]}
+    steps = {k: {"seconds": sum(t[x] for x in v), "rss_mb": max(t[x + ".rss_mb"] for x in v)} for k, v in group.items()}
+    print(json.dumps({"steps": steps, "total": time.perf_counter() - t0, "rss_mb": rss(),
                       "findings": r.manifest.get("findings"), "graphs": r.manifest.get("graphs")}))
 """)
 
@@ -500,8 +491,10 @@ def render(results: dict[str, Any], cap: float) -> str:
     if results.get("load_average_start"):
         load = (f" · load average (1, 5, 15 min) {results['load_average_start']} at the start, "
                 f"{results.get('load_average_end')} at the end")
-    lines = [f"Remit bench {results['date']} — {results['machine']}{load}",
-             "",
+    lines = [f"Remit bench {results['date']} — {results['machine']}{load}", ""]
+    if results.get("real"):
+        lines += [render_real(results["real"]), ""]
+    lines += [
              "| size | measure | Remit | baseline: rdflib (+ owlrl, pyshacl) / rdflib-endpoint | baseline: pyoxigraph / Oxigraph server | target | met |",
              "|---|---|---|---|---|---|---|"]
     bcap = results.get("baseline_cap", cap)
@@ -587,6 +580,8 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
     names = sorted(load_queries(ROOT / "queries"))
+    print("[real data] build and check", file=sys.stderr, flush=True)
+    results["real"] = bench_real()
     for size in sizes:
         n = parse_size(size)
         rep = 1 if n >= 100_000 else repeats

@@ -324,6 +324,7 @@ def check(
     input_format: Optional[str] = typer.Option(None, "--input-format", help="turtle|json-ld|yaml (default: from the file name)."),
     store: Optional[str] = typer.Option(None, "--store", help="Read the current graph from this external SPARQL "
                                         "endpoint (its asserted graph; kg push) instead of data/."),
+    reference: bool = typer.Option(False, "--reference", help="Reason with owlrl and validate with pyshacl (the reference engines; slower, same results)."),
 ) -> None:
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
     from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
@@ -344,6 +345,7 @@ def check(
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(3)
         options.store_url = store
+    options.reference = reference
     code, out, err = run_check_command(draft, options, fmt, fail_on, input_format, timeout, memory)
     if out:
         sys.stdout.write(out)

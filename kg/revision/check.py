@@ -198,6 +198,7 @@ class CheckOptions:
     root: str = str(ROOT)
     data_dirs: Optional[list[str]] = None
     store_url: Optional[str] = None  # http(s) SPARQL endpoint (kg push): the current graph is its asserted graph
+    reference: bool = False  # reason with owlrl and validate with pyshacl (the reference engines)
 
 
 @dataclass
@@ -368,7 +369,8 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
         rule_rows.extend(run_rules(store, rules, as_of, cutoff))
 
     try:
-        result = run(layout, asserted=base, overlay=draft.graph, replaces=replaced, before_derive=rules_step)
+        result = run(layout, asserted=base, overlay=draft.graph, replaces=replaced, before_derive=rules_step,
+                     reference=options.reference)
     except BuildError as exc:
         if replaced is not None and str(exc) == f"no agreement {replaced} in the graph":
             raise DraftError(name, f"--replaces {options.replaces}: no agreement {replaced} in the graph") from None
