@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import pyoxigraph as ox
 import rdflib
 import yaml
 from rdflib import BNode, Graph, Literal, URIRef
@@ -43,6 +44,7 @@ from kg.paths import CONTEXTS_DIR
 from kg.findings.located import LocatedError, line_col  # one line/column rule for sources and drafts
 from kg.pipeline.load import SourceFile, check_literal, locate_term
 from kg.rdf.namespaces import OWL, RDF, XSD
+from kg.findings.model import short
 
 __all__ = [
     "CONTEXT_IRI", "CONTEXT_PATH", "FORMATS", "MEDIA_TYPES", "DraftError", "DraftRefused", "DraftTimeout",
@@ -90,9 +92,25 @@ class Draft:
     text: str
     graph: Graph
     locations: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: where each IRI (subject, key, type or value) is first written, for YAML and JSON-LD
+    terms: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def location(self, iri: str) -> Optional[tuple[int, int]]:
         return self.locations.get(str(iri))
+
+    def term_location(self, iri: str) -> Optional[tuple[int, int]]:
+        """Where ``iri`` is first written in the draft (in any position), if it can be found."""
+        iri = str(iri)
+        if iri in self.terms:
+            return self.terms[iri]
+        if self.format == "turtle":
+            src = SourceFile(path=Path(self.name), text=self.text, graph=Graph(),
+                             prefixes={p: str(ns) for p, ns in self.graph.namespaces()})
+            where = locate_term(URIRef(iri), [src])
+            if where:
+                self.terms[iri] = (where[1], where[2])
+                return self.terms[iri]
+        return self.locations.get(iri)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -162,15 +180,69 @@ def _literal_where(text: str, lex: str) -> tuple[int, int]:
     return (1, 1)
 
 
-def _check_common(name: str, text: str, g: Graph, imports_where: Callable[[], tuple[int, int]]) -> None:
+#: How deep a YAML or JSON draft may nest (an agreement needs fewer than 10 levels).
+MAX_DEPTH = 64
+_BAD_IRI_CHAR = re.compile(r'[\x00-\x20<>"{}|^`\\\x7f-\x9f]')
+
+
+def iri_problem(iri: str) -> Optional[str]:
+    """Why ``iri`` is not an IRI the store accepts (the store's own parser decides), or None."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError as exc:
+        bad = _BAD_IRI_CHAR.search(iri)
+        why = f"it contains {bad.group(0)!r}" if bad else str(exc)
+        return f"{iri!r} is not a valid IRI: {why}"
+    return None
+
+
+def _iri_where(text: str, iri: str) -> tuple[int, int]:
+    """Where a (bad) IRI is written: the longest prefix of it, up to its first bad character, in the text."""
+    bad = _BAD_IRI_CHAR.search(iri)
+    head = iri[: bad.start()] if bad else iri
+    for probe in ("<" + head, head):
+        if len(probe) > 1:
+            i = text.find(probe)
+            if i >= 0:
+                return line_col(text, i)
+    return (1, 1)
+
+
+def _problems_error(name: str, problems: list[tuple[tuple[int, int], str]]) -> DraftError:
+    """One located error for several problems: the first is the error's place, every one is listed."""
+    problems = sorted(set(problems))
+    (line, col), first = problems[0]
+    more = "".join(f"\n{name}:{ln}:{c}: {msg}" for (ln, c), msg in problems[1:])
+    return DraftError(name, first + more, line, col)
+
+
+def _check_common(name: str, text: str, g: Graph, imports_where: Callable[[], tuple[int, int]],
+                  literal_where: Optional[Callable[[Literal], Optional[tuple[int, int]]]] = None) -> None:
     if (None, OWL.imports, None) in g:
         raise DraftRefused(name, "owl:imports is not accepted in a draft (a draft never loads anything else)",
                            *imports_where())
+    problems: list[tuple[tuple[int, int], str]] = []
+    for triple in g:
+        for t in triple:
+            if isinstance(t, URIRef):
+                why = iri_problem(str(t))
+                if why:
+                    problems.append((_iri_where(text, str(t)), why + "; write it without spaces or <>\"{}|^` "
+                                     "(percent-encode them)"))
+    if problems:
+        raise _problems_error(name, problems)
     for _, _, o in g:
         if isinstance(o, Literal):
+            if o.language:
+                try:
+                    ox.Literal(str(o), language=o.language)
+                except ValueError:
+                    raise DraftError(name, f"{o.language!r} is not a language tag (BCP 47, e.g. en, cy)",
+                                     *_literal_where(text, str(o))) from None
             problem = check_literal(o)
             if problem:
-                raise DraftError(name, problem, *_literal_where(text, str(o)))
+                where = (literal_where(o) if literal_where else None) or _literal_where(text, str(o))
+                raise DraftError(name, problem, *where)
 
 
 # ----------------------------------------------------------------------------------------------- Turtle
@@ -327,6 +399,184 @@ def _expander(ctx_list: list[Any]) -> Callable[[str], str]:
     return expand
 
 
+class _Str(str):
+    """A string from YAML that remembers where it is written (``mark``: line, column)."""
+
+    mark: tuple[int, int] = (1, 1)
+
+
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_BNODE_SUBJECT = object()  # a node object without an id: some blank node
+_NO_SUBJECT = object()  # a node whose id was refused: its triples are not looked for
+
+
+def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callable[[Any, str], tuple[int, int]],
+           value_where: Callable[[Any], Optional[tuple[int, int]]]) -> dict[str, tuple[int, int]]:
+    """Compare what the author wrote with what was parsed: every id, type and value that names something must
+    be a valid IRI, every key with a value must have become a triple, and ``@graph`` is accepted only at the
+    top. Raises one :class:`DraftError` listing every problem at its place; returns where each IRI is
+    first written."""
+    defs: dict[str, Any] = {}
+    for c in ctx_list:
+        if isinstance(c, dict):
+            defs.update(c)
+    vocab = str(defs.get("@vocab") or "")
+    prefixes = {k: (v if isinstance(v, str) else v.get("@id")) for k, v in defs.items()
+                if not k.startswith("@") and ((isinstance(v, dict) and v.get("@prefix"))
+                                              or (isinstance(v, str) and v.endswith(("/", "#"))))}
+    alias = {k: v for k, v in defs.items() if isinstance(v, str) and v.startswith("@")}
+    keyword = lambda k: alias.get(k, k)  # noqa: E731
+    problems: list[tuple[tuple[int, int], str]] = []
+    terms: dict[str, tuple[int, int]] = {}
+
+    def iri_of(v: str, use_vocab: bool) -> str:
+        if use_vocab:
+            d = defs.get(v)
+            if isinstance(d, dict) and isinstance(d.get("@id"), str) and not d.get("@prefix"):
+                return iri_of(d["@id"], False)
+            if isinstance(d, str) and not d.startswith("@") and v not in prefixes:
+                return iri_of(d, False)
+        if ":" in v:
+            p, local = v.split(":", 1)
+            if p in prefixes and not local.startswith("//"):
+                return str(prefixes[p]) + local
+        if _SCHEME.match(v):
+            return v
+        return (vocab + v) if use_vocab and vocab else DRAFT_BASE + v
+
+    def where(node: Any, key: str, value: Any = None) -> tuple[int, int]:
+        return (value_where(value) if value is not None else None) or key_where(node, key)
+
+    def iri_term(v: Any, use_vocab: bool, node: Any, key: str, what: str) -> Optional[URIRef]:
+        if not isinstance(v, str):
+            problems.append((where(node, key), f"{what} must be a string naming an IRI, not {v!r}"))
+            return None
+        iri = iri_of(v, use_vocab)
+        why = iri_problem(iri)
+        if why:
+            problems.append((where(node, key, v), f"{what} {v!r} is not a valid IRI: "
+                             + why.split(": ", 1)[-1] + " (nothing would be read from it)"))
+            return None
+        terms.setdefault(iri, where(node, key, v))
+        return URIRef(iri)
+
+    def present(subject: Any, p: URIRef, obj: Any = None, lexical: Optional[str] = None) -> bool:
+        if subject is _NO_SUBJECT:
+            return True
+        s = subject if isinstance(subject, URIRef) else None
+        for s2, _, o in g.triples((s, p, obj if isinstance(obj, URIRef) else None)):
+            if subject is _BNODE_SUBJECT and not isinstance(s2, BNode):
+                continue
+            if obj is _BNODE_SUBJECT and not isinstance(o, BNode):
+                continue
+            if lexical is not None and not (isinstance(o, Literal) and str(o) == lexical):
+                continue
+            return True
+        return False
+
+    def flat(v: Any) -> Iterator[Any]:
+        if isinstance(v, list):
+            for x in v:
+                yield from flat(x)
+        elif v is not None:
+            yield v
+
+    def node(d: dict[str, Any], top: bool = False) -> Any:
+        graph_keys = [k for k in d if keyword(k) == "@graph"]
+        if graph_keys:
+            others = [k for k in d if keyword(k) not in ("@graph", "@context")]
+            if not top or others:
+                problems.append((key_where(d, graph_keys[0]),
+                                 "@graph is accepted only at the top of a draft, beside @context alone: here its "
+                                 "nodes would go into a named graph and be dropped; list the nodes in the top-level "
+                                 "@graph or write each part under its property"))
+            for item in flat(d[graph_keys[0]]):
+                if isinstance(item, dict):
+                    node(item)
+                else:
+                    problems.append((where(d, graph_keys[0], item), f"@graph lists nodes (mappings), not {item!r}"))
+            return _NO_SUBJECT
+        subject: Any = _BNODE_SUBJECT
+        for k, v in d.items():
+            if keyword(k) == "@id":
+                t = iri_term(v, False, d, k, "the id")
+                subject = t if t is not None else _NO_SUBJECT
+        for k, v in d.items():
+            kw = keyword(k)
+            if kw in ("@context", "@id"):
+                continue
+            if kw == "@type":
+                for t_value in flat(v):
+                    t = iri_term(t_value, True, d, k, "the type")
+                    if t is not None and not present(subject, RDF.type, t):
+                        problems.append((where(d, k, t_value), f"the type {t_value!r} did not become a triple"))
+                continue
+            if kw.startswith("@"):
+                problems.append((key_where(d, k), f"{k!r} is not accepted in a draft node (use id, type and the "
+                                 "terms of the Remit draft context)"))
+                continue
+            p = iri_term(k, True, d, k, "the key")
+            if p is None:
+                continue
+            coerce = defs.get(k, {}).get("@type") if isinstance(defs.get(k), dict) else None
+            for item in flat(v):
+                if isinstance(item, dict) and any(keyword(x) == "@value" for x in item):
+                    val = next(item[x] for x in item if keyword(x) == "@value")
+                    lexical = ("true" if val else "false") if isinstance(val, bool) else (
+                        val if isinstance(val, str) else None)
+                    ok = present(subject, p, None, lexical)
+                elif isinstance(item, dict):
+                    if any(keyword(x) in ("@list", "@set") for x in item):
+                        problems.append((key_where(d, k), f"{k!r}: @list and @set are not accepted in a draft; "
+                                         "give the values as a plain list"))
+                        continue
+                    child = node(item)
+                    ok = child is _NO_SUBJECT or present(subject, p, child)
+                elif isinstance(item, str) and coerce in ("@id", "@vocab"):
+                    o = iri_term(item, coerce == "@vocab", d, k, f"the value of {k!r}")
+                    ok = o is None or present(subject, p, o)
+                elif isinstance(item, str):
+                    ok = present(subject, p, None, item)
+                elif isinstance(item, bool):
+                    ok = present(subject, p, None, "true" if item else "false")
+                else:
+                    ok = present(subject, p)
+                if not ok:
+                    shown = item if not isinstance(item, dict) else "a nested mapping"
+                    problems.append((where(d, k, item if isinstance(item, str) else None),
+                                     f"{k!r}: {shown!r} did not become a triple and would be dropped; check the key, "
+                                     "the id of the mapping it is in and the value"))
+        return subject
+
+    if isinstance(doc, list):
+        for item in doc:
+            if isinstance(item, dict):
+                node(item)
+    elif isinstance(doc, dict):
+        node(doc, top=True)
+    if problems:
+        raise _problems_error(name, problems)
+    return terms
+
+
+def _depth_error(name: str, text: str, index: int) -> DraftError:
+    return DraftError(name, f"the draft nests deeper than {MAX_DEPTH} levels (an agreement needs fewer than 10)",
+                      *line_col(text, index))
+
+
+def _check_json_depth(name: str, text: str) -> None:
+    """Refuse JSON nested deeper than :data:`MAX_DEPTH` before the (recursive) decoder sees it."""
+    depth = 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        c = m.group(0)
+        if c in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _depth_error(name, text, m.start())
+        elif c in "]}":
+            depth -= 1
+
+
 def _jsonld_to_graph(name: str, text_for_errors: str, doc: Any) -> Graph:
     g = Graph(bind_namespaces="none")
     try:
@@ -339,6 +589,7 @@ def _jsonld_to_graph(name: str, text_for_errors: str, doc: Any) -> Graph:
 
 def _parse_jsonld(name: str, text: str) -> Draft:
     _refuse_xml(name, text)
+    _check_json_depth(name, text)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -346,9 +597,9 @@ def _parse_jsonld(name: str, text: str) -> Draft:
 
     def where(value: Any, key: Optional[str] = None) -> tuple[int, int]:
         if key is not None:
-            probe = json.dumps(key)
+            probe = json.dumps(key, ensure_ascii=False)
         elif isinstance(value, str):
-            probe = json.dumps(value)
+            probe = json.dumps(value, ensure_ascii=False)
         else:
             probe = '"@context"'
         i = text.find(probe)
@@ -365,6 +616,11 @@ def _parse_jsonld(name: str, text: str) -> Draft:
         m = re.search(r"owl:imports|http://www\.w3\.org/2002/07/owl#imports|\"imports\"", text)
         return line_col(text, m.start()) if m else (1, 1)
 
+    def value_where(v: Any) -> Optional[tuple[int, int]]:
+        i = text.find(json.dumps(v, ensure_ascii=False)) if isinstance(v, str) else -1
+        return line_col(text, i) if i >= 0 else None
+
+    terms = _audit(name, doc, ctx_list, g, lambda node, k: where(None, k), value_where)
     _check_common(name, text, g, imports_where)
     expand = _expander(ctx_list)
     locations: dict[str, tuple[int, int]] = {}
@@ -375,7 +631,7 @@ def _parse_jsonld(name: str, text: str) -> Draft:
             # the line of the object that has this @id: the nearest unclosed "{" before it
             start = text.rfind("{", 0, m.start())
             locations[iri] = line_col(text, start if start >= 0 else m.start())
-    return Draft(name, "json-ld", text, g, locations)
+    return Draft(name, "json-ld", text, g, locations, terms)
 
 
 # ----------------------------------------------------------------------------------------------- YAML
@@ -395,6 +651,13 @@ def _yaml_error(name: str, exc: yaml.YAMLError, text: str = "") -> DraftError:
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     msg = f"not valid YAML: {problem}" + (f" ({context})" if context else "")
+    opened = getattr(exc, "context_mark", None)
+    if opened is not None and mark is not None and context and (opened.line, opened.column) != (mark.line, mark.column):
+        what = next((w for k, w in (("flow sequence", "the '[' opened"), ("flow mapping", "the '{' opened"),
+                                    ("quoted scalar", "the quoted string opened")) if k in context), None)
+        if what:
+            msg = (f"not valid YAML: {problem}: {what} at line {opened.line + 1}, column {opened.column + 1} "
+                   "is not closed")
     if mark is not None:
         return DraftError(name, msg, mark.line + 1, mark.column + 1)
     return DraftError(name, msg)
@@ -427,18 +690,42 @@ def _yaml_value(name: str, node: yaml.Node) -> Any:
             return node.value.lower() in ("true", "yes", "on", "y")
         if node.tag == "tag:yaml.org,2002:null":
             return None
-    return node.value
+    out_str = _Str(node.value)
+    out_str.mark = (node.start_mark.line + 1, node.start_mark.column + 1)
+    return out_str
+
+
+class _AliasFound(Exception):
+    def __init__(self, mark: Any, deep: bool = False):
+        self.mark = mark
+        self.deep = deep
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that stops at the first anchor or alias, in the one pass that composes the nodes."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise _AliasFound(event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _AliasFound(event.start_mark, deep=True)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _parse_yaml(name: str, text: str) -> Draft:
     _refuse_xml(name, text)
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or (getattr(event, "anchor", None) is not None):
-                m = event.start_mark
-                raise DraftError(name, "YAML anchors and aliases (&, *) are not allowed in a draft",
-                                 m.line + 1, m.column + 1)
-        docs = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        docs = list(yaml.compose_all(text, Loader=_NoAliasLoader))
+    except _AliasFound as found:
+        m = found.mark
+        if found.deep:
+            raise _depth_error(name, text, m.index) from None
+        raise DraftError(name, "YAML anchors and aliases (&, *) are not allowed in a draft", m.line + 1, m.column + 1) from None
     except yaml.YAMLError as exc:
         raise _yaml_error(name, exc, text) from None
     if len(docs) != 1 or docs[0] is None:
@@ -477,7 +764,23 @@ def _parse_yaml(name: str, text: str) -> Draft:
         m = re.search(r"owl:imports|imports\s*:", text)
         return line_col(text, m.start()) if m else (1, 1)
 
-    _check_common(name, text, g, imports_where)
+    def key_where(node: Any, k: str) -> tuple[int, int]:
+        return node.keys.get(k, node.mark) if isinstance(node, _Map) else (1, 1)
+
+    terms = _audit(name, data, ctx_list, g, key_where, lambda v: v.mark if isinstance(v, _Str) else None)
+    scalars: dict[str, tuple[int, int]] = {}
+
+    def scan(node: Any) -> None:  # every scalar written, by its text: where an ill-typed value is
+        if isinstance(node, list):
+            for v in node:
+                scan(v)
+        elif isinstance(node, dict):
+            for v in node.values():
+                scan(v)
+        elif isinstance(node, _Str):
+            scalars.setdefault(str(node), node.mark)
+    scan(data)
+    _check_common(name, text, g, imports_where, lambda lit: scalars.get(str(lit)))
     expand = _expander(ctx_list)
     locations: dict[str, tuple[int, int]] = {}
 
@@ -493,7 +796,7 @@ def _parse_yaml(name: str, text: str) -> Draft:
                 if k != "@context":
                     walk(v)
     walk(data)
-    return Draft(name, "yaml", text, g, locations)
+    return Draft(name, "yaml", text, g, locations, terms)
 
 
 # ----------------------------------------------------------------------------------------------- API
