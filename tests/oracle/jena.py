@@ -19,6 +19,7 @@ By hand: ``python -m tests.oracle.jena DATA.nq QUERY.rq`` prints ARQ's SPARQL JS
 
 from __future__ import annotations
 
+import atexit
 import functools
 import shutil
 import subprocess
@@ -62,6 +63,7 @@ def classpath() -> str:
     relocated classes look for them."""
     available()
     bundles = Path(tempfile.mkdtemp(prefix="remit-jena-bundles-"))
+    atexit.register(shutil.rmtree, bundles, True)
     with zipfile.ZipFile(JAVA_DIR / "jena-core.jar") as jar:
         for name in jar.namelist():
             if name.startswith(_BUNDLES) and name.endswith(".properties"):
