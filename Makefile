@@ -1,5 +1,5 @@
 # Remit — every set-up step lives here, so `make serve` and `make test` work on a fresh machine
-# with only python3 and make (plus root for Debian's chromium, installed for the browser tests).
+# with only python3 and make (plus root for Debian's chromium and Jena, installed for the browser and oracle tests).
 
 PY      ?= python3
 VENV    := .venv
@@ -11,7 +11,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all install build validate serve test test-fast bench load publish browser node clean distclean
+.PHONY: all install build validate serve test test-fast bench load publish browser jena node clean distclean
 
 all: build
 
@@ -38,6 +38,13 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+## jena: Debian's Apache Jena ARQ and a JRE, the independent engine every .rq is checked on (tests/oracle)
+jena:
+	@if [ ! -f /usr/share/java/jena-arq.jar ] || ! command -v java >/dev/null; then \
+	  echo "installing Debian libapache-jena-java for the Jena oracle tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java default-jre-headless >/dev/null; \
+	fi
+
 ## build: reason, validate and write the artefacts to build/ (skipped when the sources are unchanged)
 build: $(STAMP)
 	$(KG) build
@@ -51,8 +58,8 @@ serve: $(STAMP) $(NODE_STAMP)
 	$(KG) build
 	$(KG) serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph, browser)
-test: $(STAMP) $(NODE_STAMP) browser
+## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph, browser, Jena)
+test: $(STAMP) $(NODE_STAMP) browser jena
 	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider
 
 ## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test)
