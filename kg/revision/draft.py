@@ -426,7 +426,8 @@ def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callab
                                               or (isinstance(v, str) and v.endswith(("/", "#"))))}
     alias = {k: v for k, v in defs.items() if isinstance(v, str) and v.startswith("@")}
     keyword = lambda k: alias.get(k, k)  # noqa: E731
-    problems: list[tuple[tuple[int, int], str]] = []
+    problems: list[tuple[tuple[int, int], str]] = []  # what cannot be read: bad IRIs, misplaced @graph
+    missing: list[tuple[tuple[int, int], str]] = []  # what was written but did not become a triple
     terms: dict[str, tuple[int, int]] = {}
 
     def iri_of(v: str, use_vocab: bool) -> str:
@@ -509,7 +510,7 @@ def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callab
                 for t_value in flat(v):
                     t = iri_term(t_value, True, d, k, "the type")
                     if t is not None and not present(subject, RDF.type, t):
-                        problems.append((where(d, k, t_value), f"the type {t_value!r} did not become a triple"))
+                        missing.append((where(d, k, t_value), f"the type {t_value!r} did not become a triple"))
                 continue
             if kw.startswith("@"):
                 problems.append((key_where(d, k), f"{k!r} is not accepted in a draft node (use id, type and the "
@@ -543,9 +544,9 @@ def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callab
                     ok = present(subject, p)
                 if not ok:
                     shown = item if not isinstance(item, dict) else "a nested mapping"
-                    problems.append((where(d, k, item if isinstance(item, str) else None),
-                                     f"{k!r}: {shown!r} did not become a triple and would be dropped; check the key, "
-                                     "the id of the mapping it is in and the value"))
+                    missing.append((where(d, k, item if isinstance(item, str) else None),
+                                    f"{k!r}: {shown!r} did not become a triple and would be dropped; check the key, "
+                                    "the id of the mapping it is in and the value"))
         return subject
 
     if isinstance(doc, list):
@@ -554,8 +555,8 @@ def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callab
                 node(item)
     elif isinstance(doc, dict):
         node(doc, top=True)
-    if problems:
-        raise _problems_error(name, problems)
+    if problems or missing:  # a bad IRI drops what hangs from it: report the cause, not its echoes
+        raise _problems_error(name, problems or missing)
     return terms
 
 
