@@ -260,7 +260,8 @@ def publish(
                                         "YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the latest date in the data)."),
 ) -> None:
     """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
-    from kg.publication.publish import parse_as_of, publish_site
+    from kg.publication.publication import publish_site
+    from kg.publication.publish import parse_as_of
     from kg.settings import get_settings
 
     settings = get_settings(store_path=store)

@@ -2,9 +2,10 @@
 
 The graph is read-only between reloads, so an answer is a pure function of (graph, request): the cache
 key is the normalised request (query text, dataset parameters, negotiated format; for named queries the
-bound parameters and the page) and every key is scoped by the **graph version** — a digest of the build
-manifest's ``sourceHash``, the store path and the worker pool's generation, which changes on every reload
-(:meth:`ResponseCache.set_version` also empties the cache then).
+bound parameters and the page) and every key is scoped by the **graph version**
+(:func:`kg.publication.publish.graph_version`) — a digest of the build manifest's ``sourceHash``, the store
+path and the worker pool's generation, which changes on every reload (:meth:`ResponseCache.set_version`
+also empties the cache then).
 
 * Only 200 answers are kept, truncated ones included (their ``Remit-Result-Truncated`` and ``Link``
   headers are kept with them; the same graph always cuts at the same row). Errors, 429/503 and anything
@@ -20,13 +21,11 @@ manifest's ``sourceHash``, the store path and the worker pool's generation, whic
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Hashable, Mapping, Optional
 
-__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "graph_version", "etag_matches"]
+__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "etag_matches"]
 
 
 @dataclass(frozen=True)
@@ -63,19 +62,6 @@ class LruDict(OrderedDict):  # type: ignore[type-arg]
         self.move_to_end(key)
         while len(self) > self.max_entries:
             self.popitem(last=False)
-
-
-def graph_version(store_path: Path, generation: int = 0) -> str:
-    """A short digest naming the served graph: the manifest's source hash (``manifest.json`` beside the
-    store, when there is one), the store's resolved path and the pool generation (bumped by each reload)."""
-    store = Path(store_path)
-    source = ""
-    try:
-        source = json.loads((store.parent / "manifest.json").read_text(encoding="utf-8")).get("sourceHash", "")
-    except (OSError, ValueError, AttributeError):
-        pass
-    raw = f"{source}\n{store.resolve()}\n{generation}"
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
 
 
 def etag_matches(header: Optional[str], etag: str) -> bool:

@@ -26,6 +26,7 @@ remote store they answer **503** "not available with a remote store" (:func:`mak
 from __future__ import annotations
 
 import ipaddress
+import logging
 import socket
 import sys
 import urllib.request
@@ -35,8 +36,18 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
+from fastapi import APIRouter
+from SPARQLWrapper import POST, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 from starlette.requests import Request
 from starlette.responses import Response
+
+from kg.api.errors import error_response
+from kg.api.jobs import job_error, run_job
+from kg.query.remote import RemoteError, RemoteStore
+from kg.query.terms import ParamError
+from kg.rdf.store import DEFAULT_GRAPHS
+from kg.settings import Settings
 
 __all__ = ["RemoteDataset", "RemoteUnavailable", "open_remote", "remote_graph_counts", "restrict_connections",
            "run_remote_job", "is_remote", "make_unavailable_router", "PAGE_ROUTES"]
@@ -125,8 +136,6 @@ class RemoteDataset:
     store's answer as it streams, or an iterator of :class:`pyoxigraph.Triple` for CONSTRUCT/DESCRIBE."""
 
     def __init__(self, endpoint: str, timeout: float = 60.0, auth: Optional[tuple[str, str]] = None):
-        from kg.query.remote import RemoteStore
-
         self.endpoint = endpoint
         self.timeout = timeout
         self.remote = RemoteStore(endpoint, timeout=timeout, auth=auth)
@@ -136,8 +145,6 @@ class RemoteDataset:
     # -- pyoxigraph.Store-like
     def named_graphs(self) -> Iterator[ox.NamedNode]:
         if self._graphs is None:
-            from kg.query.remote import RemoteError
-
             try:
                 _, rows = self.remote.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { } }", {}, [])
             except RemoteError as exc:
@@ -149,9 +156,6 @@ class RemoteDataset:
               named_graphs: Optional[Sequence[Any]] = None, **unsupported: Any) -> Any:
         if unsupported:
             raise TypeError(f"RemoteDataset.query: unsupported arguments {sorted(unsupported)}")
-        from SPARQLWrapper import POST, SPARQLWrapper
-        from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
-
         self.close()
         sw = SPARQLWrapper(self.endpoint, agent="remit (SPARQLWrapper)")
         sw.setMethod(POST)
@@ -207,8 +211,6 @@ def open_remote(url: str, timeout: Optional[float] = None) -> tuple[RemoteDatase
     """What a worker opens for an external store: the dataset and its job runner. The client timeout is the
     query deadline (``REMIT_QUERY_TIMEOUT``) plus a second, so the pool's deadline always comes first."""
     if timeout is None:
-        from kg.settings import Settings
-
         timeout = Settings().query_timeout + 1
     dataset = RemoteDataset(url, timeout=timeout)
     list(dataset.named_graphs())  # fail now (reported to the pool) if the store cannot be reached
@@ -217,32 +219,26 @@ def open_remote(url: str, timeout: Optional[float] = None) -> tuple[RemoteDatase
 
 def run_remote_job(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
     """Run one pool job against the external store (``kind`` ``sparql`` or ``named``)."""
-    from kg.api.workers import _error, _run_job  # the embedded backend's own checks and serialisers
-
-    try:
+    try:  # the embedded backend's own checks and serialisers (kg.api.jobs)
         if job.get("kind") == "named":
             return _run_named(dataset, graphs, job)
-        return _run_job(dataset, graphs, job)
+        return run_job(dataset, graphs, job)
     except RemoteUnavailable as exc:
-        import logging
-
         logging.getLogger("kg.query.remote").warning("%s", exc)
-        return _error(502, "the SPARQL store did not answer", "the external SPARQL store behind this endpoint "
+        return job_error(502, "the SPARQL store did not answer", "the external SPARQL store behind this endpoint "
                       "could not be reached or failed; try again later.")
     finally:
         dataset.close()
 
 
 def _run_named(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    from kg.query.remote import RemoteError
-    from kg.rdf.store import DEFAULT_GRAPHS
-    from kg.api.workers import _error
-
     try:
         page = dataset.remote.select_page(job["query"], job["bindings"], job["limit"], job["offset"],
                                           default_graph=[g for g in DEFAULT_GRAPHS if g in graphs])
+    except ParamError as exc:  # an IRI parameter that names no term of the store's graph, or several
+        return job_error(400, "bad parameter", str(exc))
     except ValueError as exc:
-        return _error(500, "named query is invalid", str(exc))
+        return job_error(500, "named query is invalid", str(exc))
     except RemoteError as exc:
         raise RemoteUnavailable(str(exc)) from None
     return {"status": 200, "page": page}
@@ -250,8 +246,6 @@ def _run_named(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -
 
 def remote_graph_counts(url: str, timeout: float = 120.0) -> dict[str, int]:
     """Triples per named graph of the store (for the service description's VoID counts)."""
-    from kg.query.remote import RemoteError, RemoteStore
-
     try:
         _, rows = RemoteStore(url, timeout=timeout).select(
             "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", {}, [])
@@ -271,10 +265,6 @@ PAGE_ROUTES = ("/", "/index.html", "/agreements.html", "/bodies.html", "/matrix.
 
 def make_unavailable_router(store_url: str) -> Any:
     """The publication's routes answering 503: pages and linked data need the local store."""
-    from fastapi import APIRouter
-
-    from kg.api.errors import error_response
-
     router = APIRouter(include_in_schema=False)
 
     async def unavailable(request: Request) -> Response:

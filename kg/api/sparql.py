@@ -19,10 +19,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, graph_version
+from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
+from kg.publication.publish import graph_version
 from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
 from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool

@@ -11,15 +11,13 @@ and fast). On Linux each worker first moves itself into a new network namespace 
 so even a query that slipped past the checks could not reach the network (best effort: skipped where
 the kernel refuses).
 
-The job functions (:func:`run_sparql_job`, :func:`run_named_job`) are plain functions of an open store,
-usable without any process around them.
+The job functions (what a worker runs on its store) are in :mod:`kg.api.jobs`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ctypes
-import json
 import logging
 import multiprocessing as mp
 import os
@@ -31,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = [
-    "WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable",
-    "run_sparql_job", "run_named_job", "store_graphs", "start_forkserver",
-]
+from kg.api.jobs import job_error, run_job, store_graphs
+from kg.api.remote_backend import open_remote, restrict_connections
+from kg.rdf.store import open_store
+
+__all__ = ["WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable", "start_forkserver"]
 
 log = logging.getLogger("kg.api.workers")
 
@@ -53,200 +52,6 @@ class WorkerCrashed(Exception):
 
 class PoolUnavailable(Exception):
     """No worker could be started (e.g. no built store)."""
-
-
-# ============================================================================ job functions (worker side)
-
-def _error(status: int, title: str, detail: str = "", **extra: Any) -> dict[str, Any]:
-    out = {"status": status, "title": title, "detail": detail}
-    out.update(extra)
-    return out
-
-
-def store_graphs(store: Any) -> list[str]:
-    return sorted(g.value for g in store.named_graphs() if hasattr(g, "value"))
-
-
-def _truncation_link(endpoint: str) -> str:
-    return endpoint + "#result-row-limit"
-
-
-def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) -> tuple[bytes, bool]:
-    import pyoxigraph as ox
-
-    from kg.query.registry import term_to_json
-
-    columns = [v.value for v in result.variables]
-    bindings = []
-    truncated = False
-    for sol in result:
-        if len(bindings) == row_limit:
-            truncated = True
-            break
-        bindings.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
-    head: dict[str, Any] = {"vars": columns}
-    doc: dict[str, Any] = {"head": head}
-    if truncated:
-        head["link"] = [_truncation_link(endpoint)]
-        doc["truncated"] = {"limit": row_limit}
-    doc["results"] = {"bindings": bindings}
-    body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-    if fmt_key == "json":
-        return body, truncated
-    core = dict(doc)
-    core.pop("truncated", None)
-    parsed = ox.parse_query_results(json.dumps(core).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
-    fmt = {"xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
-           "tsv": ox.QueryResultsFormat.TSV}[fmt_key]
-    out = parsed.serialize(format=fmt)
-    if fmt_key == "xml" and truncated and b"<link" not in out:
-        out = out.replace(b"</head>", f'<link href="{_truncation_link(endpoint)}"/></head>'.encode(), 1)
-    return out, truncated
-
-
-def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, bool]:
-    import pyoxigraph as ox
-
-    from kg.rdf.namespaces import PREFIXES
-
-    triples = []
-    truncated = False
-    for t in result:
-        if len(triples) == row_limit:
-            truncated = True
-            break
-        triples.append(t)
-    fmt = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES,
-           "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG}[fmt_key]
-    items: list[Any] = triples
-    if fmt_key == "trig":
-        items = [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples]
-    prefixes = PREFIXES if fmt_key in ("turtle", "trig", "rdfxml") else None
-    # only declare prefixes that are used, so the output stays small and readable
-    if prefixes:
-        used = {str(x.value) for t in triples for x in (t.subject, t.predicate, t.object) if hasattr(x, "value")}
-        prefixes = {p: ns for p, ns in prefixes.items() if any(u.startswith(ns) for u in used)}
-    body = ox.serialize(items, format=fmt, prefixes=prefixes) if prefixes else ox.serialize(items, format=fmt)
-    if truncated and fmt_key in ("turtle", "trig", "nt"):
-        body = f"# truncated: only the first {row_limit} triples are given (the result row limit)\n".encode() + body
-    return body, truncated
-
-
-#: The guard's verdict per (query text, store graphs, cost limits), per worker process (LRU):
-#: ("ok", form, has_dataset) or ("refused", status, title, detail). A repeated query is not parsed again.
-_GUARD_MEMO: Any = None
-
-
-def _guard_memo() -> Any:
-    global _GUARD_MEMO
-    if _GUARD_MEMO is None:
-        from kg.api.cache import LruDict
-
-        _GUARD_MEMO = LruDict(4096)
-    return _GUARD_MEMO
-
-
-def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    """Check, negotiate, run and serialize one protocol query. Returns a response dict."""
-    import pyoxigraph as ox
-
-    from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
-    from kg.api.guard import QueryRefused, check_dataset_params, inspect_query
-    from kg.rdf.store import DEFAULT_GRAPHS
-
-    from kg.api.cost import CostLimits, check_cost
-
-    text: str = job["query"]
-    cost = job.get("cost", {})
-    memo_key = (text, tuple(graphs), tuple(sorted(cost.items())))
-    memo = _guard_memo()
-    verdict = memo.get(memo_key)
-    if verdict is None:  # the guard's verdict depends only on the text, the store's graphs and the limits
-        try:
-            info = inspect_query(text, graphs)
-            check_cost(info.algebra, CostLimits(**cost))
-            verdict = ("ok", info.form, info.has_dataset)
-        except QueryRefused as exc:
-            verdict = ("refused", exc.status, exc.title, exc.detail)
-        memo.max_entries = int(job.get("guard_memo", memo.max_entries))
-        memo.put(memo_key, verdict)
-    if verdict[0] == "refused":
-        return _error(verdict[1], verdict[2], verdict[3])
-    try:
-        check_dataset_params(job.get("default_graph_uri", []), job.get("named_graph_uri", []), graphs)
-    except QueryRefused as exc:
-        return _error(exc.status, exc.title, exc.detail)
-    form, has_dataset = verdict[1], verdict[2]
-
-    family = "results" if form in ("SELECT", "ASK") else "graph"
-    available = RESULT_FORMATS if family == "results" else GRAPH_FORMATS
-    try:
-        fmt = negotiate(available, job.get("accept"), job.get("formats", []), family)
-    except NotAcceptable as exc:
-        return _error(406, "not acceptable", str(exc), available=[f.media_type for f in exc.available])
-    except UnknownFormat as exc:
-        return _error(400, "unknown format", str(exc))
-
-    kwargs: dict[str, Any] = {}
-    dg, ng = job.get("default_graph_uri", []), job.get("named_graph_uri", [])
-    if dg or ng:  # the protocol's dataset replaces the query's FROM / FROM NAMED
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in dg]
-        kwargs["named_graphs"] = [ox.NamedNode(g) for g in ng]
-    elif not has_dataset:
-        kwargs["default_graph"] = [ox.NamedNode(g) for g in DEFAULT_GRAPHS if g in graphs]
-
-    try:
-        result = store.query(text, **kwargs)
-    except SyntaxError as exc:
-        return _error(400, "syntax error", str(exc.args[0] if exc.args else exc))
-
-    endpoint = job.get("endpoint", "")
-    try:
-        if isinstance(result, ox.QueryBoolean):
-            body = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.ox_name))
-            truncated = False
-        elif isinstance(result, ox.QuerySolutions):
-            body, truncated = _serialize_select(result, fmt.key, job["row_limit"], endpoint)
-        else:
-            body, truncated = _serialize_graph(result, fmt.key, job["row_limit"])
-    except RecursionError:
-        return _error(400, "query too complex", "the query is nested too deeply to be evaluated")
-    except Exception as exc:  # evaluation errors surface while iterating
-        log.warning("query evaluation failed: %s", exc)
-        return _error(500, "query evaluation failed", "the query could not be evaluated")
-    headers = {}
-    if truncated:
-        headers["Remit-Result-Truncated"] = f"true; limit={job['row_limit']}"
-        headers["Link"] = f'<{_truncation_link(endpoint)}>; rel="describedby"'
-    return {"status": 200, "content_type": fmt.content_type, "body": body, "headers": headers,
-            "family": family, "format": fmt.key}
-
-
-def run_named_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    """Run one page of a named query with bound parameters."""
-    from kg.query.registry import select_page
-    from kg.rdf.store import DEFAULT_GRAPHS
-
-    try:
-        page = select_page(store, job["query"], job["bindings"], job["limit"], job["offset"],
-                           default_graph=[g for g in DEFAULT_GRAPHS if g in graphs])
-    except SyntaxError as exc:
-        return _error(500, "named query is invalid", str(exc.args[0] if exc.args else exc))
-    except ValueError as exc:
-        return _error(500, "named query is invalid", str(exc))
-    return {"status": 200, "page": page}
-
-
-def _run_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[str, Any]:
-    kind = job.get("kind")
-    if kind == "sparql":
-        return run_sparql_job(store, graphs, job)
-    if kind == "named":
-        return run_named_job(store, graphs, job)
-    if kind == "sleep":  # used by tests of the pool itself
-        time.sleep(float(job.get("seconds", 0)))
-        return {"status": 200}
-    return _error(500, "unknown job")
 
 
 # ============================================================================ worker process
@@ -272,16 +77,12 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     remote = store_path.startswith(("http://", "https://"))  # kg serve --store URL: kg/api/remote_backend.py
     isolated = _isolate_network() if isolate and not remote else False
-    run = _run_job
+    run = run_job
     try:
         if remote:  # needs the network, so no empty namespace: connections are limited to the store instead
-            from kg.api.remote_backend import open_remote, restrict_connections
-
             restrict_connections(store_path)
             store, run = open_remote(store_path)
         else:
-            from kg.rdf.store import open_store
-
             store = open_store(Path(store_path))
         graphs = store_graphs(store)
     except Exception as exc:  # reported to the parent, which logs it
@@ -298,10 +99,10 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
         try:
             outcome = run(store, graphs, job)
         except RecursionError:
-            outcome = _error(400, "query too complex", "the query is nested too deeply")
+            outcome = job_error(400, "query too complex", "the query is nested too deeply")
         except Exception as exc:
             log.exception("job failed")
-            outcome = _error(500, "internal error", f"the query could not be run ({type(exc).__name__})")
+            outcome = job_error(500, "internal error", f"the query could not be run ({type(exc).__name__})")
         try:
             conn.send(outcome)
         except (BrokenPipeError, OSError):
@@ -311,7 +112,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
 # ============================================================================ pool (parent side)
 
 #: What the forkserver imports once, so that every worker forked from it starts with them loaded.
-_PRELOAD = ("kg.api.workers", "kg.rdf.store", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query.registry",
+_PRELOAD = ("kg.api.workers", "kg.api.jobs", "kg.rdf.store", "kg.api.guard", "kg.api.cost", "kg.api.conneg", "kg.query.registry",
             "rdflib.plugins.sparql.parser", "rdflib.plugins.sparql.algebra")
 
 

@@ -1,5 +1,6 @@
-"""Publication artefacts: RDF documents, the JSON-LD context, reproducible dumps, VoID + DCAT, and
-``kg publish OUTDIR`` (the whole publication as a static site).
+"""Publication artefacts: RDF documents, the JSON-LD context, reproducible dumps, VoID + DCAT, the date a
+publication judges statuses on, and the dump cache the server's dump job writes (``python -m
+kg.publication.publish``). The static site (``kg publish OUTDIR``) is :mod:`kg.publication.publication`.
 
 Dumps are versioned with the ontology's ``owl:versionInfo`` and reproducible byte for byte: blank nodes
 get canonical labels (rdflib's RDF canonicalisation, computed over all graphs at once so a blank node
@@ -32,7 +33,7 @@ from kg.rdf.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, I
 
 __all__ = [
     "serialize", "RDF_MEDIA", "jsonld_context", "Dump", "build_dumps", "void_graph", "DATASET_IRI",
-    "publish_site", "LICENSE", "SPDX", "publication_date", "parse_as_of",
+    "LICENSE", "SPDX", "publication_date", "parse_as_of", "source_date_epoch",
 ]
 
 LICENSE = URIRef("http://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/")
@@ -371,7 +372,9 @@ def parse_as_of(text: str) -> dt.date:
         raise ValueError(f"--as-of {text!r}: {exc}") from None
 
 
-def _source_date_epoch(env: Any) -> Optional[tuple[dt.date, str]]:
+def source_date_epoch(env: Any) -> Optional[tuple[dt.date, str]]:
+    """The day ``SOURCE_DATE_EPOCH`` names in ``env`` and where it came from, or None when it is unset.
+    ValueError when it is not a whole number of seconds."""
     sde = (env.get("SOURCE_DATE_EPOCH") or "").strip()
     if not sde:
         return None
@@ -385,7 +388,7 @@ def publication_date(store: Any, environ: Optional[dict[str, str]] = None) -> tu
     the clock. ``SOURCE_DATE_EPOCH`` (reproducible-builds.org: seconds since 1970-01-01 UTC) if set, else the
     latest date written in the asserted data (``xsd:date``/``dateTime``; a ``gYearMonth`` or ``gYear`` counts
     as its first day), else 1970-01-01. ValueError for a malformed ``SOURCE_DATE_EPOCH``."""
-    sde = _source_date_epoch(os.environ if environ is None else environ)
+    sde = source_date_epoch(os.environ if environ is None else environ)
     if sde is not None:
         return sde
     latest: Optional[dt.date] = None
@@ -408,24 +411,6 @@ def publication_date(store: Any, environ: Optional[dict[str, str]] = None) -> tu
     return latest, "the latest date in the data"
 
 
-def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
-                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None) -> dict[str, int]:
-    """Write the publication as a static site under ``outdir``; return counts of what was written.
-
-    Statuses are judged on ``as_of`` (default :func:`publication_date`): the same store gives the same
-    bytes on any day."""
-    from kg.api.pages import StaticWriter
-
-    _source_date_epoch(os.environ)  # a malformed SOURCE_DATE_EPOCH fails before anything is removed
-    outdir = Path(outdir)
-    if outdir.exists():
-        shutil.rmtree(outdir)
-    outdir.mkdir(parents=True)
-    writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
-                          as_of_basis="--as-of" if as_of is not None else "")
-    return writer.write_all()
-
-
 def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[str, Any]] = None) -> bytes:
     """Triples from the store as one document (a resource description). Blank nodes get canonical labels
     (rdflib's RDF canonicalisation), so the same description is the same bytes in every process."""
@@ -446,6 +431,20 @@ __all__.append("rdf_document")
 #: Bump when the bytes :func:`build_dumps` or :func:`void_graph` write change, so old caches are not used.
 CACHE_FORMAT = "3"
 VOID_EXTS = ("ttl", "jsonld", "nt", "rdf")
+
+
+def graph_version(store_path: Path, generation: int = 0) -> str:
+    """A short digest naming the served graph: the manifest's source hash (``manifest.json`` beside the
+    store, when there is one), the store's resolved path and the pool generation (bumped by each reload).
+    It keys the dump cache and the endpoint's response cache (:mod:`kg.api.cache`)."""
+    store = Path(store_path)
+    source = ""
+    try:
+        source = json.loads((store.parent / "manifest.json").read_text(encoding="utf-8")).get("sourceHash", "")
+    except (OSError, ValueError, AttributeError):
+        pass
+    raw = f"{source}\n{store.resolve()}\n{generation}"
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:20]
 
 
 def void_dir(outdir: Path, base_url: str) -> Path:
@@ -541,7 +540,7 @@ def _main(argv: list[str]) -> int:
     return 0
 
 
-__all__ += ["write_publication_cache", "read_publication_cache", "void_dir", "CACHE_FORMAT"]
+__all__ += ["write_publication_cache", "read_publication_cache", "void_dir", "CACHE_FORMAT", "graph_version"]
 
 if __name__ == "__main__":
     import sys

@@ -86,31 +86,6 @@ def _term_value(t: Any) -> Optional[str]:
     return None if t is None else t.value
 
 
-def _date_of(lexical: str) -> Optional[dt.date]:
-    """A date from xsd:date, xsd:gYearMonth or xsd:gYear lexical forms (first day of the period)."""
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lexical or "")
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-    except ValueError:
-        return None
-
-
-def _add_duration(d: dt.date, duration: str) -> Optional[dt.date]:
-    """``d`` plus an xsd:duration of years, months and days (``P1Y``, ``P6M``, ``P1Y6M``, ``P30D``)."""
-    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
-    if not m or not any(m.groups()):
-        return None
-    years, months, days = (int(x or 0) for x in m.groups())
-    month0 = d.month - 1 + months
-    y, mo = d.year + years + month0 // 12, month0 % 12 + 1
-    import calendar
-
-    day = min(d.day, calendar.monthrange(y, mo)[1])
-    return dt.date(y, mo, day) + dt.timedelta(days=days)
-
-
 def humanise_duration(duration: str) -> str:
     m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
     if not m:

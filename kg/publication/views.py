@@ -7,18 +7,42 @@ plain dict for its Jinja template. Queries run on the store's default graph; nam
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from typing import Any, Optional
 
 import pyoxigraph as ox
 
-from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, _add_duration, _date_of, humanise_duration,
+from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration,
                             iri_local_name, slug)
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
 
 PREFIX = "PREFIX remit: <https://w3id.org/remit/def/>\nPREFIX vcard: <http://www.w3.org/2006/vcard/ns#>\n"
+
+
+def _date_of(lexical: str) -> Optional[dt.date]:
+    """A date from xsd:date, xsd:gYearMonth or xsd:gYear lexical forms (first day of the period)."""
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lexical or "")
+    if not m:
+        return None
+    try:
+        return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
+    except ValueError:
+        return None
+
+
+def _add_duration(d: dt.date, duration: str) -> Optional[dt.date]:
+    """``d`` plus an xsd:duration of years, months and days (``P1Y``, ``P6M``, ``P1Y6M``, ``P30D``)."""
+    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
+    if not m or not any(m.groups()):
+        return None
+    years, months, days = (int(x or 0) for x in m.groups())
+    month0 = d.month - 1 + months
+    y, mo = d.year + years + month0 // 12, month0 % 12 + 1
+    day = min(d.day, calendar.monthrange(y, mo)[1])
+    return dt.date(y, mo, day) + dt.timedelta(days=days)
 
 
 def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str]] = None,

@@ -12,7 +12,7 @@ import pytest
 
 from fixture import build_fixture
 
-from kg.api.pages import Publication, PublicationPending
+from kg.publication.publication import Publication, PublicationPending
 from kg.publication.describe import describe_ontology
 from kg.rdf.namespaces import ONTOLOGY_IRI
 from kg.publication.publish import build_dumps, jsonld_context, serialize, void_graph

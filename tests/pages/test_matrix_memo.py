@@ -9,7 +9,7 @@ from pathlib import Path
 from fixture import build_fixture
 
 from kg.publication import views
-from kg.api.pages import Publication
+from kg.publication.publication import Publication
 from kg.settings import Settings
 
 

@@ -122,16 +122,16 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, sto
     import types
 
     import kg.publication.site
-    import kg.api.pages
+    import kg.publication.publication
     import kg.publication.views
     import kg.publication.publish
     import kg.query.registry
-    from kg.publication.publish import publish_site
+    from kg.publication.publication import publish_site
     from kg.settings import get_settings
 
     fake = types.SimpleNamespace(**{k: getattr(real_dt, k) for k in dir(real_dt) if not k.startswith("_")})
     fake.date, fake.datetime = _NoClockDate, _NoClockDateTime
-    for mod in (kg.publication.publish, kg.publication.site, kg.publication.views, kg.api.pages, kg.query.registry):
+    for mod in (kg.publication.publish, kg.publication.site, kg.publication.views, kg.publication.publication, kg.query.registry):
         monkeypatch.setattr(mod, "dt", fake)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     monkeypatch.setenv("REMIT_QUERIES_DIR", str(ROOT / "queries"))

@@ -1,0 +1,460 @@
+"""The publication over one store: its pages, RDF documents, dumps and VoID (:class:`Publication`), and the
+same documents written as a static site (:class:`StaticWriter`, :func:`publish_site`, ``kg publish OUTDIR``).
+
+No HTTP here: :mod:`kg.api.pages` maps the routes of a live server onto a :class:`Publication`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import hashlib
+import importlib.metadata
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import types
+from pathlib import Path
+from typing import Any, Optional
+
+import pyoxigraph as ox
+from rdflib import Graph
+
+from kg.publication import views
+from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
+from kg.publication.publish import (CACHE_FORMAT, Dump, build_dumps, graph_version, jsonld_context,
+                                    publication_date, rdf_document, read_publication_cache, serialize,
+                                    source_date_epoch, void_dir, void_graph)
+from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
+from kg.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
+
+__all__ = ["Publication", "PublicationPending", "PublicationFailed", "StaticWriter", "publish_site"]
+
+
+class PublicationPending(Exception):
+    """The dumps (and the VoID that lists them) are still being built by the dump job."""
+
+    retry_after = 10
+
+    def __init__(self, where: Path):
+        super().__init__(f"the dumps are being built (into {where}); try again in {self.retry_after} s")
+
+
+def _stop(job: "subprocess.Popen[bytes]") -> None:
+    """At exit: a dump job still running is ended (a later start builds again)."""
+    if job.poll() is None:
+        job.terminate()
+        try:
+            job.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            job.kill()
+
+
+class PublicationFailed(RuntimeError):
+    """The dump job ended without writing the dumps."""
+
+
+def _load_pylode() -> Any:
+    """pyLODE 3.4.1 reads its version from a pyproject.toml that its wheel does not ship; give it the
+    installed distribution's version instead so the import works."""
+    if "pylode.version" not in sys.modules:
+        mod = types.ModuleType("pylode.version")
+        mod.__version__ = importlib.metadata.version("pylode")  # type: ignore[attr-defined]
+        sys.modules["pylode.version"] = mod
+    import pylode
+
+    return pylode
+
+
+class Publication:
+    """The publication over one store: pages, RDF documents, dumps, VoID (cached per process)."""
+
+    def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
+        self.settings = settings
+        self.site = Site(settings, store=store, static=static, service_base=service_base, as_of=as_of,
+                         as_of_basis=as_of_basis)
+        self.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
+        self._lock = threading.RLock()
+        self._dumps: Optional[list[Dump]] = None
+        self._context: Optional[dict[str, Any]] = None
+        self._onto: Optional[tuple[str, dict[str, str]]] = None
+        self._void: dict[str, Graph] = {}
+        self._shapes: Any = None
+        # served from a store folder (``kg serve``): dumps and VoID are built by a child process into a
+        # cache folder beside the store, never in this process (see :meth:`dumps`)
+        self.background = store is None and not static
+        self._job: Optional[subprocess.Popen[bytes]] = None
+        self._job_started = 0.0
+        self._cache: Optional[Path] = None
+
+    @property
+    def store(self) -> ox.Store:
+        return self.site.store
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    # ------------------------------------------------------------------ cached artefacts
+    def version(self) -> str:
+        return self.site.ontology_version()
+
+    def context(self) -> dict[str, Any]:
+        with self._lock:
+            if self._context is None:
+                self._context = jsonld_context(describe_ontology(self.store, ONTOLOGY_IRI))
+            return self._context
+
+    def dumps(self) -> list[Dump]:
+        """The four dumps. Served from a store folder, they are built by a child process (low priority)
+        into :meth:`cache_dir`; until that is done this raises :class:`PublicationPending` (the routes
+        answer 503 with ``Retry-After``), and :class:`PublicationFailed` if the build failed."""
+        with self._lock:
+            if self._dumps is None:
+                if self.background:
+                    self._dumps = self._cached_dumps()
+                else:
+                    self._dumps = build_dumps(self.store, self.version(), self.context())
+            return self._dumps
+
+    def cache_dir(self) -> Path:
+        """``publication-cache/<key>`` beside the store, the key naming the graph (the manifest's
+        ``sourceHash`` and the store's path, :func:`kg.publication.publish.graph_version`), the release and
+        :data:`kg.publication.publish.CACHE_FORMAT` (the VoID for each base URL is a folder inside it). A store without a manifest (nothing says when it changes) or in
+        a folder that cannot be written gets a folder under the system's temporary folder, for this
+        process only."""
+        if self._cache is None:
+            store = Path(self.settings.store_path)
+            raw = "\n".join([graph_version(store), self.version(), CACHE_FORMAT])
+            key = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:24]
+            root: Optional[Path] = None
+            if (store.parent / "manifest.json").is_file():
+                root = store.resolve().parent / "publication-cache"
+                try:
+                    root.mkdir(exist_ok=True)
+                    if not os.access(root, os.W_OK):
+                        root = None
+                except OSError:
+                    root = None
+            if root is None:
+                root = Path(tempfile.mkdtemp(prefix="remit-publication-"))
+                atexit.register(shutil.rmtree, root, True)
+            self._cache = root / key
+        return self._cache
+
+    def _cached_dumps(self) -> list[Dump]:
+        self._await_cache(void=False)
+        found = read_publication_cache(self.cache_dir())
+        assert found is not None
+        return found
+
+    def _await_cache(self, void: bool) -> None:
+        """Return when the cache folder holds the dumps (and, with ``void``, the VoID for this base URL);
+        else start the dump job if it is not running and raise :class:`PublicationPending`."""
+        out = self.cache_dir()
+
+        def ready() -> bool:
+            return (out / "index.json").is_file() and (not void or (void_dir(out, self.base_url) / "void.ttl").is_file())
+
+        if ready():
+            return
+        log = out.with_name(out.name + ".log")
+        if self._job is None:  # once per Publication (a reload makes a new one): a failure is reported, not retried
+            ctx_file = out.with_name(out.name + ".context.json")
+            ctx_file.write_text(json.dumps(self.context()), encoding="utf-8")
+            with open(log, "wb") as err:
+                self._job = subprocess.Popen(
+                    [sys.executable, "-m", "kg.publication.publish", str(Path(self.settings.store_path).resolve()), str(out),
+                     self.version(), self.base_url, str(ctx_file)],
+                    stdin=subprocess.DEVNULL, stdout=err, stderr=err, close_fds=True)
+            self._job_started = time.monotonic()
+            atexit.register(_stop, self._job)
+        code = self._job.poll()
+        if code is None:
+            raise PublicationPending(out)
+        if ready():
+            return
+        tail = log.read_text(encoding="utf-8", errors="replace")[-2000:] if log.is_file() else ""
+        raise PublicationFailed(f"the dump build (python -m kg.publication.publish, exit code {code}) did not finish "
+                                f"to {out}: {tail.strip() or 'no output'}")
+
+    def dump(self, name: str) -> Optional[Dump]:
+        """A dump by its versioned name or its ``latest/remit.<ext>`` name."""
+        for d in self.dumps():
+            if d.name == name:
+                return d
+            if name == "latest/remit." + d.kind:
+                return d.renamed("remit." + d.kind)
+        return None
+
+    def void(self, ext: str) -> bytes:
+        if self.background:  # written by the dump job beside the dumps (it counts over the whole store)
+            with self._lock:
+                self._await_cache(void=True)
+            return (void_dir(self.cache_dir(), self.base_url) / f"void.{ext}").read_bytes()
+        with self._lock:
+            key = self.base_url
+            if key not in self._void:
+                self._void[key] = void_graph(self.store, self.base_url, self.version(), self.dumps())
+            g: Graph = self._void[key]
+        return serialize(g, ext)
+
+    def ontology_docs(self) -> tuple[str, dict[str, str]]:
+        """pyLODE's HTML documentation of the ontology and its term IRI → anchor map."""
+        with self._lock:
+            if self._onto is None:
+                pylode = _load_pylode()
+                g = to_rdflib(describe_ontology(self.store, ONTOLOGY_IRI))
+                html = pylode.OntPub(ontology=g).make_html()
+                # landmarks and language for assistive technology (pyLODE's page has neither)
+                html = html.replace("<html>", '<html lang="en">', 1)
+                html = html.replace('<div id="content">', '<div id="content" role="main">', 1)
+                # pyLODE links rdfs:isDefinedBy <ontology> to "#<local name>", which it never defines: anchor
+                # that name on the ontology's metadata section
+                own = iri_local_name(ONTOLOGY_IRI)
+                if f'href="#{own}"' in html and f'id="{own}"' not in html:
+                    html = html.replace('<div class="section" id="metadata">',
+                                        f'<div class="section" id="metadata"><span id="{own}"></span>', 1)
+                anchors = {}
+                for m in re.finditer(r'id="([^"]+)">\s*<h3>.{0,400}?<th>IRI</th>\s*<td>\s*<code>([^<]+)</code>',
+                                     html, re.S):
+                    anchors[m.group(2).strip()] = m.group(1)
+                self._onto = (html, anchors)
+            return self._onto
+
+    def warm_up(self) -> None:
+        """Compute the cached artefacts ahead of the first request: start the dump job (a child process,
+        when served from a store folder) first, then labels and the ontology docs in this thread."""
+        try:
+            if self.background:
+                try:
+                    with self._lock:
+                        self._await_cache(void=True)
+                except PublicationPending:
+                    pass
+            if not self.background:  # a live server looks labels up one resource at a time (kg.publication.site)
+                self.site.labels
+            if self.site.queries_from is None:
+                self.site.queries
+            self.ontology_docs()
+            if not self.background:
+                self.dumps()
+                self.void("ttl")
+        except Exception:  # noqa: BLE001 - a request will compute (and report) the same error
+            pass
+
+    def term_anchor(self, iri: str) -> str:
+        return self.ontology_docs()[1].get(iri, iri_local_name(iri))
+
+    # ------------------------------------------------------------------ shapes
+    def shapes(self) -> Optional["Publication"]:
+        """When the store holds no shapes graph, a publication over the SHACL files (``shapes/*.ttl`` beside
+        the data folder) so that shape IRIs (``https://w3id.org/remit/shapes/…``) still resolve."""
+        with self._lock:
+            if self._shapes is None:
+                self._shapes = False
+                if str(GRAPH_SHAPES) not in {g.value for g in self.store.named_graphs()}:
+                    folder = Path(self.settings.data_dir).parent / "shapes"
+                    files = sorted(folder.glob("*.ttl")) if folder.is_dir() else []
+                    if files:
+                        mem = ox.Store()
+                        for f in files:
+                            mem.load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_SHAPES)))
+                        for q in self.store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_ONTOLOGY))):
+                            mem.add(q)
+                        sub = Publication(self.settings, store=mem, static=self.site.static,
+                                          service_base=self.site.service_base, as_of=self.site.as_of,
+                                          as_of_basis=self.site.as_of_basis)
+                        sub.site.term_anchor = self.term_anchor  # type: ignore[attr-defined]
+                        sub.ontology_docs = self.ontology_docs  # type: ignore[method-assign]
+                        self._shapes = sub
+            return self._shapes or None
+
+    def _owner(self, iri: str) -> "Publication":
+        if iri.startswith(str(RSH)) and not resource_exists(self.store, iri):
+            sub = self.shapes()
+            if sub is not None:
+                return sub
+        return self
+
+    # ------------------------------------------------------------------ documents
+    def is_ontology_term(self, iri: str) -> bool:
+        return iri.startswith(ONTOLOGY_IRI + "/")
+
+    def exists(self, iri: str) -> bool:
+        if iri == ONTOLOGY_IRI:
+            return True
+        owner = self._owner(iri)
+        return resource_exists(owner.store, iri)
+
+    def rdf(self, iri: str, ext: str) -> bytes:
+        owner = self._owner(iri)
+        if owner is not self:
+            return owner.rdf(iri, ext)
+        if iri == ONTOLOGY_IRI:
+            triples = describe_ontology(self.store, ONTOLOGY_IRI)
+        else:
+            triples = describe(self.store, iri)
+        return rdf_document(triples, ext, self.context())
+
+    def html(self, iri: str, page: str) -> str:
+        owner = self._owner(iri)
+        if owner is not self:
+            return owner.html(iri, page)
+        site = self.site
+        if iri == ONTOLOGY_IRI:
+            return self.ontology_docs()[0]
+        if self.is_ontology_term(iri):  # the term's own page: a pointer to the ontology documentation
+            data = site.resource(iri, page)
+            return site.render("resource.html", page, r=data, kind="term",
+                               onto_href=site.rel(page, "/def.html#" + self.term_anchor(iri)))
+        if views.is_kind(site, iri, "Agreement"):
+            return site.render("agreement.html", page, r=views.agreement_view(site, page, iri))
+        if (views.is_kind(site, iri, "FunctionHolder") or views.is_kind(site, iri, "OversightBody")
+                or site.select("SELECT ?r WHERE { ?r <https://w3id.org/remit/def/holder> ?b } LIMIT 1", b=iri)):
+            return site.render("body.html", page, r=views.body_view(site, page, iri))
+        return site.render("resource.html", page, r=site.resource(iri, page), kind="resource")
+
+    def not_found(self, page: str, path: str) -> str:
+        sugg = self.site.suggestions(page, iri_local_name(path) or path)
+        return self.site.render("not_found.html", page, path=path, iri=self.site.path_to_iri(path),
+                                suggestions=sugg, title="Not found")
+
+    # ------------------------------------------------------------------ fixed pages
+    def home(self, page: str = "/index.html") -> str:
+        site = self.site
+        queries = [{"name": n, "summary": q.summary, "href": site.service(page, f"/queries/{n}")}
+                   for n, q in sorted(site.queries.items())]
+        return site.render("home.html", page, title="Remit", counts=site.counts(), queries=queries,
+                           version=self.version(), agreements=len(site.agreements(page)),
+                           bodies=len(site.bodies(page)))
+
+    def page(self, path: str) -> Optional[str]:
+        """A fixed page by path, or None."""
+        site = self.site
+        if path in ("/", "/index.html"):
+            return self.home("/index.html")
+        if path == "/agreements.html":
+            return site.render("agreements.html", path, title="Agreements", rows=site.agreements(path))
+        if path == "/bodies.html":
+            return site.render("bodies.html", path, title="Bodies and offices", rows=site.bodies(path))
+        if path == "/matrix.html":
+            return site.render("matrix.html", path, m=views.matrix_view(site, path))
+        if path == "/dumps/index.html":
+            return site.render("dumps.html", path, title="Data dumps", dumps=self.dumps(), version=self.version())
+        m = re.match(r"^/matrix/([a-z0-9-]+)/([a-z0-9-]+)\.html$", path)
+        if m:
+            st, fn = ST_PREFIX + m.group(1), FN_PREFIX + m.group(2)
+            if (st, fn) not in views.matrix_cells(site):
+                return None
+            return site.render("explain.html", path, e=views.explain_view(site, path, st, fn))
+        return None
+
+    def cell_paths(self) -> list[str]:
+        out = []
+        for st, fn in views.matrix_cells(self.site):
+            if st.startswith(ST_PREFIX) and fn.startswith(FN_PREFIX):
+                out.append(f"/matrix/{st[len(ST_PREFIX):]}/{fn[len(FN_PREFIX):]}.html")
+        return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------- static site
+
+_REDIRECT = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Redirecting</title>
+<meta http-equiv="refresh" content="0; url={to}"><link rel="canonical" href="{to}"></head>
+<body><main><p>This resource is described at <a href="{to}">{to}</a>.</p></main></body></html>
+"""
+
+
+class StaticWriter:
+    """Writes every page and document of a :class:`Publication` as files (``kg publish``)."""
+
+    def __init__(self, settings: Any, outdir: Path, store: Optional[ox.Store] = None,
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
+        self.outdir = Path(outdir)
+        self.pub = Publication(settings, store=store, static=True,
+                               service_base=service_base or settings.base_url, as_of=as_of, as_of_basis=as_of_basis)
+        if as_of is None:  # never the clock: the publication's own date basis
+            self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
+        self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
+
+    def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:
+        target = self.outdir / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+        self.counts[kind] += 1
+
+    def resources(self) -> list[str]:
+        site = self.pub.site
+        rows = site.select("SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s)) }")
+        iris = {r["s"].value for r in rows}
+        iris |= {r["o"].value for r in site.select("SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isIRI(?o)) }")}
+        sub = self.pub.shapes()
+        if sub is not None:
+            iris |= {r["s"].value for r in sub.site.select(
+                "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"%s\")) }" % RSH)}
+        return sorted(i for i in iris if site.iri_to_path(i) is not None)
+
+    def write_all(self) -> dict[str, int]:
+        pub, site = self.pub, self.pub.site
+        for path in ["/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
+                     *pub.cell_paths()]:
+            self._write(path, pub.page(path) or "", "pages")
+        self._write("/404.html", pub.not_found("/404.html", "/404"), "pages")
+        # the ontology
+        self._write("/def.html", pub.ontology_docs()[0], "pages")
+        for ext in ("ttl", "jsonld", "nt", "rdf"):
+            self._write(f"/def.{ext}", pub.rdf(ONTOLOGY_IRI, ext), "documents")
+        self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
+        for iri in self.resources():
+            path = site.iri_to_path(iri)
+            assert path is not None
+            if path == "/def":
+                continue
+            if pub.is_ontology_term(iri):
+                to = site.rel(path + ".html", "/def.html#" + pub.term_anchor(iri))
+                self._write(path + ".html", _REDIRECT.format(to=to), "pages")
+            else:
+                self._write(path + ".html", pub.html(iri, path + ".html"), "pages")
+            for ext in ("ttl", "jsonld", "nt", "rdf"):
+                self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
+            self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
+        for d in pub.dumps():
+            self._write(f"/dumps/{d.name}", d.data, "dumps")
+            self._write(f"/dumps/{d.name}.sha256", d.checksum_file)
+            latest = pub.dump("latest/remit." + d.kind)
+            assert latest is not None
+            self._write(f"/dumps/latest/{latest.name}", latest.data, "dumps")
+            self._write(f"/dumps/latest/{latest.name}.sha256", latest.checksum_file)
+        for ext in ("ttl", "jsonld", "nt", "rdf"):
+            self._write(f"/.well-known/void.{ext}", pub.void(ext), "documents")
+        self._write("/.well-known/void", pub.void("ttl"), "documents")
+        self._write("/context.jsonld", json.dumps(pub.context(), indent=2), "documents")
+        for f in sorted(STATIC.iterdir()):
+            if f.is_file():
+                self._write(f"/static/{f.name}", f.read_bytes())
+        return dict(self.counts)
+
+
+def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None) -> dict[str, int]:
+    """Write the publication as a static site under ``outdir``; return counts of what was written.
+
+    Statuses are judged on ``as_of`` (default :func:`kg.publication.publish.publication_date`): the same
+    store gives the same bytes on any day."""
+    source_date_epoch(os.environ)  # a malformed SOURCE_DATE_EPOCH fails before anything is removed
+    outdir = Path(outdir)
+    if outdir.exists():
+        shutil.rmtree(outdir)
+    outdir.mkdir(parents=True)
+    writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
+                          as_of_basis="--as-of" if as_of is not None else "")
+    return writer.write_all()
