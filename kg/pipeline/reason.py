@@ -15,8 +15,8 @@ about. The rules (names from the OWL 2 RL rule tables, W3C OWL 2 Profiles §4.3)
 * ``scm-sco``, ``scm-spo``, ``scm-dom1/2``, ``scm-rng1/2``  the schema's own sub-class, sub-property,
   domain and range closure
 
-and nothing else (no ``owl:sameAs`` reasoning: a functional property with two values is reported by
-:func:`functional_conflicts`, not merged). On Remit's ontology and data this is the same set of triples
+and nothing else (no ``owl:sameAs`` reasoning: a functional property with two values is refused by
+:func:`inconsistencies`, not merged). On Remit's ontology and data this is the same set of triples
 as :func:`kg.pipeline.owlrl_reason.infer` (owlrl) minus ``owl:sameAs`` consequences; ``tests/test_synth.py`` proves it.
 
 Two entry points:
@@ -39,7 +39,7 @@ from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OW
 from kg.pipeline.owlrl_reason import is_noise
 
 __all__ = ["Schema", "schema_from_triples", "closure_triples", "infer_fast", "materialise", "store_inconsistencies",
-           "functional_conflicts", "edge_plan", "RULES", "FAST_REASONER", "UNSUPPORTED", "unsupported_features",
+           "edge_plan", "RULES", "FAST_REASONER", "UNSUPPORTED", "unsupported_features",
            "inconsistencies"]
 
 RULES = ("cax-sco", "cax-eqc", "prp-dom", "prp-rng", "prp-spo1", "prp-eqp", "prp-spo2", "prp-inv1",
@@ -419,20 +419,6 @@ def materialise(
         FILTER({builtin} (?p IN (<{_SCO}>, <{_SPO}>, <{_EQC}>, <{_EQP}>, <{OWL.sameAs}>) && ?s = ?o)
                || (?p IN (<{_TYPE}>, <{_SCO}>) && ?o IN (<{OWL.Thing}>, <{RDFS.Resource}>))) }}""")
     return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(inferred_graph)))
-
-
-def functional_conflicts(store: ox.Store, graph: str | None = None) -> list[tuple[str, str, list[str]]]:
-    """Subjects with two or more values for an ``owl:FunctionalProperty`` of the ontology graph:
-    ``(subject, property, values)`` — OWL 2 RL would make the values ``owl:sameAs``; Remit reports them."""
-    schema = _ox_schema(store, ox.NamedNode(str(GRAPH_ONTOLOGY)))
-    g = ox.NamedNode(graph) if graph else None
-    out = []
-    for p in sorted(schema.functional):
-        values: dict[str, set[str]] = defaultdict(set)
-        for q in store.quads_for_pattern(None, ox.NamedNode(p), None, g):
-            values[str(q.subject)].add(str(q.object))
-        out += [(s, p, sorted(v)) for s, v in sorted(values.items()) if len(v) > 1]
-    return out
 
 
 # --- what the fast path covers, and its consistency checks --------------------------------------------

@@ -43,13 +43,13 @@ from rdflib.plugins.parsers.notation3 import BadSyntax
 from kg.paths import CONTEXTS_DIR
 from kg.findings.located import LocatedError, line_col  # one line/column rule for sources and drafts
 from kg.pipeline.load import SourceFile, check_literal, locate_term
-from kg.rdf.namespaces import OWL, RDF, XSD
+from kg.rdf.namespaces import OWL, RDF
 from kg.findings.model import short
 
 __all__ = [
     "CONTEXT_IRI", "CONTEXT_PATH", "FORMATS", "MEDIA_TYPES", "DraftError", "DraftRefused", "DraftTimeout",
     "Draft", "detect_format", "parse_draft", "load_draft", "published_context", "run_isolated",
-    "parse_draft_isolated", "graph_to_yaml", "read_text",
+    "read_text",
 ]
 
 #: The stable IRI of the one published draft context; resolved to :data:`CONTEXT_PATH`, never fetched.
@@ -805,8 +805,8 @@ def _parse_yaml(name: str, text: str) -> Draft:
 def parse_draft(text: str, fmt: str, name: str = "draft") -> Draft:
     """Parse a draft's text (``turtle``, ``json-ld`` or ``yaml``) in this process.
 
-    Raises :class:`DraftError` (located) or :class:`DraftRefused`. For drafts from others, prefer
-    :func:`parse_draft_isolated`, which adds a deadline and a memory limit."""
+    Raises :class:`DraftError` (located) or :class:`DraftRefused`. Drafts from others are parsed in a
+    killable worker (:func:`run_isolated`, with a deadline and a memory limit)."""
     if fmt not in FORMATS:
         if fmt.lower() in ("xml", "rdf/xml", "rdfxml", "application/rdf+xml"):
             raise DraftRefused(name, "RDF/XML is not accepted: drafts are Turtle, JSON-LD or YAML")
@@ -901,164 +901,3 @@ def run_isolated(fn: Callable[..., Any], args: tuple[Any, ...], timeout: float,
         kind, name, message, line, column = value
         raise (DraftRefused if kind == "DraftRefused" else DraftError)(name, message, line, column)
     raise RuntimeError(value)
-
-
-def _parse_to_nt(text: str, fmt: str, name: str) -> tuple[str, str, str, str, dict[str, tuple[int, int]]]:
-    d = parse_draft(text, fmt, name)
-    return d.name, d.format, d.text, d.graph.serialize(format="nt"), d.locations
-
-
-def parse_draft_isolated(text: str, fmt: str, name: str = "draft", timeout: float = 30.0,
-                         memory_bytes: Optional[int] = None) -> Draft:
-    """:func:`parse_draft` in a killable worker (deadline, memory limit); the triples come back as N-Triples."""
-    name, fmt, text, nt, locations = run_isolated(_parse_to_nt, (text, fmt, name), timeout, memory_bytes)
-    g = Graph(bind_namespaces="none")
-    with _quiet():
-        g.parse(data=nt, format="nt")
-    return Draft(name, fmt, text, g, locations)
-
-
-# ----------------------------------------------------------------------------------------------- export
-
-def _term_index(ctx: dict[str, Any]) -> tuple[dict[str, list[tuple[str, Any, Any]]], dict[str, str]]:
-    """IRI -> [(term, coercion type, language)] and prefix -> namespace, from the published context."""
-    prefixes = {k: v["@id"] for k, v in ctx.items() if isinstance(v, dict) and v.get("@prefix")}
-
-    def expand(v: str) -> str:
-        if ":" in v and v.split(":", 1)[0] in prefixes:
-            p, local = v.split(":", 1)
-            return prefixes[p] + local
-        return v
-    index: dict[str, list[tuple[str, Any, Any]]] = {}
-    for k, v in ctx.items():
-        if k.startswith("@") or not isinstance(v, dict) or v.get("@prefix"):
-            continue
-        t = v.get("@type")
-        index.setdefault(expand(v["@id"]), []).append(
-            (k, expand(t) if isinstance(t, str) and t != "@id" else t, v.get("@language", "__default__")))
-    return index, prefixes
-
-
-def graph_to_yaml(graph: Graph, root: URIRef | str, local_prefix: Optional[tuple[str, str]] = None,
-                  header: str = "") -> str:
-    """Write the agreement ``root`` (and everything under it) as a YAML draft using the published context.
-
-    Parts of the agreement (IRIs under ``root/``) and blank nodes are nested under the first property that
-    reaches them; everything else is a (compact) IRI. Reading the result back with :func:`parse_draft`
-    gives a graph isomorphic to the triples reachable from ``root``."""
-    ctx = published_context()
-    index, prefixes = _term_index(ctx)
-    if local_prefix:
-        prefixes = {local_prefix[0]: local_prefix[1], **prefixes}
-    vocab = ctx["@vocab"]
-    order = [k for k in ctx if not k.startswith("@")]
-    root = URIRef(str(root))
-    base = str(root) + "/"
-
-    def compact(iri: str) -> str:
-        best = None
-        for p, ns in prefixes.items():
-            if iri.startswith(ns) and len(iri) > len(ns) and (best is None or len(ns) > len(prefixes[best])):
-                best = p
-        return f"{best}:{iri[len(prefixes[best]):]}" if best else iri
-
-    def type_name(iri: str) -> str:
-        return iri[len(vocab):] if iri.startswith(vocab) and "/" not in iri[len(vocab):] else compact(iri)
-
-    nested: dict[Any, Any] = {}  # node -> (parent, predicate): where a part is written in full
-    queue = [root]
-    seen = {root}
-    while queue:
-        node = queue.pop(0)
-        for p, o in sorted(graph.predicate_objects(node), key=lambda po: (str(po[0]), str(po[1]))):
-            if p == RDF.type:
-                continue
-            if (isinstance(o, BNode) or (isinstance(o, URIRef) and str(o).startswith(base))) and o not in seen:
-                if (o, None, None) in graph:
-                    seen.add(o)
-                    nested[o] = node
-                    queue.append(o)
-
-    def key_for(p: URIRef, values: list[Any]) -> tuple[str, Any, Any]:
-        cands = index.get(str(p), [])
-        if not cands:
-            return (compact(str(p)), None, None)
-
-        def score(c: tuple[str, Any, Any]) -> int:
-            _, t, lang = c
-            n = 0
-            for v in values:
-                if isinstance(v, (URIRef, BNode)):
-                    n += t == "@id"
-                elif isinstance(v, Literal):
-                    if v.datatype is not None and v.datatype != XSD.string:
-                        n += t == str(v.datatype) or (v.datatype == XSD.boolean and t in (None, str(XSD.boolean)))
-                    elif v.language:
-                        n += t is None and lang in ("__default__", v.language)
-                    else:
-                        n += t is None and lang is None
-            return n
-        return max(cands, key=score)
-
-    def literal_value(v: Literal, t: Any, lang: Any) -> Any:
-        if v.datatype == XSD.boolean and str(v) in ("true", "false"):
-            return str(v) == "true"
-        if v.datatype is not None and v.datatype != XSD.string:
-            return str(v) if t == str(v.datatype) else {"value": str(v), "type": compact(str(v.datatype))}
-        if v.language:
-            ok = t is None and lang in ("__default__", v.language) and (lang != "__default__" or v.language == "en")
-            return str(v) if ok else {"value": str(v), "language": v.language}
-        return str(v) if (t is None and lang is None) else {"value": str(v)}
-
-    def render(node: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        if isinstance(node, URIRef):
-            out["id"] = compact(str(node))
-        types = sorted(type_name(str(t)) for t in graph.objects(node, RDF.type))
-        if types:
-            out["type"] = types[0] if len(types) == 1 else types
-        by_key: dict[str, list[Any]] = {}
-        for p in sorted(set(graph.predicates(node)), key=str):
-            if p == RDF.type:
-                continue
-            values = sorted(graph.objects(node, p), key=lambda v: (isinstance(v, BNode), str(v)))
-            key, t, lang = key_for(p, values)
-            rendered = []
-            for v in values:
-                if isinstance(v, Literal):
-                    rendered.append(literal_value(v, t, lang))
-                elif nested.get(v) == node:
-                    rendered.append(render(v))
-                elif isinstance(v, BNode):
-                    raise ValueError(f"blank node {v} is shared; it cannot be written as YAML")
-                else:
-                    iri = compact(str(v))
-                    rendered.append(iri if t == "@id" else {"id": iri})
-            rendered.sort(key=lambda r: (isinstance(r, dict) and "id" not in r,
-                                         json.dumps(r, sort_keys=True) if isinstance(r, dict) and "id" not in r else ""))
-            by_key[key] = rendered
-        rank = {k: i for i, k in enumerate(order)}
-        first = ["label", "ordinal", "statement"]
-        for key in sorted(by_key, key=lambda k: (k not in first, first.index(k) if k in first else 0,
-                                                 rank.get(k, len(rank)), k)):
-            vals = by_key[key]
-            out[key] = vals[0] if len(vals) == 1 else vals
-        return out
-
-    doc: dict[str, Any] = {"@context": [CONTEXT_IRI] + ([{local_prefix[0]: local_prefix[1]}] if local_prefix else [])}
-    doc.update(render(root))
-    others = sorted({s for s in graph.subjects() if isinstance(s, URIRef) and str(s).startswith(base)
-                     and s not in nested}, key=str)
-    if others:
-        body = {k: v for k, v in doc.items() if k != "@context"}
-        doc = {"@context": doc["@context"], "@graph": [body] + [render(s) for s in others]}
-
-    class _Dumper(yaml.SafeDumper):
-        pass
-
-    def _str(dumper: yaml.SafeDumper, s: str) -> yaml.ScalarNode:
-        style = "|" if "\n" in s else None
-        return dumper.represent_scalar("tag:yaml.org,2002:str", s, style=style)
-    _Dumper.add_representer(str, _str)
-    text = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110, default_flow_style=False)
-    return header + text

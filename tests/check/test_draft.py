@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.compare import isomorphic
 
-from kg.revision.draft import CONTEXT_IRI, DraftError, DraftRefused, graph_to_yaml, load_draft, parse_draft
+from kg.revision.draft import CONTEXT_IRI, DraftError, DraftRefused, load_draft, parse_draft
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -113,15 +113,6 @@ def test_yaml_round_trip_is_isomorphic(name: str) -> None:
     draft = load_draft(EXAMPLES / f"{name}.yaml")
     assert len(draft.graph) == len(ttl)
     assert isomorphic(draft.graph, ttl)
-
-
-@pytest.mark.parametrize("name,prefix", [("hmi-probation-cqc-yot", "yot"), ("cqc-hmi-prisons", "prisons")])
-def test_yaml_examples_are_what_the_writer_produces(name: str, prefix: str) -> None:
-    ttl = Graph().parse(ROOT / "data" / "agreements" / f"{name}.ttl")
-    root = URIRef(f"https://w3id.org/remit/id/agreement/{name}")
-    text = (EXAMPLES / f"{name}.yaml").read_text(encoding="utf-8")
-    body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
-    assert graph_to_yaml(ttl, root, (prefix, str(root) + "/")) == body
 
 
 def test_revision_yaml_and_turtle_twin_agree_and_say_fictional() -> None:
