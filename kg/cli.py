@@ -331,8 +331,8 @@ def check(
     from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
 
     try:
-        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
-        if store is not None and not store.startswith(("http://", "https://")):
+        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt, input_format)
+        if store is not None and not is_remote(store):
             raise ValueError(f"--store {store!r} is not the http(s) URL of a SPARQL endpoint")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

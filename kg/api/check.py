@@ -102,9 +102,14 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
     async def check(request: Request) -> Response:
-        from kg.revision.check import CheckOptions, check_draft, exit_code, parse_max_age, render_check, resolve_agreement
+        from kg.revision.check import ParamError, check_draft, exit_code, render_check, validate_check_params
         from kg.revision.draft import MEDIA_TYPES
 
+        query: dict[str, Any] = dict(request.query_params)
+        try:  # the same validation as kg check: 400 naming the parameter, never a silent default
+            params = validate_check_params(query, allowed=_QUERY_PARAMS)
+        except ParamError as exc:
+            return error_response(request, 400, "bad parameter", str(exc), parameter=exc.param)
         fmt = _pick(request, CHECK_MEDIA)
         if fmt is None:
             return error_response(request, 406, "not acceptable",
@@ -114,8 +119,9 @@ def make_check_router(settings: Settings) -> APIRouter:
         except BodyTooLarge as exc:
             return error_response(request, 413, "draft too large", str(exc))
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        params: dict[str, Any] = dict(request.query_params)
+
         async def work() -> Any:
+            nonlocal params
             text_bytes = body
             if ctype == "application/json":
                 try:
@@ -125,11 +131,18 @@ def make_check_router(settings: Settings) -> APIRouter:
                 if not isinstance(doc, dict) or not isinstance(doc.get("draft"), str):
                     return error_response(request, 400, "bad request",
                                           'a JSON body is {"draft": "<text>", "format": "turtle|json-ld|yaml", ...}')
-                params.update({k: v for k, v in doc.items() if k != "draft"})
+                given = {("inputFormat" if k == "format" else k): v for k, v in doc.items() if k != "draft"}
+                merged = {k: v for k, v in query.items() if k != "format"}
+                merged.update(given)
+                try:
+                    params = validate_check_params(merged, {"inputFormat": "format"}, allowed=_BODY_PARAMS)
+                except ParamError as exc:
+                    return error_response(request, 400, "bad parameter", str(exc), parameter=exc.param)
                 draft_text = doc["draft"]
-                draft_format = str(doc.get("format") or "")
-                if draft_format not in ("turtle", "json-ld", "yaml"):
-                    return error_response(request, 400, "bad request", "format must be turtle, json-ld or yaml")
+                if params.input_format is None:
+                    return error_response(request, 400, "bad parameter", "format is required: turtle, json-ld or yaml",
+                                          parameter="format")
+                draft_format = params.input_format
             elif ctype in MEDIA_TYPES:
                 draft_format = MEDIA_TYPES[ctype]
                 try:
@@ -141,21 +154,9 @@ def make_check_router(settings: Settings) -> APIRouter:
             else:
                 return error_response(request, 415, "unsupported media type",
                                       "send text/turtle, application/ld+json, application/yaml or application/json")
-            as_of = params.get("asOf")
-            if as_of is not None and (not isinstance(as_of, str) or len(as_of) != 10):
-                return error_response(request, 400, "bad request", f"asOf {as_of!r} is not a date (YYYY-MM-DD)")
-            if as_of:
-                import datetime as dt
-                try:
-                    dt.date.fromisoformat(as_of)
-                except ValueError:
-                    return error_response(request, 400, "bad request", f"asOf {as_of!r} is not a date (YYYY-MM-DD)")
-            replaces = params.get("replaces") or None
-            if replaces:
-                resolve_agreement(str(replaces))
-            options = CheckOptions(replaces=replaces, as_of=as_of, data_dirs=[str(settings.data_dir)],
-                                   contact_max_age_years=parse_max_age(str(params.get("contactMaxAge", "3"))))
-            name = str(params.get("name") or "draft")
+            options = params.options
+            options.data_dirs = [str(settings.data_dir)]
+            name = params.name or "draft"
             result = await run(check_draft, draft_text, draft_format, name, options, settings.check_timeout,
                                settings.check_memory_mb << 20)
             return result
@@ -163,8 +164,7 @@ def make_check_router(settings: Settings) -> APIRouter:
         result = await guarded(request, "checked", "check", work)
         if isinstance(result, Response):
             return result
-        fail_on = str(params.get("failOn", "violation"))
-        headers = {"Remit-Check-Status": "fail" if exit_code(result, fail_on) else "pass"}
+        headers = {"Remit-Check-Status": "fail" if exit_code(result, params.fail_on) else "pass"}
         return Response(render_check(result, fmt), media_type=CHECK_MEDIA[fmt], headers=headers)
 
     @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
@@ -216,6 +216,12 @@ def make_check_router(settings: Settings) -> APIRouter:
 
 class _Busy(Exception):
     pass
+
+
+#: The query parameters of POST /check (``format`` is the report's format) and the keys of a JSON body
+#: (``format`` is the draft's syntax); any other is a 400, never ignored.
+_QUERY_PARAMS = {"replaces", "asOf", "contactMaxAge", "failOn", "name", "format"}
+_BODY_PARAMS = {"replaces", "asOf", "contactMaxAge", "failOn", "name", "inputFormat"}
 
 
 def _spec(value: Any, which: str) -> dict[str, Any]:

@@ -39,22 +39,23 @@ import tempfile
 
 from kg.paths import PROJECT_ROOT
 from kg.pipeline.layout import BuildError, Layout, source_hash
-from kg.pipeline.load import SourceError
+from kg.pipeline.load import SourceError, load_files
 from kg.pipeline.steps import run
 from kg.query.registry import bind_params, load_queries, select_page, term_display
 from kg.query.remote import RemoteError, asserted_graph
 from kg.rdf.canon import from_ox_mapped
 from kg.rdf.view import StoreView
-from kg.revision.draft import DraftError, parse_draft, run_isolated
+from kg.revision.draft import CONTEXT_PATH, Draft, DraftError, parse_draft, run_isolated
 from kg.rdf.namespaces import (
-    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD,
+    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD, XSD,
     bind_all,
 )
 from kg.findings.model import SEVERITIES, label_of, severity_at_least, short
 
 __all__ = [
     "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules",
-    "check_draft", "check_text", "render_check", "CHECK_FORMATS", "exit_code", "resolve_agreement",
+    "check_draft", "check_text", "render_check", "for_people", "vocabulary", "check_vocabulary",
+    "Vocabulary", "NAMED_KINDS", "CHECK_FORMATS", "exit_code", "resolve_agreement",
 ]
 
 ROOT = PROJECT_ROOT
@@ -336,7 +337,150 @@ def _impact(before: dict[str, list[dict[str, str]]], after: dict[str, list[dict[
     return out
 
 
+# ----------------------------------------------------------------------------------------------- vocabulary
+
+#: The languages the ontology is written in: a draft may use none of their terms but those the draft
+#: context names (rdfs:label, rdfs:comment) and rdf:type, so it can never add axioms (owl:sameAs,
+#: rdfs:subClassOf …) that change or unbound reasoning.
+_META = tuple(str(ns) for ns in (RDF, RDFS, OWL, SH, XSD))
+_DECLARING = (OWL.Class, RDFS.Class, RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+#: IRIs in object position under these must name something in the graph or in the draft.
+NAMED_KINDS: dict[str, str] = {str(ID) + "body/": "body", str(ID) + "function/": "function",
+                               str(ID) + "setting-type/": "setting type", str(ID) + "setting/": "establishment",
+                               str(ID) + "jurisdiction/": "jurisdiction", str(ID) + "agreement/": "agreement"}
+
+
+@dataclass
+class Vocabulary:
+    """What a draft may use: ``terms`` (predicates and classes), the agreement classes, and the IRIs the
+    graph describes (``known``)."""
+
+    terms: set[str]
+    agreement_classes: set[str]
+    known: set[str]
+
+
+def _context_terms() -> set[str]:
+    """The IRIs of the terms of the published draft context (keys, not prefixes)."""
+    ctx = json.loads(CONTEXT_PATH.read_text(encoding="utf-8"))["@context"]
+    prefixes = {k: v["@id"] for k, v in ctx.items() if isinstance(v, dict) and v.get("@prefix")}
+    out: set[str] = set()
+    for k, v in ctx.items():
+        iri = v.get("@id") if isinstance(v, dict) and not v.get("@prefix") else v if isinstance(v, str) else None
+        if k.startswith("@") or not isinstance(iri, str) or iri.startswith("@"):
+            continue
+        p, _, local = iri.partition(":")
+        out.add(prefixes[p] + local if p in prefixes else iri)
+    return out
+
+
+def vocabulary(layout: Layout, base: Optional[Graph] = None) -> Vocabulary:
+    """The closed vocabulary of drafts, derived from the loaded ontology (``ontology/`` and its vocabularies):
+    every class and property it declares; of the vocabularies it reuses (vCard, FOAF, ORG, PROV, SKOS, DC
+    terms …) the terms it uses, the draft context names or the data uses; of RDF, RDFS, OWL, SHACL and XSD only
+    ``rdf:type`` and what the context names. ``known`` is every subject of the ontology and the data (or of
+    ``base``, an external store's graph)."""
+    ontology, _ = load_files(layout.ontology_files)
+    declared = {str(s) for c in _DECLARING for s in ontology.subjects(RDF.type, c) if isinstance(s, URIRef)}
+    used = {str(t) for s, p, o in ontology for t in (p, o) if isinstance(t, URIRef)}
+    used |= {str(o) for o in ontology.objects(None, RDF.type) if isinstance(o, URIRef)}
+    known = {str(s) for s in ontology.subjects() if isinstance(s, URIRef)}
+    data_terms: set[str] = set()
+    if base is not None:
+        known |= {str(s) for s in base.subjects() if isinstance(s, URIRef)}
+        data_terms = {str(p) for p in base.predicates()} | {str(o) for o in base.objects(None, RDF.type)}
+    else:
+        for path in layout.data_files:
+            for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE):
+                if isinstance(q.subject, ox.NamedNode):
+                    known.add(q.subject.value)
+                data_terms.add(q.predicate.value)
+                if q.predicate.value == str(RDF.type) and isinstance(q.object, ox.NamedNode):
+                    data_terms.add(q.object.value)
+    context = _context_terms()
+    terms = {t for t in declared if not t.startswith(_META)}
+    for t in used | context | data_terms:
+        if t.startswith(str(REMIT)):
+            continue  # Remit's own terms: only those the ontology declares
+        if t.startswith(_META) and t not in context and t != str(RDF.type):
+            continue
+        if t.startswith(str(ID)):
+            continue  # instances (functions, setting types …) are not terms
+        terms.add(t)
+    agreement = {str(REMIT.Agreement)}
+    todo = [REMIT.Agreement]
+    while todo:
+        for sub in ontology.subjects(RDFS.subClassOf, todo.pop()):
+            if isinstance(sub, URIRef) and str(sub) not in agreement:
+                agreement.add(str(sub))
+                todo.append(sub)
+    return Vocabulary(terms, agreement, known)
+
+
+def _nearest(iri: str, pool: Any, n: int = 3) -> list[str]:
+    import difflib
+
+    ns = iri.rsplit("/", 1)[0] + "/" if "#" not in iri else iri.rsplit("#", 1)[0] + "#"
+    local = iri[len(ns):]
+    candidates = {str(t)[len(ns):]: str(t) for t in pool if str(t).startswith(ns) and "/" not in str(t)[len(ns):]}
+    close = difflib.get_close_matches(local, sorted(candidates), n=n, cutoff=0.6)
+    if not close:  # another namespace: compare the whole short names
+        shorts = {short(URIRef(t)): t for t in pool}
+        return [shorts[c] for c in difflib.get_close_matches(short(URIRef(iri)), sorted(shorts), n=n, cutoff=0.6)]
+    return [candidates[c] for c in close]
+
+
+def check_vocabulary(draft: Draft, vocab: Vocabulary) -> None:
+    """Refuse, with every place, a draft that uses a predicate or class outside :func:`vocabulary`, names a
+    body, function, setting type, establishment, jurisdiction or agreement that neither the graph nor the
+    draft defines, or describes no agreement. Raises :class:`DraftError`."""
+    g = draft.graph
+    defined = {str(s) for s in g.subjects() if isinstance(s, URIRef)}
+    problems: dict[str, tuple[tuple[int, int], str]] = {}
+
+    def where(term: Node) -> tuple[int, int]:
+        return draft.term_location(str(term)) or (1, 1)
+
+    def name(iri: str, pool: Any) -> str:
+        near = _nearest(iri, pool)
+        return (" — did you mean " + " or ".join(short(URIRef(t)) for t in near) + "?") if near else ""
+
+    for s, p, o in g:
+        if str(p) not in vocab.terms and str(p) not in problems:
+            problems[str(p)] = (where(p), f"{short(p)} is not a term of Remit's vocabulary (ontology/remit.ttl and "
+                                          f"the draft context): a draft may not use it{name(str(p), vocab.terms)}")
+        if p == RDF.type and isinstance(o, URIRef) and str(o) not in vocab.terms and str(o) not in problems:
+            problems[str(o)] = (where(o), f"{short(o)} is not a class of Remit's vocabulary{name(str(o), vocab.terms)}")
+        if isinstance(o, URIRef) and p != RDF.type and str(o) not in problems:
+            ns, kind = next(((ns, k) for ns, k in NAMED_KINDS.items() if str(o).startswith(ns)), ("", None))
+            if kind and str(o) not in vocab.known and str(o) not in defined:
+                pool = [t for t in vocab.known | defined if t.startswith(ns)]
+                problems[str(o)] = (where(o), f"unknown {kind} {short(o)}: it is neither in the graph nor defined in "
+                                              f"the draft{name(str(o), pool)}")
+    if problems:
+        items = sorted(problems.values())
+        (line, col), first = items[0]
+        more = "".join(f"\n{draft.name}:{ln}:{c}: {m}" for (ln, c), m in items[1:])
+        raise DraftError(draft.name, first + more, line, col)
+    if not any(str(c) in vocab.agreement_classes for c in g.objects(None, RDF.type)):
+        raise DraftError(draft.name, "the draft describes no agreement: nothing in it has the type Agreement (or "
+                         "MemorandumOfUnderstanding, Protocol …); give the agreement an id and a type", 1, 1)
+
+
 # ----------------------------------------------------------------------------------------------- the check
+
+_IRI_IN_TEXT = re.compile(r"<?(https?://[^\s<>\"'(),;]+?)>?(?=[\s,;:()\"']|\.(?:\s|$)|$)")
+
+
+def for_people(message: str, g: Any) -> str:
+    """``message`` with each full IRI replaced by its label and prefixed name (``HM Inspectorate of
+    Probation (body:hmi-probation)``), or the prefixed name alone when it has no label."""
+    def name(m: re.Match[str]) -> str:
+        iri = URIRef(m.group(1))
+        label = label_of(iri, g)
+        return f"{label} ({short(iri)})" if label else short(iri)
+    return _IRI_IN_TEXT.sub(name, message)
+
 
 def _in_draft(focus: str, agreement: Optional[str], draft_subjects: set[str], draft_agreements: set[str]) -> bool:
     return focus in draft_subjects or (agreement is not None and agreement in draft_agreements)
@@ -358,6 +502,8 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
             base = asserted_graph(options.store_url)
         except RemoteError as exc:
             raise DraftError(name, f"--store: {exc}") from None
+    # before anything is reasoned: the closed vocabulary, the names the draft uses, an agreement at all
+    check_vocabulary(draft, vocabulary(layout, base))
     rules = load_rules(root / "queries" / "rules")
 
     replaced = None
@@ -403,7 +549,7 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
         line, col = place(f.focus, f.area, f.agreement)
         ag = URIRef(f.agreement) if f.agreement else None
         check_iri = _expand(f.check) if f.kind == "shacl" else str(RSH["qc/" + f.check[3:]])
-        items.append(Item(f.severity, f.message, f.check, f.kind, f.focus, f.focus_label, f.agreement,
+        items.append(Item(f.severity, for_people(f.message, union), f.check, f.kind, f.focus, f.focus_label, f.agreement,
                           f.agreement_label, f.area, f.area_label, f.path, f.value, name if line else None, line, col,
                           _owner_contact(focus_node, ag, URIRef(f.value) if f.value and f.value.startswith("http") else None,
                                          union), check_iri, None))
@@ -417,7 +563,7 @@ def check_text(text: str, fmt: str, name: str, options: CheckOptions) -> dict[st
         area = focus if (row.focus, RDF.type, REMIT.AreaOfJointWork) in union else None
         label = label_of(row.focus, union)
         subject = f'"{label}" ({short(row.focus)})' if label else short(row.focus)
-        message = f"{subject} {row.message}".rstrip(".") + "."
+        message = for_people(f"{subject} {row.message}".rstrip(".") + ".", union)
         line, col = place(focus, area, agreement)
         items.append(Item(row.rule.severity, message, f"rule:{row.rule.name}", "rule", focus, label, agreement,
                           label_of(row.agreement, union), area, label_of(URIRef(area), union) if area else None,
@@ -633,36 +779,126 @@ def render_check(result: CheckResult, fmt: str = "text") -> str:
 
 # ----------------------------------------------------------------------------------------------- command
 
-def parse_max_age(value: str) -> float:
-    """``3`` / ``3y`` / ``2.5`` years or ``18m`` months, as years."""
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([ym]?)\s*", value.lower())
+class ParamError(ValueError):
+    """A bad option of ``kg check`` / ``POST /check``; ``param`` is its name as the caller wrote it."""
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        super().__init__(message)
+
+
+#: ``asOf`` must fall in this range (a check judges dates of agreements, not of any century).
+AS_OF_RANGE: tuple[dt.date, dt.date] = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+#: The largest ``contactMaxAge``, in years.
+MAX_CONTACT_AGE_YEARS = 100.0
+FAIL_ON: tuple[str, ...] = ("violation", "warning", "info", "none")
+#: The parameters of a check and how the command line spells them (HTTP uses the keys themselves).
+CLI_NAMES: dict[str, str] = {"replaces": "--replaces", "asOf": "--as-of", "contactMaxAge": "--contact-max-age",
+                             "failOn": "--fail-on", "format": "--format", "inputFormat": "--input-format",
+                             "name": "name"}
+
+
+def _suggest(word: str, choices: Any) -> str:
+    import difflib
+
+    m = difflib.get_close_matches(str(word).lower(), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {m[0]!r}?)" if m else ""
+
+
+def parse_max_age(value: Any, param: str = "--contact-max-age") -> float:
+    """``3`` / ``3y`` / ``2.5`` years or ``18m`` months, as years, at most :data:`MAX_CONTACT_AGE_YEARS`."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ParamError(param, f"{param} {value!r}: give years (3, 2.5, 3y) or months (18m)")
+    m = re.fullmatch(r"\s*(\d{1,6}(?:\.\d{1,6})?)\s*([ym]?)\s*", str(value).lower())
     if not m:
-        raise ValueError(f"--contact-max-age {value!r}: give years (3, 2.5, 3y) or months (18m)")
+        raise ParamError(param, f"{param} {value!r}: give years (3, 2.5, 3y) or months (18m)")
     n = float(m.group(1))
-    return n / 12 if m.group(2) == "m" else n
+    years = n / 12 if m.group(2) == "m" else n
+    if years > MAX_CONTACT_AGE_YEARS:
+        raise ParamError(param, f"{param} {value!r}: at most {MAX_CONTACT_AGE_YEARS:g} years")
+    return years
+
+
+@dataclass
+class CheckParams:
+    """The validated parameters of one check."""
+
+    options: CheckOptions
+    fail_on: str = "violation"
+    format: Optional[str] = None  # output format (text|json|sarif|turtle)
+    input_format: Optional[str] = None  # turtle|json-ld|yaml
+    name: Optional[str] = None
+
+
+def validate_check_params(raw: dict[str, Any], names: Optional[dict[str, str]] = None,
+                          allowed: Optional[set[str]] = None) -> CheckParams:
+    """Every parameter of a check, validated the same way for ``kg check`` and ``POST /check``.
+
+    ``raw`` maps the parameter names (``replaces``, ``asOf``, ``contactMaxAge``, ``failOn``, ``format``,
+    ``inputFormat``, ``name``) to what the caller gave; ``names`` says how the caller spells them (the
+    command line's ``--fail-on``; HTTP uses the names themselves). With ``allowed``, any other key is an
+    error. Raises :class:`ParamError` naming the parameter: never a silent default."""
+    from kg.revision.draft import FORMATS
+
+    names = names or {}
+    n = lambda k: names.get(k, k)  # noqa: E731
+    if allowed is not None:
+        for k in raw:
+            if k not in allowed:
+                raise ParamError(k, f"unknown parameter {k!r}{_suggest(k, sorted(allowed))}; "
+                                    f"the parameters are {', '.join(sorted(allowed))}")
+    for k, v in raw.items():
+        if v is not None and k != "contactMaxAge" and not isinstance(v, str):
+            raise ParamError(n(k), f"{n(k)} must be a string, not {v!r}")
+    fail_on = raw.get("failOn")
+    fail_on = "violation" if fail_on is None else fail_on
+    if fail_on.lower() not in FAIL_ON:
+        raise ParamError(n("failOn"), f"{n('failOn')} {fail_on!r} is not one of {', '.join(FAIL_ON)}"
+                         + _suggest(fail_on, FAIL_ON))
+    fmt = raw.get("format")
+    if fmt is not None and fmt not in CHECK_FORMATS:
+        raise ParamError(n("format"), f"{n('format')} {fmt!r} is not one of {', '.join(CHECK_FORMATS)}"
+                         + _suggest(fmt, CHECK_FORMATS))
+    input_format = raw.get("inputFormat")
+    if input_format is not None and input_format not in FORMATS:
+        raise ParamError(n("inputFormat"), f"{n('inputFormat')} {input_format!r} is not one of {', '.join(FORMATS)}"
+                         + _suggest(input_format, FORMATS))
+    as_of = raw.get("asOf")
+    if as_of is not None:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+                raise ValueError
+            day = dt.date.fromisoformat(as_of)
+        except ValueError:
+            raise ParamError(n("asOf"), f"{n('asOf')} {as_of!r} is not a date (YYYY-MM-DD)") from None
+        lo, hi = AS_OF_RANGE
+        if not lo <= day <= hi:
+            raise ParamError(n("asOf"), f"{n('asOf')} {as_of!r} is outside {lo.isoformat()}..{hi.isoformat()}")
+    replaces = raw.get("replaces") or None
+    if replaces is not None:
+        try:
+            resolve_agreement(replaces)
+        except ValueError as exc:
+            raise ParamError(n("replaces"), f"{n('replaces')} {replaces!r}: {exc}") from None
+    age = raw.get("contactMaxAge")
+    years = 3.0 if age is None else parse_max_age(age, n("contactMaxAge"))
+    name = raw.get("name")
+    if name is not None and (len(name) > 300 or any(ord(c) < 32 for c in name)):
+        raise ParamError(n("name"), f"{n('name')} must be a file name of at most 300 characters, without control characters")
+    return CheckParams(CheckOptions(replaces=replaces, as_of=as_of, contact_max_age_years=years),
+                       fail_on.lower(), fmt, input_format, name)
 
 
 def parse_args_check(replaces: Optional[str], as_of: Optional[str], contact_max_age: str, fail_on: str,
-                     fmt: str) -> tuple[CheckOptions, float, int]:
-    """Check the command's options; return the options, the deadline and the memory limit (from settings)."""
+                     fmt: str, input_format: Optional[str] = None) -> tuple[CheckOptions, float, int]:
+    """Check the command's options (:func:`validate_check_params`); return the options, the deadline and the
+    memory limit (from settings)."""
     from kg.settings import get_settings
 
-    if fmt not in CHECK_FORMATS:
-        raise ValueError(f"--format is one of {', '.join(CHECK_FORMATS)}, not {fmt!r}")
-    if fail_on.lower() not in ("violation", "warning", "info", "none"):
-        raise ValueError(f"--fail-on is violation|warning|info|none, not {fail_on!r}")
-    if as_of is not None:
-        try:
-            if len(as_of) != 10:
-                raise ValueError
-            dt.date.fromisoformat(as_of)
-        except ValueError:
-            raise ValueError(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
-    if replaces is not None:
-        resolve_agreement(replaces)
+    params = validate_check_params({"replaces": replaces, "asOf": as_of, "contactMaxAge": contact_max_age,
+                                    "failOn": fail_on, "format": fmt, "inputFormat": input_format}, CLI_NAMES)
     settings = get_settings()
-    return (CheckOptions(replaces=replaces, as_of=as_of, contact_max_age_years=parse_max_age(contact_max_age)),
-            settings.check_timeout, settings.check_memory_mb << 20)
+    return params.options, settings.check_timeout, settings.check_memory_mb << 20
 
 
 def run_check_command(draft: Path, options: CheckOptions, fmt: str, fail_on: str, input_format: Optional[str],
@@ -683,4 +919,5 @@ def run_check_command(draft: Path, options: CheckOptions, fmt: str, fail_on: str
     return exit_code(result, fail_on), render_check(result, fmt), ""
 
 
-__all__ += ["parse_max_age", "parse_args_check", "run_check_command"]
+__all__ += ["parse_max_age", "parse_args_check", "run_check_command", "ParamError", "CheckParams",
+            "validate_check_params", "AS_OF_RANGE", "MAX_CONTACT_AGE_YEARS", "FAIL_ON", "CLI_NAMES"]
