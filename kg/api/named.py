@@ -135,10 +135,13 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
                                                    "limit": limit, "offset": offset})
         if isinstance(outcome, Response):
             return outcome
+        if outcome["status"] == 400 and fmt.key == "html":  # an IRI parameter that names no term: the form again
+            html = _env.get_template("query-form.html").render(query=nq, error=outcome.get("detail", ""), given=raw)
+            return Response(html, status_code=400, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
         if outcome["status"] != 200:
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""))
         page: ResultPage = outcome["page"]
-        shown = {k: v[1] for k, v in bindings.items()}
+        shown = dict(page.params)  # IRI parameters as resolved
         if fmt.key == "csv":
             return endpoint.keep(request, key, version, page_to_csv(page).encode("utf-8"),
                                  "text/csv; charset=utf-8")

@@ -38,6 +38,8 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import yaml
 
+from kg.query.terms import ParamError, check_term_text, resolve_bindings
+
 __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
@@ -57,10 +59,6 @@ TermSpec = tuple[str, str, Optional[str]]
 
 class QueryFileError(ValueError):
     """A named-query file is malformed; the message names the file and the line."""
-
-
-class ParamError(ValueError):
-    """A request parameter is missing or has a bad value; the message names the parameter."""
 
 
 @dataclass(frozen=True)
@@ -241,9 +239,15 @@ _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
-def _check_value(param: Param, value: str) -> TermSpec:
+def _check_value(param: Param, value: str, given: bool = False) -> TermSpec:
+    """The term spec of one value. A value given for an IRI parameter is kept as typed, as
+    ``("term", value, None)``: a full IRI, a prefixed name or a label, resolved against the store that runs
+    the query (:func:`kg.query.terms.resolve_term`, called by :func:`select_page`); a default must be a
+    full IRI."""
     if param.values is not None and value not in param.values:
         raise ParamError(f"parameter {param.name!r}: {value!r} is not one of {', '.join(param.values)}")
+    if param.type == "iri" and given:
+        return ("term", check_term_text(param.name, value), None)
     if param.type == "iri":
         if not _SCHEME.match(value) or _IRI_BAD.search(value):
             raise ParamError(f"parameter {param.name!r}: {value!r} is not an absolute IRI")
@@ -268,7 +272,9 @@ def _check_value(param: Param, value: str) -> TermSpec:
 def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date] = None) -> dict[str, TermSpec]:
     """Check request values against the declared parameters; return variable name -> term spec.
 
-    Unknown parameter names are an error (a typo would otherwise be silently ignored).
+    Unknown parameter names are an error (a typo would otherwise be silently ignored). A value given for an
+    IRI parameter comes back as ``("term", value, None)``, to be resolved to the one term of the graph it
+    names by the store that runs the query (:func:`kg.query.terms.resolve_bindings`).
     """
     declared = {p.name: p for p in nq.params}
     unknown = [k for k in raw if k not in declared and k not in RESERVED]
@@ -278,7 +284,8 @@ def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date]
     out: dict[str, TermSpec] = {}
     for p in nq.params:
         value = raw.get(p.name)
-        if value is None or value == "":
+        given = not (value is None or value == "")
+        if not given:
             if p.default is None:
                 if p.required:
                     raise ParamError(f"parameter {p.name!r} is required ({p.type})")
@@ -286,7 +293,7 @@ def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date]
             value = p.default
             if p.type == "date" and value == "today":
                 value = (today or dt.date.today()).isoformat()
-        out[p.name] = _check_value(p, value)
+        out[p.name] = _check_value(p, value, given)
     return out
 
 
@@ -374,17 +381,25 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
                 default_graph: Optional[Sequence[str]] = None) -> ResultPage:
     """Run a SELECT on a pyoxigraph store with bound variables; return rows offset..offset+limit.
 
-    A query with a page marker (:func:`place_page`) computes only the page's rows."""
+    A query with a page marker (:func:`place_page`) computes only the page's rows. IRI parameters given as
+    typed (``("term", ...)`` specs) are first resolved in the same default graph; a term that is not there
+    raises :class:`ParamError`."""
     import pyoxigraph as ox
 
     from kg.rdf.store import default_graph_nodes
 
+    graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
+    if any(v[0] == "term" for v in bindings.values()):
+        def select(q: str) -> list[dict[str, dict[str, Any]]]:
+            res = store.query(q, default_graph=graphs)
+            cols = [v.value for v in res.variables]
+            return [{c: term_to_json(sol[c]) for c in cols if sol[c] is not None} for sol in res]
+        bindings = resolve_bindings(select, bindings)
     text, paged = place_page(text, limit, offset)
     if paged:
         offset_in_result = 0
     else:
         offset_in_result = offset
-    graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
     result = store.query(text, default_graph=graphs,
                          substitutions={ox.Variable(k): _to_ox(v) for k, v in bindings.items()})
     if not isinstance(result, ox.QuerySolutions):

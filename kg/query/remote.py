@@ -33,6 +33,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 from kg.query.registry import (
     MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
 )
+from kg.query.terms import resolve_bindings
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["RemoteError", "RemoteStore", "asserted_graph", "bind_with_values", "normalise_binding",
@@ -208,7 +209,10 @@ class RemoteStore:
 
     def select_page(self, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
                     default_graph: Optional[Sequence[str]] = None) -> ResultPage:
-        """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.registry.select_page` returns them."""
+        """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.registry.select_page` returns them
+        (IRI parameters as typed are resolved first, by SPARQL on the same store and default graph)."""
+        if any(v[0] == "term" for v in bindings.values()):
+            bindings = resolve_bindings(lambda q: self.select(q, {}, default_graph)[1], bindings)
         if _can_append_limit(text):
             query = f"{text.rstrip()}\nLIMIT {limit + 1} OFFSET {offset}\n"
             columns, rows = self.select(query, bindings, default_graph)
