@@ -2,10 +2,16 @@
 
 Each command parses its options and calls one function; all logic lives in the modules.
 Exit codes: 0 success, 1 findings at or above --fail-on, 2 bad input (file, line, column reported).
+
+Each command imports what it runs inside its own body, on purpose: the package's modules pull in rdflib,
+pyoxigraph, pydantic and FastAPI (from 0.2 s for the settings to over a second for the server), and
+``kg --help``, ``kg --version`` or a mistyped option should not wait for any of that.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -147,16 +153,16 @@ def serve(
 
     start_forkserver()  # the query workers' imports load beside the web app's, not after them
     from kg.api.app import serve as run
-    from kg.settings import get_settings
+    from kg.settings import get_settings, is_remote
 
-    remote_url = store if store and store.startswith(("http://", "https://")) else None
+    remote_url = store if is_remote(store) else None
     try:
         settings = get_settings(host=host, port=port, store_path=None if remote_url else store,
                                 remote_store_url=remote_url)
     except ValueError as exc:  # pydantic's ValidationError names the field
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)
-    if settings.remote_store_url:
+    if settings.is_remote:
         from kg.query.remote import RemoteError, RemoteStore
 
         try:
@@ -186,15 +192,14 @@ def query(
     queries: Optional[Path] = typer.Option(None, help="Queries folder (default queries/)."),
 ) -> None:
     """Run a named query on the built store (or an external SPARQL store) and print the rows."""
-    import json as _json
-
-    from kg.query.registry import ParamError, QueryFileError, page_to_csv, page_to_json, run_named_query, term_display
-    from kg.settings import get_settings
+    from kg.query.registry import (ParamError, QueryFileError, page_to_csv, page_to_json, page_to_markdown,
+                                   run_named_query, term_display)
+    from kg.settings import get_settings, is_remote
 
     if format not in ("table", "csv", "json", "markdown"):
         typer.echo(f"error: --format must be table, csv, json or markdown, not {format!r}", err=True)
         raise typer.Exit(2)
-    remote_url = store if store and store.startswith(("http://", "https://")) else None
+    remote_url = store if is_remote(store) else None
     settings = get_settings(store_path=None if remote_url else store, queries_dir=queries)
     raw: dict[str, str] = {}
     for p in param:
@@ -232,11 +237,9 @@ def query(
     if format == "csv":
         sys.stdout.write(page_to_csv(page))
     elif format == "markdown":
-        from kg.query.registry import page_to_markdown
-
         sys.stdout.write(page_to_markdown(page))
     elif format == "json":
-        typer.echo(_json.dumps(page_to_json(page, name), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(page_to_json(page, name), ensure_ascii=False, indent=2))
     else:
         from rich.console import Console
         from rich.table import Table
@@ -286,8 +289,6 @@ def push(
     user: Optional[str] = typer.Option(None, "--user", help="User name for HTTP basic auth (password: REMIT_STORE_PASSWORD)."),
 ) -> None:
     """Load the built dataset into an external SPARQL 1.1 store: one HTTP PUT per named graph (replaces it)."""
-    import os
-
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from kg.ops.push import PushError, graph_store_url
@@ -329,10 +330,11 @@ def check(
 ) -> None:
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
     from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
+    from kg.settings import is_remote
 
     try:
-        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt, input_format)
-        if store is not None and not store.startswith(("http://", "https://")):
+        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
+        if store is not None and not is_remote(store):
             raise ValueError(f"--store {store!r} is not the http(s) URL of a SPARQL endpoint")
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

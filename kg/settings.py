@@ -16,7 +16,13 @@ from typing import Optional
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["Settings", "get_settings", "is_remote"]
+
+
+def is_remote(store: object) -> bool:
+    """True for the http(s) URL of an external SPARQL endpoint (``kg serve --store URL``, ``kg push``),
+    False for a local store folder. The one rule for "is this an external store"."""
+    return isinstance(store, str) and store.startswith(("http://", "https://"))
 
 
 def _default_workers() -> int:
@@ -107,7 +113,7 @@ class Settings(BaseSettings):
     @field_validator("remote_store_url")
     @classmethod
     def _http_url(cls, v: Optional[str]) -> Optional[str]:
-        if v and not v.startswith(("http://", "https://")):
+        if v and not is_remote(v):
             raise ValueError(f"{v!r} is not an http(s) URL of a SPARQL query endpoint")
         return v or None
 
@@ -118,6 +124,11 @@ class Settings(BaseSettings):
             return self.public_base_url
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def is_remote(self) -> bool:
+        """The graph is served from an external SPARQL store (:attr:`remote_store_url`), not ``store_path``."""
+        return is_remote(self.remote_store_url)
 
     @property
     def sparql_endpoint_url(self) -> str:

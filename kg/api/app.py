@@ -36,7 +36,7 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     app.include_router(make_router(endpoint))
     app.include_router(make_named_router(endpoint))
     from kg.api.check import make_check_router; app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
-    if endpoint.settings.remote_store_url:  # pages read a local store: 503 with an external one
+    if endpoint.settings.is_remote:  # pages read a local store: 503 with an external one
         from kg.api.remote_backend import make_unavailable_router
         app.include_router(make_unavailable_router(endpoint.settings.remote_store_url))
         return

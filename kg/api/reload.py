@@ -171,7 +171,7 @@ class Reloader:
         from kg.pipeline.build import Layout, source_hash
 
         s = self.settings
-        if getattr(s, "remote_store_url", None):
+        if s.is_remote:
             # the graph lives in an external store: rebuild locally and `kg push` it there instead
             return self._outcome("failed", "reload is not available when serving from an external store "
                                  "(REMIT_REMOTE_STORE_URL); rebuild and `kg push` to the store instead",

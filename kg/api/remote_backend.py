@@ -50,7 +50,7 @@ from kg.rdf.store import DEFAULT_GRAPHS
 from kg.settings import Settings
 
 __all__ = ["RemoteDataset", "RemoteUnavailable", "open_remote", "remote_graph_counts", "restrict_connections",
-           "run_remote_job", "is_remote", "make_unavailable_router", "PAGE_ROUTES"]
+           "run_remote_job", "make_unavailable_router", "PAGE_ROUTES"]
 
 #: Results the store is asked for, in order of preference (any SPARQL 1.1 store can give one of them).
 _ACCEPT = ("application/sparql-results+json, application/sparql-results+xml;q=0.9, "
@@ -59,11 +59,6 @@ _ACCEPT = ("application/sparql-results+json, application/sparql-results+xml;q=0.
 
 class RemoteUnavailable(Exception):
     """The external store could not be reached or failed; the message names the endpoint."""
-
-
-def is_remote(store: Any) -> bool:
-    """True for an http(s) URL (an external SPARQL endpoint) rather than a local store folder."""
-    return isinstance(store, str) and store.startswith(("http://", "https://"))
 
 
 # ============================================================================ the network rule

@@ -26,7 +26,9 @@ from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
 from kg.publication.publish import graph_version
 from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
+from kg.api.remote_backend import remote_graph_counts
 from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
+from kg.rdf.store import open_store
 
 __all__ = ["SparqlEndpoint", "make_router", "CacheHitShortcut"]
 
@@ -52,8 +54,7 @@ class SparqlEndpoint:
         self._sd_cache: dict[str, bytes] = {}
         self.started = False
         # the response cache (kg/api/cache.py); off with an external store, whose changes Remit cannot see
-        remote = bool(getattr(settings, "remote_store_url", None))
-        self.cache = ResponseCache(0 if remote else settings.cache_max_entries, settings.cache_max_bytes)
+        self.cache = ResponseCache(0 if settings.is_remote else settings.cache_max_entries, settings.cache_max_bytes)
         #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
         #: repeated query's format is negotiated here and its cached answer found without a worker
         self.query_families = LruDict(max(1024, settings.cache_max_entries))
@@ -119,12 +120,8 @@ class SparqlEndpoint:
         self.started = False
 
     def _count_graphs(self) -> dict[str, int]:
-        if self.settings.remote_store_url:
-            from kg.api.remote_backend import remote_graph_counts
-
+        if self.settings.is_remote:
             return remote_graph_counts(self.settings.remote_store_url)
-        from kg.rdf.store import open_store
-
         store = open_store(Path(self.settings.store_path))
         counts = {}
         for sol in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):

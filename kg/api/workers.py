@@ -32,6 +32,7 @@ from typing import Any, Optional
 from kg.api.jobs import job_error, run_job, store_graphs
 from kg.api.remote_backend import open_remote, restrict_connections
 from kg.rdf.store import open_store
+from kg.settings import is_remote
 
 __all__ = ["WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable", "start_forkserver"]
 
@@ -75,7 +76,7 @@ def _isolate_network() -> bool:
 
 def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    remote = store_path.startswith(("http://", "https://"))  # kg serve --store URL: kg/api/remote_backend.py
+    remote = is_remote(store_path)  # kg serve --store URL: kg/api/remote_backend.py
     isolated = _isolate_network() if isolate and not remote else False
     run = run_job
     try:
@@ -151,7 +152,7 @@ class WorkerPool:
 
     def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
                  start_timeout: float = 120.0):
-        self.store_path = store_path if str(store_path).startswith(("http://", "https://")) else Path(store_path)
+        self.store_path = store_path if is_remote(store_path) else Path(store_path)
         self.size = size
         self.queue_limit = queue_limit
         self.isolate_network = isolate_network
