@@ -447,8 +447,10 @@ def check_vocabulary(draft: Draft, vocab: Vocabulary) -> None:
 
     for s, p, o in g:
         if str(p) not in vocab.terms and str(p) not in problems:
+            hint = (" (a draft states facts about agreements; it cannot add OWL, RDFS or SHACL axioms)"
+                    if str(p).startswith(_META) else name(str(p), vocab.terms))
             problems[str(p)] = (where(p), f"{short(p)} is not a term of Remit's vocabulary (ontology/remit.ttl and "
-                                          f"the draft context): a draft may not use it{name(str(p), vocab.terms)}")
+                                          f"the draft context): a draft may not use it{hint}")
         if p == RDF.type and isinstance(o, URIRef) and str(o) not in vocab.terms and str(o) not in problems:
             problems[str(o)] = (where(o), f"{short(o)} is not a class of Remit's vocabulary{name(str(o), vocab.terms)}")
         if isinstance(o, URIRef) and p != RDF.type and str(o) not in problems:

@@ -621,7 +621,17 @@ def _parse_jsonld(name: str, text: str) -> Draft:
         i = text.find(json.dumps(v, ensure_ascii=False)) if isinstance(v, str) else -1
         return line_col(text, i) if i >= 0 else None
 
-    terms = _audit(name, doc, ctx_list, g, lambda node, k: where(None, k), value_where)
+    def key_where(node: Any, k: str) -> tuple[int, int]:  # the key after the start of the object with node's id
+        start = 0
+        ident = next((v for kk, v in node.items() if kk in id_keys and isinstance(v, str)), None) \
+            if isinstance(node, dict) else None
+        if ident is not None:
+            start = max(text.rfind("{", 0, max(text.find(json.dumps(ident, ensure_ascii=False)), 0)), 0)
+        i = text.find(json.dumps(k, ensure_ascii=False), start)
+        return line_col(text, i) if i >= 0 else where(None, k)
+
+    id_keys = {"@id"} | {t for c in ctx_list if isinstance(c, dict) for t, v in c.items() if v == "@id"}
+    terms = _audit(name, doc, ctx_list, g, key_where, value_where)
     _check_common(name, text, g, imports_where)
     expand = _expander(ctx_list)
     locations: dict[str, tuple[int, int]] = {}
