@@ -18,8 +18,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF, OWL, RDF, RDFS, XSD
 
-from kg.loader import find_files, load_turtle
-from kg.namespaces import ID_PREFIXES, REMIT
+from kg.pipeline.load import find_files, load_turtle
+from kg.rdf.namespaces import ID_PREFIXES, REMIT
 
 from realbuild import real_findings
 

@@ -15,8 +15,8 @@ import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, ORG, RDF, RDFS, XSD
 
-from kg.loader import find_files, load_turtle
-from kg.namespaces import ID_PREFIXES, REMIT, sparql_prologue
+from kg.pipeline.load import find_files, load_turtle
+from kg.rdf.namespaces import ID_PREFIXES, REMIT, sparql_prologue
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,7 +24,7 @@ from kg.query.remote import RemoteError, RemoteStore, bind_with_values, run_name
 from kg.ops.synth import synthesize
 from servers import free_port, oxigraph_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.timeout(180)
 

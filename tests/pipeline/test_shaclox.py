@@ -29,7 +29,7 @@ from kg.ops.synth import synthesize
 from kg.pipeline.validate import run_shacl
 from kg.rdf.canon import dataset_store
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "shapes"))
 
 from shapes_harness import expanded_ontology, fixture_paths  # noqa: E402

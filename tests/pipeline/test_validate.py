@@ -18,8 +18,8 @@ from kg.findings.render import render
 from kg.findings.model import short
 from kg.pipeline.validate import SH, load_qc_queries
 
-ROOT = Path(__file__).resolve().parents[1]
-QC = Path(__file__).parent / "qc"
+ROOT = Path(__file__).resolve().parents[2]
+QC = Path(__file__).parents[1] / "qc"
 CASES = sorted(p.name for p in QC.iterdir() if (p / "expected.json").is_file())
 
 

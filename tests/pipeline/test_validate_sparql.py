@@ -22,7 +22,7 @@ from kg.pipeline.load import load_files, load_turtle
 from kg.rdf.namespaces import RDF, SH
 from kg.pipeline.validate import _split_sparql, run_shacl
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "shapes"))
 
 from shapes_harness import expanded_ontology, fixture_paths  # noqa: E402

@@ -8,7 +8,7 @@ import pytest
 
 from kg.pipeline.load import format_turtle
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted([*ROOT.glob("data/**/*.ttl"), *ROOT.glob("ontology/**/*.ttl")])
 
 

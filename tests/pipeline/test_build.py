@@ -17,8 +17,8 @@ from kg.pipeline.build import ARTEFACTS, BuildError, Layout, build
 from kg.pipeline.load import SourceError
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
 
-ROOT = Path(__file__).resolve().parents[1]
-QC = Path(__file__).parent / "qc"
+ROOT = Path(__file__).resolve().parents[2]
+QC = Path(__file__).parents[1] / "qc"
 
 
 def make_tree(tmp: Path) -> Path:
