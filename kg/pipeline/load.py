@@ -368,11 +368,12 @@ def _check_store_literals(store: ox.Store, graph: ox.NamedNode, sources: Sequenc
     rows = store.query(f"""SELECT DISTINCT ?o WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }}
         FILTER(isLiteral(?o)) FILTER(DATATYPE(?o) IN ({types})) }}""")
     bad: list[tuple[Literal, str]] = []
-    for row in rows:
-        lit = Literal(row[0].value, datatype=URIRef(row[0].datatype.value))
-        problem = check_literal(lit)
-        if problem:
-            bad.append((lit, problem))
+    with _quiet_rdflib():  # an ill-typed literal is reported below, located, not as rdflib's traceback
+        for row in rows:
+            lit = Literal(row[0].value, datatype=URIRef(row[0].datatype.value))
+            problem = check_literal(lit)
+            if problem:
+                bad.append((lit, problem))
     if not bad:
         return
     for src in sources:
