@@ -499,7 +499,9 @@ def _audit(name: str, doc: Any, ctx_list: list[Any], g: Graph, key_where: Callab
             return _NO_SUBJECT
         subject: Any = _BNODE_SUBJECT
         for k, v in d.items():
-            if keyword(k) == "@id":
+            if keyword(k) == "@id" and isinstance(v, str) and v.startswith("_:"):
+                subject = _BNODE_SUBJECT  # a blank node label
+            elif keyword(k) == "@id":
                 t = iri_term(v, False, d, k, "the id")
                 subject = t if t is not None else _NO_SUBJECT
         for k, v in d.items():
