@@ -30,7 +30,7 @@ from kg.rdf.namespaces import GRAPH_ASSERTED, XSD
 _XSD_STRING = str(XSD.string)
 
 __all__ = [
-    "SourceError", "SourceFile", "Locator", "load_into_store", "CHECKED_DATATYPES", "load_turtle", "load_files", "read_source", "find_files", "locate_term", "check_literal",
+    "SourceError", "SourceFile", "Locator", "quiet_rdflib", "load_into_store", "CHECKED_DATATYPES", "load_turtle", "load_files", "read_source", "find_files", "locate_term", "check_literal",
     "format_turtle",
 ]
 
@@ -164,7 +164,7 @@ def locate_term(term: URIRef, sources: Iterable[SourceFile]) -> tuple[Path, int,
 # --- loading -----------------------------------------------------------------------------------------
 
 @contextmanager
-def _quiet_rdflib() -> Iterator[None]:
+def quiet_rdflib() -> Iterator[None]:
     """rdflib logs a traceback for every ill-typed literal; we report those ourselves."""
     logger = logging.getLogger("rdflib.term")
     level = logger.level
@@ -204,7 +204,7 @@ def load_turtle(path: Path | str) -> SourceFile:
         return src
     g = Graph(bind_namespaces="none")
     try:
-        with _quiet_rdflib():
+        with quiet_rdflib():
             g.parse(data=text, format="turtle", publicID=path.resolve().as_uri())
     except BadSyntax as exc:
         src = exc._str.decode("utf-8", "replace") if isinstance(exc._str, bytes) else str(exc._str)
@@ -269,7 +269,7 @@ def _parse_oxigraph(raw: bytes, text: str, path: Path) -> tuple[Graph, dict[str,
     g = Graph(bind_namespaces="none")
     try:
         parser = ox.parse(raw, format=ox.RdfFormat.TURTLE, base_iri=path.resolve().as_uri())
-        with _quiet_rdflib():
+        with quiet_rdflib():
             add = g.add
             for q in parser:
                 add((term(q.subject), term(q.predicate), term(q.object)))  # type: ignore[arg-type]
@@ -368,7 +368,7 @@ def _check_store_literals(store: ox.Store, graph: ox.NamedNode, sources: Sequenc
     rows = store.query(f"""SELECT DISTINCT ?o WHERE {{ GRAPH <{graph.value}> {{ ?s ?p ?o }}
         FILTER(isLiteral(?o)) FILTER(DATATYPE(?o) IN ({types})) }}""")
     bad: list[tuple[Literal, str]] = []
-    with _quiet_rdflib():  # an ill-typed literal is reported below, located, not as rdflib's traceback
+    with quiet_rdflib():  # an ill-typed literal is reported below, located, not as rdflib's traceback
         for row in rows:
             lit = Literal(row[0].value, datatype=URIRef(row[0].datatype.value))
             problem = check_literal(lit)

@@ -23,6 +23,7 @@ from rdflib.term import Node
 from kg.findings.model import SEVERITIES, Finding, Report, label_of, severity_at_least, short
 from kg.pipeline.load import SourceFile, locate_term
 from kg.pipeline.shacl import compile_shapes, core_report
+from kg.rdf.rq import read_header
 from kg.rdf.canon import dataset_store, from_ox_mapped, shacl_term, to_ox
 from kg.rdf.view import StoreGraph, StoreView
 from kg.rdf.namespaces import (
@@ -57,7 +58,6 @@ class QCQuery:
         return RSH["qc/" + self.name]
 
 
-_HEADER = re.compile(r"^#\+\s*(\w+)\s*:\s*(.*?)\s*$")
 
 
 def load_qc_queries(qc_dir: Path | str) -> list[QCQuery]:
@@ -68,16 +68,13 @@ def load_qc_queries(qc_dir: Path | str) -> list[QCQuery]:
         return out
     for path in sorted(qc_dir.glob("*-violation.rq")):
         text = path.read_text(encoding="utf-8")
-        meta: dict[str, str] = {}
-        for line in text.splitlines():
-            m = _HEADER.match(line)
-            if m:
-                meta[m.group(1).lower()] = m.group(2)
-        severity = meta.get("severity", "Violation").capitalize()
+        meta, _ = read_header(path, text)
+        severity = str(meta.get("severity", "Violation")).capitalize()
         if severity not in SEVERITIES:
             raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
         name = path.name[: -len("-violation.rq")]
-        out.append(QCQuery(name, path, meta.get("summary", name), meta.get("description", ""), severity, text))
+        out.append(QCQuery(name, path, str(meta.get("summary", name)).strip(), str(meta.get("description", "")).strip(),
+                           severity, text))
     return out
 
 

@@ -36,9 +36,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+import pyoxigraph as ox
 import yaml
 
 from kg.query.terms import ParamError, check_term_text, resolve_bindings
+from kg.rdf.rq import HeaderError, read_header
+from kg.rdf.namespaces import PREFIXES
+from kg.rdf.store import default_graph_nodes, open_store
 
 __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
@@ -113,29 +117,10 @@ def parse_named_query(path: Path, text: Optional[str] = None) -> NamedQuery:
     path = Path(path)
     if text is None:
         text = path.read_text(encoding="utf-8")
-    header_lines: list[str] = []
-    first_line = None
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if line.startswith("#+"):
-            first_line = first_line or lineno
-            body = line[2:]
-            header_lines.append(body[1:] if body.startswith(" ") else body)
-        elif line.strip() == "" or (line.startswith("#") and not header_lines):
-            continue
-        else:
-            break
-    meta: dict[str, Any] = {}
-    if header_lines:
-        try:
-            loaded = yaml.safe_load("\n".join(header_lines))
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f"line {(first_line or 1) + mark.line}" if mark is not None else f"line {first_line}"
-            raise QueryFileError(f"{path}: {where}: the #+ header is not valid YAML: "
-                                 f"{getattr(exc, 'problem', exc)}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise QueryFileError(f"{path}: line {first_line}: the #+ header must be a mapping (key: value)")
-        meta = loaded or {}
+    try:
+        meta, first_line = read_header(path, text)
+    except HeaderError as exc:
+        raise QueryFileError(str(exc)) from None
     unknown = set(meta) - {"summary", "description", "params", "tags", "method", "endpoint", "pagination"}
     if unknown:
         raise QueryFileError(f"{path}: line {first_line}: unknown header key(s): {', '.join(sorted(unknown))}")
@@ -167,8 +152,6 @@ def _projection(path: Path, text: str) -> Optional[set[str]]:
     The query is parsed by the engine that will run it (pyoxigraph, evaluated on an empty in-memory
     store, which costs milliseconds; rdflib's parser took seconds per query). Raises on a syntax error,
     with the parser's position, and on a non-SELECT query."""
-    import pyoxigraph as ox
-
     try:
         result = ox.Store().query(text)
     except SyntaxError as exc:
@@ -235,6 +218,7 @@ def load_queries(directory: Path) -> dict[str, NamedQuery]:
 # --------------------------------------------------------------------------------------------- binding
 
 _INT = re.compile(r"^[+-]?\d{1,18}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
@@ -257,7 +241,7 @@ def _check_value(param: Param, value: str, given: bool = False) -> TermSpec:
             day = dt.date.fromisoformat(value)
         except ValueError:
             raise ParamError(f"parameter {param.name!r}: {value!r} is not a date (YYYY-MM-DD)") from None
-        if len(value) != 10:
+        if not _DATE.fullmatch(value):  # fromisoformat also takes week dates (2024-W01-1) and 20240101
             raise ParamError(f"parameter {param.name!r}: {value!r} is not a date (YYYY-MM-DD)")
         return ("literal", day.isoformat(), XSD + "date")
     if param.type == "int":
@@ -323,8 +307,6 @@ __all__ += ["page_bounds", "place_page", "PAGE_MARKER"]
 # --------------------------------------------------------------------------------------------- running
 
 def _to_ox(spec: TermSpec) -> Any:
-    import pyoxigraph as ox
-
     kind, value, datatype = spec
     if kind == "iri":
         return ox.NamedNode(value)
@@ -333,8 +315,6 @@ def _to_ox(spec: TermSpec) -> Any:
 
 def term_to_json(term: Any) -> dict[str, Any]:
     """A pyoxigraph term as a SPARQL 1.1 JSON results binding."""
-    import pyoxigraph as ox
-
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):
@@ -384,10 +364,6 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
     A query with a page marker (:func:`place_page`) computes only the page's rows. IRI parameters given as
     typed (``("term", ...)`` specs) are first resolved in the same default graph; a term that is not there
     raises :class:`ParamError`."""
-    import pyoxigraph as ox
-
-    from kg.rdf.store import default_graph_nodes
-
     graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
     if any(v[0] == "term" for v in bindings.values()):
         def select(q: str) -> list[dict[str, dict[str, Any]]]:
@@ -433,8 +409,6 @@ def term_display(b: Optional[Mapping[str, Any]], compact: bool = False) -> str:
     if not b:
         return ""
     if compact and b["type"] == "uri":
-        from kg.rdf.namespaces import PREFIXES
-
         best = max(((p, ns) for p, ns in PREFIXES.items() if b["value"].startswith(ns)),
                    key=lambda pn: len(pn[1]), default=None)
         if best and b["value"][len(best[1]):]:
@@ -490,8 +464,6 @@ def run_named_query(name: str, raw_params: Mapping[str, str], *, store_path: Pat
     """Load the registry, open the built store read-only and run one named query (``kg query``).
 
     Raises KeyError for an unknown name, :class:`ParamError` for a bad parameter."""
-    from kg.rdf.store import open_store
-
     registry = load_queries(queries_dir)
     if name not in registry:
         raise KeyError(f"no named query {name!r} in {queries_dir} (queries: {', '.join(registry) or 'none'})")

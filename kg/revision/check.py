@@ -44,6 +44,7 @@ from kg.pipeline.steps import run
 from kg.query.registry import bind_params, load_queries, select_page, term_display
 from kg.query.remote import RemoteError, asserted_graph
 from kg.rdf.canon import from_ox_mapped
+from kg.rdf.rq import read_header
 from kg.rdf.view import StoreView
 from kg.revision.draft import CONTEXT_PATH, Draft, DraftError, parse_draft, run_isolated
 from kg.rdf.namespaces import (
@@ -60,7 +61,6 @@ __all__ = [
 
 ROOT = PROJECT_ROOT
 CHECK_FORMATS: tuple[str, ...] = ("text", "json", "sarif", "turtle")
-_HEADER = re.compile(r"^#\+ ?(.*)$")
 _SARIF_LEVEL = {"Violation": "error", "Warning": "warning", "Info": "note"}
 
 
@@ -91,16 +91,7 @@ def load_rules(rules_dir: Path | str) -> list[Rule]:
         return out
     for path in sorted(rules_dir.glob("*.rq")):
         text = path.read_text(encoding="utf-8")
-        lines = []
-        for line in text.splitlines():
-            m = _HEADER.match(line)
-            if not m:
-                break
-            lines.append(m.group(1))
-        try:
-            meta = yaml.safe_load("\n".join(lines)) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: the #+ header is not valid YAML: {exc}") from None
+        meta, _ = read_header(path, text)
         severity = str(meta.get("severity", "Violation")).capitalize()
         if severity not in SEVERITIES:
             raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")

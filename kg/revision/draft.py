@@ -24,25 +24,21 @@ Turtle: rdflib ``BadSyntax``; JSON: the decoder's position).
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing as mp
 import re
-import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
 import pyoxigraph as ox
-import rdflib
 import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.paths import CONTEXTS_DIR
 from kg.findings.located import LocatedError, line_col  # one line/column rule for sources and drafts
-from kg.pipeline.load import SourceFile, check_literal, locate_term
+from kg.pipeline.load import SourceFile, check_literal, locate_term, quiet_rdflib
 from kg.rdf.namespaces import OWL, RDF
 from kg.findings.model import short
 
@@ -156,22 +152,6 @@ def _refuse_xml(name: str, text: str) -> None:
                            *line_col(text, m.start()))
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    logger = logging.getLogger("rdflib.term")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    normalize = rdflib.NORMALIZE_LITERALS
-    rdflib.NORMALIZE_LITERALS = False  # keep lexical forms as written, so ill-typed ones can be reported
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-        rdflib.NORMALIZE_LITERALS = normalize
-
-
 def _literal_where(text: str, lex: str) -> tuple[int, int]:
     for form in (f'"{lex}"', f"'{lex}'", lex):
         i = text.find(form)
@@ -251,7 +231,7 @@ def _parse_turtle(name: str, text: str) -> Draft:
     _refuse_xml(name, text)
     g = Graph(bind_namespaces="none")
     try:
-        with _quiet():
+        with quiet_rdflib():
             g.parse(data=text, format="turtle", publicID=DRAFT_BASE)
     except BadSyntax as exc:
         src = exc._str.decode("utf-8", "replace") if isinstance(exc._str, bytes) else str(exc._str)
@@ -583,7 +563,7 @@ def _check_json_depth(name: str, text: str) -> None:
 def _jsonld_to_graph(name: str, text_for_errors: str, doc: Any) -> Graph:
     g = Graph(bind_namespaces="none")
     try:
-        with _quiet():
+        with quiet_rdflib():
             g.parse(data=json.dumps(doc), format="json-ld", base=DRAFT_BASE)
     except Exception as exc:
         raise DraftError(name, f"not valid JSON-LD: {exc}") from None

@@ -1,0 +1,56 @@
+"""The one reader of ``.rq`` files' grlc-style headers: the leading ``#+`` lines, read as YAML.
+
+Named queries (:mod:`kg.query.registry`), quality checks (``queries/qc/*-violation.rq``,
+:mod:`kg.pipeline.validate`) and draft rules (``queries/rules/*.rq``, :mod:`kg.revision.check`) all start
+with such a header::
+
+    #+ summary: Pairs of bodies that hold the same function for the same setting type
+    #+ severity: Warning
+    #+ params:
+    #+   - name: settingType
+    #+     type: iri
+
+Blank lines and plain ``#`` comments may come before it; the header ends at the first other line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["HeaderError", "read_header"]
+
+
+class HeaderError(ValueError):
+    """A header that is not a YAML mapping; ``str()`` names the file and the line."""
+
+
+def read_header(path: Path | str, text: str | None = None) -> tuple[dict[str, Any], int]:
+    """The header of ``path`` (its ``text`` if given) as a mapping, and the line it starts on (1 if none)."""
+    path = Path(path)
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    lines: list[str] = []
+    first_line = None
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if line.startswith("#+"):
+            first_line = first_line or lineno
+            body = line[2:]
+            lines.append(body[1:] if body.startswith(" ") else body)
+        elif line.strip() == "" or (line.startswith("#") and not lines):
+            continue
+        else:
+            break
+    if not lines:
+        return {}, 1
+    try:
+        loaded = yaml.safe_load("\n".join(lines))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {(first_line or 1) + mark.line}" if mark is not None else f"line {first_line}"
+        raise HeaderError(f"{path}: {where}: the #+ header is not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise HeaderError(f"{path}: line {first_line}: the #+ header must be a mapping (key: value)")
+    return loaded or {}, first_line or 1
