@@ -170,3 +170,37 @@ def output_matches(expected: list[str], actual: str) -> bool:
     for line in _trim(expected):
         parts.append(r"(?:[^\n]*\n)*?" if line.strip() == ELLIPSIS else _line_pattern(line) + r"\n")
     return re.fullmatch("".join(parts), "".join(x + "\n" for x in got)) is not None
+
+
+def update_tables(path: Path, root: Path, kg: str) -> list[str]:
+    """Rewrite every command + table pair of ``path`` with the command's real ``--format markdown`` output;
+    return the ids of the tables that changed. For people refreshing the docs after the data changed
+    (``python -m support.doccommands README.md``); the test never rewrites anything."""
+    import subprocess
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    changed: list[str] = []
+    for ex in reversed([e for e in collect(path, root) if e.kind == "table"]):
+        step = ex.steps[0]
+        cmd = step.command.replace("kg ", kg + " ", 1) + " --format markdown"
+        out = subprocess.run(cmd, shell=True, cwd=root, capture_output=True, text=True, check=True).stdout
+        new = [x.rstrip() for x in out.splitlines() if x.startswith("|")]
+        t = step.line  # the command's line; the table follows the closing fence
+        while not lines[t - 1].startswith("|"):
+            t += 1
+        end = t
+        while end <= len(lines) and lines[end - 1].startswith("|"):
+            end += 1
+        if lines[t - 1:end - 1] != new:
+            lines[t - 1:end - 1] = new
+            changed.append(ex.id)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return changed
+
+
+if __name__ == "__main__":
+    import sys
+
+    _root = Path(__file__).resolve().parents[2]
+    for _doc in sys.argv[1:]:
+        print(*update_tables(_root / _doc, _root, str(_root / ".venv" / "bin" / "kg")), sep="\n")
