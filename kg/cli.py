@@ -291,8 +291,7 @@ def push(
     """Load the built dataset into an external SPARQL 1.1 store: one HTTP PUT per named graph (replaces it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from kg.ops.push import PushError, graph_store_url
-    from kg.ops.push import push as do_push
+    from kg.ops.push import PushError, graph_store_url, push as do_push
 
     auth = (user, os.environ.get("REMIT_STORE_PASSWORD", "")) if user else None
     try:

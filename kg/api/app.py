@@ -19,10 +19,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from kg.api.admin import make_admin_router
+from kg.api.check import make_check_router
 from kg.api.errors import error_response
 from kg.api.limits import UrlLengthLimit
 from kg.api.named import make_named_router
-from kg.api.sparql import SparqlEndpoint, make_router
+from kg.api.pages import install as install_publication
+from kg.api.remote_backend import make_unavailable_router
+from kg.api.sparql import CacheHitShortcut, SparqlEndpoint, make_router
 from kg.api.reload import ReloadBusy, Reloader
 from kg.settings import Settings
 
@@ -35,13 +38,11 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     """Every route of the service. Add new routers here."""
     app.include_router(make_router(endpoint))
     app.include_router(make_named_router(endpoint))
-    from kg.api.check import make_check_router; app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
+    app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
     if endpoint.settings.is_remote:  # pages read a local store: 503 with an external one
-        from kg.api.remote_backend import make_unavailable_router
         app.include_router(make_unavailable_router(endpoint.settings.remote_store_url))
         return
-    from kg.api.pages import install as install_publication  # linked data, pages, VoID, dumps, /ui
-    install_publication(app, endpoint.settings)
+    install_publication(app, endpoint.settings)  # linked data, pages, VoID, dumps, /ui
 
 
 def _on_sighup(reloader: Reloader) -> None:
@@ -110,7 +111,6 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if settings.admin_token:  # no token configured: no admin routes at all
         app.include_router(make_admin_router(reloader, settings.admin_token))
-    from kg.api.sparql import CacheHitShortcut
     app.add_middleware(CacheHitShortcut, endpoint=endpoint)  # cached GET /sparql answers, before routing
     app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)  # added last: runs first
     return app

@@ -30,6 +30,8 @@ from starlette.responses import Response
 
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, read_body
+from kg.revision.diff import DiffResult, diff_specs_in_worker, render_diff
+from kg.revision.draft import CONTEXT_PATH, MEDIA_TYPES, DraftError, DraftTimeout, detect_format, run_isolated
 from kg.settings import Settings
 
 __all__ = ["make_check_router", "CHECK_MEDIA", "guarded"]
@@ -73,8 +75,6 @@ def _draft_error(request: Request, exc: Any) -> Response:
 async def guarded(request: Request, done: str, what: str, work: Callable[[], Awaitable[Any]]) -> Any:
     """Await ``work()`` (read, parse and run one draft job); its refusals become responses: all slots busy →
     503, a bad draft → 400 with file/line/column, past the deadline → 503, other bad input → 400."""
-    from kg.revision.draft import DraftError, DraftTimeout
-
     try:
         return await work()
     except _Busy:
@@ -102,8 +102,8 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
     async def check(request: Request) -> Response:
+        # imported on the first check, not at start: kg.revision.check loads the build pipeline (0.5 s)
         from kg.revision.check import ParamError, check_draft, exit_code, render_check, validate_check_params
-        from kg.revision.draft import MEDIA_TYPES
 
         query: dict[str, Any] = dict(request.query_params)
         try:  # the same validation as kg check: 400 naming the parameter, never a silent default
@@ -169,9 +169,6 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
     async def diff(request: Request) -> Response:
-        from kg.revision.diff import DiffResult, diff_specs_in_worker, render_diff
-        from kg.revision.draft import detect_format, run_isolated
-
         fmt = _pick(request, _DIFF_MEDIA)
         if fmt is None:
             return error_response(request, 406, "not acceptable", "available: application/json, text/markdown, text/plain")
@@ -207,8 +204,6 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.get("/contexts/remit-draft.context.jsonld", tags=["drafts"], summary="The published draft context")
     async def context() -> Response:
-        from kg.revision.draft import CONTEXT_PATH
-
         return Response(CONTEXT_PATH.read_bytes(), media_type="application/ld+json")
 
     return router

@@ -17,7 +17,7 @@ The walk is iterative, so a deep tree cannot exhaust the Python stack here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from kg.api.guard import QueryRefused
 

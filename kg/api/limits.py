@@ -10,6 +10,8 @@ from typing import Any, Awaitable, Callable, Deque, Optional
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kg.api.errors import error_response
+
 __all__ = ["UrlLengthLimit", "BodyTooLarge", "read_body", "ClientBudget", "client_id"]
 
 
@@ -24,8 +26,6 @@ class UrlLengthLimit:
         if scope["type"] == "http":
             size = len(scope.get("raw_path") or scope.get("path", "").encode()) + len(scope.get("query_string", b""))
             if size + 1 > self.max_length:
-                from kg.api.errors import error_response
-
                 req = Request(scope)
                 resp = error_response(req, 414, "request target too long",
                                       f"the URL is {size} bytes; the limit is {self.max_length}. "

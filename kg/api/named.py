@@ -8,7 +8,6 @@ The HTML template is ``kg/api/templates/query-table.html`` when that file exists
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter

@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from kg.rdf.store import open_store
+
 __all__ = ["Reloader", "ReloadOutcome", "ReloadBusy", "SEVERITIES", "new_finding_checks"]
 
 log = logging.getLogger("kg.api.reload")
@@ -168,6 +170,7 @@ class Reloader:
         return ReloadOutcome(status, detail, trigger, time.time(), round(time.monotonic() - started, 3), **kw)
 
     async def _reload(self, trigger: str, started: float) -> ReloadOutcome:
+        # imported on the first reload, not at start: the build pipeline costs the server 0.4 s of start-up
         from kg.pipeline.build import Layout, source_hash
 
         s = self.settings
@@ -269,8 +272,6 @@ class Reloader:
         loop = asyncio.get_running_loop()
 
         def count() -> dict[str, int]:
-            from kg.rdf.store import open_store
-
             st = open_store(store)
             counts = {}
             for sol in st.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):

@@ -9,6 +9,7 @@ include, as long as the app awaits ``endpoint.start()``/``endpoint.close()`` in 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from pathlib import Path
@@ -27,6 +28,7 @@ from kg.publication.publish import graph_version
 from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
 from kg.api.remote_backend import remote_graph_counts
+from kg.api.service_description import service_description
 from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.rdf.store import open_store
 
@@ -153,8 +155,6 @@ class SparqlEndpoint:
 
     def service_description(self, fmt_key: str) -> bytes:
         if fmt_key not in self._sd_cache:
-            from kg.api.service_description import service_description
-
             g = service_description(self.settings, self.graph_counts)
             rdflib_name = {"turtle": "turtle", "jsonld": "json-ld", "nt": "nt", "rdfxml": "xml",
                            "trig": "trig"}[fmt_key]
@@ -218,8 +218,6 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
     if s.admin_token:
         @router.get("/admin/workers", include_in_schema=False)
         async def admin_workers(request: Request) -> Response:
-            import hmac
-
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {s.admin_token}".encode()):
                 return error_response(request, 401, "unauthorised", "send the admin token as a Bearer token.",

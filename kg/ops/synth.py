@@ -34,13 +34,13 @@ import json
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg.paths import VOCAB_DIR
-from kg.rdf.namespaces import ID, ID_PREFIXES, PREFIXES, REMIT, SKOS
+from kg.rdf.namespaces import ID_PREFIXES, PREFIXES, SKOS
 
 __all__ = ["SynthResult", "synthesize", "parse_size", "vocabulary", "count_triples"]
 

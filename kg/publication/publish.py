@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -27,9 +28,11 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
-from kg.publication.describe import to_rdflib
+from kg.publication.describe import describe_ontology, to_rdflib
 from kg.rdf.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
                            bind_all)
+from kg.rdf.serialize import blank_node_labels
+from kg.rdf.store import open_store
 
 __all__ = [
     "serialize", "RDF_MEDIA", "jsonld_context", "Dump", "build_dumps", "void_graph", "DATASET_IRI",
@@ -218,8 +221,6 @@ def build_dumps(store: ox.Store, version: str, context: Optional[dict[str, Any]]
     nodes are written ``_:b<hash of the node's own quads>`` (:func:`kg.rdf.serialize.blank_node_labels`);
     statements are sorted (as N-Triples lines) and Turtle, TriG and JSON-LD write them in that order.
     The same graph gives the same bytes from any store, in every process."""
-    from kg.rdf.serialize import blank_node_labels
-
     labels = blank_node_labels(store)
     prefixes = dict(PREFIXES)
     per_graph = [_labelled_graph(store, g, labels) for g in DUMP_GRAPHS]
@@ -481,15 +482,11 @@ def write_publication_cache(store_path: Path, outdir: Path, version: str, base_u
     ``void-<hash of base_url>/void.<ext>``. Each folder is written under a temporary name and renamed into
     place, so a reader sees all of it or nothing; what is already there is not built again. Run by the
     server in a child process (``python -m kg.publication.publish``), never in the web process."""
-    from kg.rdf.store import open_store
-
     store = open_store(Path(store_path))
     outdir = Path(outdir)
     dumps = read_publication_cache(outdir)
     if dumps is None:
         if context is None:
-            from kg.publication.describe import describe_ontology
-
             context = jsonld_context(describe_ontology(store, ONTOLOGY_IRI))
         tmp = outdir.with_name(f"{outdir.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -543,6 +540,4 @@ def _main(argv: list[str]) -> int:
 __all__ += ["write_publication_cache", "read_publication_cache", "void_dir", "CACHE_FORMAT", "graph_version"]
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(_main(sys.argv[1:]))

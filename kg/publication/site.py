@@ -26,8 +26,10 @@ import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
+from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
 from kg.rdf.namespaces import REMIT
+from kg.rdf.store import open_store
 
 __all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI"]
 
@@ -155,8 +157,6 @@ class Site:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    from kg.rdf.store import open_store
-
                     self._store = open_store(Path(self.settings.store_path))
         return self._store
 
@@ -249,8 +249,6 @@ class Site:
             if shared:
                 return shared
         if self._queries is None:
-            from kg.query.registry import load_queries
-
             self._queries = load_queries(Path(self.settings.queries_dir))
         return self._queries
 
@@ -260,8 +258,6 @@ class Site:
         nq = self.queries.get(name)
         if nq is None:
             return None
-        from kg.query.registry import run_named
-
         params = dict(params or {})
         for p in nq.params:
             if p.type == "date" and p.default == "today" and not params.get(p.name):

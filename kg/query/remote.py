@@ -27,13 +27,15 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.error import URLError
 
-from SPARQLWrapper import JSON, POST, SPARQLWrapper
+from rdflib import Graph
+from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.query.registry import (
     MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
 )
 from kg.query.terms import resolve_bindings
+from kg.rdf.namespaces import GRAPH_ASSERTED
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["RemoteError", "RemoteStore", "asserted_graph", "bind_with_values", "normalise_binding",
@@ -251,11 +253,6 @@ def run_named_query_remote(name: str, raw_params: Mapping[str, str], *, store_ur
 def asserted_graph(store_url: str, timeout: float = 300.0) -> Any:
     """The store's asserted graph (``id:graph/asserted``) as an rdflib Graph, by one CONSTRUCT answered in
     N-Triples (or Turtle): the "current graph" of ``kg check --store URL``."""
-    from rdflib import Graph
-    from SPARQLWrapper import N3
-
-    from kg.rdf.namespaces import GRAPH_ASSERTED
-
     store = RemoteStore(store_url, timeout=timeout)
     sw = store._client(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH_ASSERTED}> {{ ?s ?p ?o }} }}", [])
     sw.setReturnFormat(N3)
