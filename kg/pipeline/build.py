@@ -2,8 +2,9 @@
 
 Artefacts (see ``docs/build.md``): ``remit.trig`` (every named graph as sorted N-Triples lines, blank
 nodes labelled by a hash of their own quads), ``report.ttl`` and ``report.json`` (the validation report),
-``manifest.json`` (version, source hash, counts) and ``store/`` (the on-disk Oxigraph store the server
-opens read-only). They go into a temporary sibling folder that is swapped in only when every step
+``manifest.json`` (version, source hash, counts), ``store/`` (the on-disk Oxigraph store the server
+opens read-only) and ``restricted.trig`` (personal data, never served publicly: see
+:mod:`kg.pipeline.restricted`). They go into a temporary sibling folder that is swapped in only when every step
 succeeded, so bad input leaves the previous build exactly as it was. No clock time is recorded anywhere:
 the same sources give the same bytes.
 """
@@ -24,6 +25,7 @@ from rdflib import Graph, URIRef
 from kg import __version__
 from kg.findings.model import Report
 from kg.pipeline.layout import ARTEFACTS, BuildError, Layout, is_fresh, source_hash, timed, tool_versions
+from kg.pipeline.restricted import RESTRICTED_FILE, check_not_public, load_restricted, write_restricted
 from kg.pipeline.steps import run
 from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
@@ -70,6 +72,10 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
         if f.focus.startswith("_:") and f.focus[2:] in labels:
             f.focus = "_:b" + labels[f.focus[2:]]
     report.findings.sort(key=lambda f: f.sort_key())
+    # Personal data (kg.pipeline.restricted): its own file, never a graph of remit.trig or the store.
+    restricted = load_restricted(layout, store)
+    check_not_public(store, restricted)
+    write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
     # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
     # straight across (Store.bulk_extend) is faster at 1M triples but needs both in memory (2.1 GB).

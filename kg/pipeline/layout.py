@@ -14,10 +14,14 @@ from kg import __version__
 from kg.pipeline.derive import RULES_DIR
 from kg.pipeline.load import find_files
 
-__all__ = ["ARTEFACTS", "BuildError", "Layout", "source_hash", "tool_versions", "is_fresh", "timed"]
+__all__ = ["ARTEFACTS", "RESTRICTED_DIR", "RESTRICTED_FILE", "BuildError", "Layout", "source_hash", "tool_versions", "is_fresh", "timed"]
 
 #: The files every complete build leaves in the out folder.
-ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store")
+ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store", "restricted.trig")
+#: The restricted sources (personal data, outside ``data/`` so they are never read as public data) and the
+#: one artefact made from them, which nothing public reads (see :mod:`kg.pipeline.restricted`).
+RESTRICTED_DIR = "data-restricted"
+RESTRICTED_FILE = "restricted.trig"
 #: The packages whose code makes the artefacts: a change to any of their modules rebuilds.
 _CODE_PACKAGES = ("pipeline", "rdf", "findings")
 
@@ -33,11 +37,14 @@ class Layout:
     root: Path = Path(".")
     data: list[Path] | None = None
     out: Path | None = None
+    #: folder of the restricted sources (default ``data-restricted``; may be absent: no restricted data)
+    restricted: Path | None = None
 
     def __post_init__(self) -> None:
         self.root = Path(self.root)
         self.data = [self._abs(d) for d in (self.data or [Path("data")])]
         self.out = self._abs(self.out or Path("build"))
+        self.restricted = self._abs(self.restricted or Path(RESTRICTED_DIR))
 
     def _abs(self, p: Path | str) -> Path:
         p = Path(p)
@@ -61,6 +68,11 @@ class Layout:
         return find_files(self.data or [])
 
     @property
+    def restricted_files(self) -> list[Path]:
+        d = self.restricted
+        return find_files([d]) if d is not None and d.is_dir() else []
+
+    @property
     def qc_dir(self) -> Path:
         return self.root / "queries" / "qc"
 
@@ -82,7 +94,7 @@ def tool_versions() -> dict[str, str]:
 def source_hash(layout: Layout) -> tuple[str, list[dict[str, str]]]:
     """SHA-256 over (path, bytes) of every source file, sorted by path, plus the build code and tool
     versions (so a changed reasoner or check also rebuilds). Returns the hash and the per-file list."""
-    files = layout.ontology_files + layout.shape_files + layout.data_files
+    files = layout.ontology_files + layout.shape_files + layout.data_files + layout.restricted_files
     if layout.qc_dir.is_dir():
         files += sorted(layout.qc_dir.glob("*-violation.rq"))
     if layout.derive_dir.is_dir():

@@ -19,6 +19,7 @@ __all__ = [
     "ORG", "PROV", "SKOS", "DCTERMS", "DCAT", "VOID", "SD", "VCARD", "OWL", "RDF", "RDFS",
     "SH", "XSD", "FOAF", "TIME", "SCHEMA", "LEG", "PREFIXES", "bind_all",
     "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT", "GRAPH_DERIVED",
+    "GRAPH_RESTRICTED",
 ]
 
 BASE = "https://w3id.org/remit/"
@@ -42,6 +43,9 @@ GRAPH_REPORT = ID["graph/validation-report"]
 #: Facts derived at build time by ``queries/derive/*.rq`` (CONSTRUCT) from the reasoned graph, so the
 #: analyst queries read them instead of recomputing them per request (see ``kg.pipeline.derive``).
 GRAPH_DERIVED = ID["graph/derived"]
+#: Personal data (named officials and their direct contact details): written only to
+#: ``build/restricted.trig``, never to ``remit.trig``, the store, the dumps or the site (``kg.pipeline.restricted``).
+GRAPH_RESTRICTED = ID["graph/restricted"]
 
 #: One prefix per kind of instance (Turtle prefixed names cannot contain "/").
 ID_PREFIXES: dict[str, str] = {

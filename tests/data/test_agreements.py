@@ -337,21 +337,37 @@ def test_yot_contacts(g: Graph) -> None:
     contacts = objects(g, YOT, REMIT.contactPoint)
     assert len(contacts) == 4
     operating = {c for c in contacts if str(g.value(c, REMIT.contactPurpose)) == "operating this memorandum"}
-    assert {str(g.value(c, VCARD.fn)) for c in operating} == {"Fergus Currie", "Julie Fox"}
+    # posts, not people: the names the memorandum prints are personal data (data-restricted/, docs/data-protection.md)
+    assert {str(g.value(c, VCARD.fn)) for c in operating} == {
+        "Youth Offending Programme Manager, Care Quality Commission",
+        "Assistant Chief Inspector, Her Majesty's Inspectorate of Probation"}
+    assert {str(g.value(c, VCARD.title)) for c in operating} == {"Youth Offending Programme Manager",
+                                                                 "Assistant Chief Inspector"}
     phones = set()
     for c in operating:
         assert (c, RDF.type, VCARD.Individual) in g
         assert g.value(c, REMIT.informationAsOf) == Literal("2011-11", datatype=XSD.gYearMonth)
         addr = g.value(c, VCARD.hasAddress)
         assert (addr, RDF.type, VCARD.Address) in g and g.value(addr, VCARD["postal-code"]) is not None
-        tel = g.value(c, VCARD.hasTelephone)
-        assert (tel, RDF.type, VCARD.Voice) in g
-        phones.add(g.value(tel, VCARD.hasValue))
-    assert phones == {URIRef("tel:+443000616161"), URIRef("tel:+441618691301")}
+        for tel in g.objects(c, VCARD.hasTelephone):
+            assert (tel, RDF.type, VCARD.Voice) in g
+            phones.add(g.value(tel, VCARD.hasValue))
+    # only CQC's switchboard is public; HMI Probation's contact printed a direct line only, so it has no phone
+    assert phones == {URIRef("tel:+443000616161")}
+    assert g.value(iri(YOT_NS, "contact-hmi-probation"), VCARD.hasTelephone) is None
+    assert any("no HMI Probation switchboard" in n for n in lex(g, iri(YOT_NS, "contact-hmi-probation"), REMIT.note))
     public = contacts - operating
     assert {g.value(c, REMIT.contactFor) for c in public} == {iri(BODY, "hmi-probation"), iri(BODY, "cqc")}
     assert {str(g.value(g.value(c, VCARD.hasAddress), VCARD["postal-code"])) for c in public} == {"SW1P 2BQ", "EC1Y 8TG"}
     assert all(g.value(c, FOAF.homepage) is not None for c in public)
+
+
+def test_yot_signatories_keep_their_names_and_roles(g: Graph) -> None:
+    """A signature is public: the signatories' names stay in the public data, unlike the Appendix 1 contacts."""
+    sigs = objects(g, YOT, REMIT.signature)
+    assert {(str(g.value(s, REMIT.signatoryName)), str(g.value(s, REMIT.signatoryRole))) for s in sigs} == {
+        ("Cynthia Bower", "Chief Executive, Care Quality Commission"),
+        ("Liz Calderbank", "Chief Inspector, Her Majesty's Inspectorate of Probation")}
 
 
 def test_yot_eleven_cooperation_areas_a_to_k(g: Graph) -> None:
