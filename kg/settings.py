@@ -91,6 +91,14 @@ class Settings(BaseSettings):
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
     guard_memo_entries: int = Field(4096, ge=0, description="Query texts whose guard analysis each query worker "
                                     "remembers (LRU).")
+    trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDR ranges) of reverse proxies "
+                                 "whose X-Forwarded-For/-Proto headers are believed; empty (default): none, the "
+                                 "client is the peer address. `*` trusts every peer (only behind a proxy).")
+    max_header_bytes: int = Field(16 << 10, ge=1024, description="Most bytes of a request line plus headers "
+                                  "(uvicorn h11_max_incomplete_event_size); more: the connection is refused (431/400).")
+    keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
+    max_connections: int = Field(0, ge=0, description="Most concurrent connections and tasks before uvicorn "
+                                 "answers 503 (uvicorn limit_concurrency); 0: no limit.")
     access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Off saves a "
                              "write per request; a reverse proxy usually keeps this log.")
 

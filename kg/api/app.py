@@ -21,6 +21,7 @@ from starlette.responses import Response
 from kg.api.admin import make_admin_router
 from kg.api.check import make_check_router
 from kg.api.errors import error_response
+from kg.api.headers import HtmlSecurityHeaders
 from kg.api.limits import UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.pages import install as install_publication
@@ -112,7 +113,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     if settings.admin_token:  # no token configured: no admin routes at all
         app.include_router(make_admin_router(reloader, settings.admin_token))
     app.add_middleware(CacheHitShortcut, endpoint=endpoint)  # cached GET /sparql answers, before routing
-    app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)  # added last: runs first
+    app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)
+    app.add_middleware(HtmlSecurityHeaders)  # added last: runs first (a CSP on every HTML answer)
     return app
 
 
@@ -157,6 +159,7 @@ def _openapi(app: FastAPI) -> dict:
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     for path, ops in doc.get("paths", {}).items():
+        ops.pop("head", None)  # HEAD is answered wherever GET is (RFC 9110); the document lists GET
         for method, op in ops.items():
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
@@ -224,8 +227,16 @@ def serve(settings: Settings) -> None:
                 timer.daemon = True
                 timer.start()
 
+    # X-Forwarded-For / -Proto are believed only from the configured proxies (none by default: the client
+    # identity for budgets is the peer address); header and keep-alive limits: docs/operations.md
+    proxies = [p.strip() for p in settings.trusted_proxies.split(",") if p.strip()]
     config = uvicorn.Config(app, host=settings.host, port=settings.port, server_header=False, log_level="info",
                             access_log=settings.access_log,
+                            proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "",
+                            http="h11",  # h11 bounds the request head (httptools buffers any size)
+                            h11_max_incomplete_event_size=settings.max_header_bytes,
+                            timeout_keep_alive=settings.keep_alive_timeout,
+                            limit_concurrency=settings.max_connections or None,
                             timeout_graceful_shutdown=max(1, int(settings.shutdown_grace) + 2))
     _Server(config).run()
 

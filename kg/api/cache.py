@@ -7,6 +7,9 @@ bound parameters and the page) and every key is scoped by the **graph version**
 path and the worker pool's generation, which changes on every reload (:meth:`ResponseCache.set_version`
 also empties the cache then).
 
+* Never kept: answers of queries that call a non-deterministic function — ``NOW()``, ``RAND()``,
+  ``UUID()``, ``STRUUID()``, ``BNODE()`` (:func:`nondeterministic`, a conservative test of the query text);
+  they are answered with ``Cache-Control: no-store``.
 * Only 200 answers are kept, truncated ones included (their ``Remit-Result-Truncated`` and ``Link``
   headers are kept with them; the same graph always cuts at the same row). Errors, 429/503 and anything
   produced while a reload switched the graph are never kept.
@@ -21,11 +24,35 @@ also empties the cache then).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Hashable, Mapping, Optional
 
-__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "etag_matches"]
+__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "etag_matches", "nondeterministic"]
+
+# a call of a function whose value changes from one evaluation to the next; comments and whitespace may sit
+# between the name and "(" (SPARQL allows both), and the name may be written in any case
+_NONDETERMINISTIC = re.compile(r"\b(?:NOW|RAND|UUID|STRUUID|BNODE)(?:\s|#[^\n]*(?:\n|$))*\(", re.IGNORECASE)
+_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _unescape(text: str) -> str:
+    """SPARQL's \\uXXXX and \\UXXXXXXXX escapes, which are applied before the query is parsed."""
+    def one(m: re.Match[str]) -> str:
+        try:
+            return chr(int(m.group(1) or m.group(2), 16))
+        except (ValueError, OverflowError):
+            return m.group(0)
+    return _CODEPOINT.sub(one, text)
+
+
+def nondeterministic(query: str) -> bool:
+    """True when the query may call ``NOW``, ``RAND``, ``UUID``, ``STRUUID`` or ``BNODE``: its answer must not
+    be cached. Conservative: a name in a string or an IRI also counts (that answer is just not cached)."""
+    if _NONDETERMINISTIC.search(query):
+        return True
+    return "\\u" in query.lower() and bool(_NONDETERMINISTIC.search(_unescape(query)))
 
 
 @dataclass(frozen=True)

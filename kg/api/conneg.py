@@ -5,6 +5,7 @@ Pure functions, no web framework: the query workers use them too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Iterable, Optional, Sequence
 
@@ -77,6 +78,9 @@ class UnknownFormat(ValueError):
     pass
 
 
+_QVALUE = re.compile(r"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
+
+
 def parse_accept(header: Optional[str]) -> list[tuple[str, float, int]]:
     """``[(media-range, q, order)]``; a missing or empty header means ``*/*``."""
     if not header or not header.strip():
@@ -95,10 +99,8 @@ def parse_accept(header: Optional[str]) -> list[tuple[str, float, int]]:
         for param in pieces[1:]:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    q = max(0.0, min(1.0, float(value.strip())))
-                except ValueError:
-                    q = 0.0
+                value = value.strip()  # RFC 9110 qvalue: 0 to 1, at most three decimals; anything else
+                q = float(value) if _QVALUE.fullmatch(value) else 0.0  # (NaN, inf, 1e0, -1) excludes the range
         out.append((rng, q, order))
     return out
 

@@ -16,7 +16,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.cache import nondeterministic
 from kg.api.errors import error_response
+from kg.api.headers import is_web_link
 from kg.api.sparql import SparqlEndpoint
 from kg.publication.site import TEMPLATES
 from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
@@ -42,7 +44,7 @@ _DEFAULT_TEMPLATE = """<!doctype html>
 <caption>{{ page.rows|length }} row{{ '' if page.rows|length == 1 else 's' }}{% if page.offset %}, from row {{ page.offset + 1 }}{% endif %}{% if page.has_more %} (more on the next page){% endif %}</caption>
 <thead><tr>{% for c in page.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
 <tbody>
-{% for row in page.rows %}<tr>{% for c in page.columns %}{% set b = row.get(c) %}<td>{% if b and b.type == 'uri' %}<a href="{{ b.value }}">{{ b.value }}</a>{% else %}{{ display(b) }}{% endif %}</td>{% endfor %}</tr>
+{% for row in page.rows %}<tr>{% for c in page.columns %}{% set b = row.get(c) %}<td>{% if b and b.type == 'uri' and b.value is web_link %}<a href="{{ b.value }}">{{ b.value }}</a>{% else %}{{ display(b) }}{% endif %}</td>{% endfor %}</tr>
 {% endfor %}
 </tbody>
 </table>
@@ -80,6 +82,7 @@ _env = Environment(
                          DictLoader({"query-table.html": _DEFAULT_TEMPLATE, "query-form.html": _FORM_TEMPLATE})]),
     autoescape=select_autoescape(default=True, default_for_string=True),
 )
+_env.tests["web_link"] = is_web_link  # only http(s) values become links (no javascript:, data:, ...)
 
 
 def render_table(query: Any, page: ResultPage, params: dict[str, str], urls: dict[str, str]) -> str:
@@ -91,12 +94,13 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
     router = APIRouter()
     s = endpoint.settings
 
-    @router.get("/queries", summary="The named queries, with their summaries and parameters")
+    @router.api_route("/queries", methods=["GET", "HEAD"], summary="The named queries, with their summaries and parameters")
     async def list_queries() -> JSONResponse:
         return JSONResponse({"queries": [
             {**q.as_dict(), "url": f"{s.base_url}/queries/{q.name}"} for q in endpoint.queries.values()]})
 
-    @router.get("/queries/{name}", summary="One page of a named query's results (JSON, CSV or HTML)")
+    @router.api_route("/queries/{name}", methods=["GET", "HEAD"],
+                      summary="One page of a named query's results (JSON, CSV or HTML)")
     async def run_query(name: str, request: Request) -> Response:
         nq = endpoint.queries.get(name)
         if nq is None:
@@ -110,7 +114,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         except Exception as exc:  # an unknown format name
             return error_response(request, 400, "unknown format", f"{exc}; use format=json, csv or html.")
         raw = {k: v for k, v in qp.multi_items() if k not in ("format", "limit", "offset")}
-        dup = [k for k in raw if len(qp.getlist(k)) > 1]
+        dup = [k for k in dict.fromkeys([*raw, "limit", "offset"]) if len(qp.getlist(k)) > 1]
         try:
             if dup:
                 raise ParamError(f"parameter {dup[0]!r} is given more than once")
@@ -126,6 +130,8 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         # the answer depends on the query, the bound values, the page and the format (HTML links also on the URL)
         key = ("named", name, tuple(sorted((k, repr(v)) for k, v in bindings.items())), limit, offset, fmt.key,
                str(request.url) if fmt.key == "html" else "")
+        if nondeterministic(nq.text):  # NOW(), RAND(), ...: never cached
+            key = None
         hit = endpoint.cached(request, key)
         if hit is not None:
             return hit

@@ -16,6 +16,7 @@ same documents to a folder (``kg publish``).
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from typing import Any, Optional
@@ -26,12 +27,15 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.errors import error_response
 from kg.api.ui import make_ui_router, mount_ui_assets
 from kg.publication.publication import Publication, PublicationFailed, PublicationPending
 from kg.publication.publish import DATASET_IRI, RDF_MEDIA
 from kg.publication.site import DOC_FORMATS, STATIC, iri_local_name
 
 __all__ = ["make_router", "install", "DOC_NEGOTIATION"]
+
+log = logging.getLogger("kg.api.pages")
 
 _W3 = "http://www.w3.org/ns/formats/"
 #: What a bare IRI can 303 to, in our order of preference for ``*/*`` (Turtle first: browsers ask for HTML).
@@ -47,6 +51,15 @@ HOME_NEGOTIATION: tuple[Format, ...] = (DOC_NEGOTIATION[1], DOC_NEGOTIATION[0], 
 #: Forms of VoID and other RDF-only documents.
 RDF_NEGOTIATION = tuple(f for f in DOC_NEGOTIATION if f.key != "html")
 _EXT_RE = re.compile(r"^(?P<path>.+?)\.(?P<ext>html|ttl|jsonld|nt|rdf)$")
+
+
+def _valid_iri(iri: str) -> bool:
+    """``iri`` is an absolute IRI the store accepts (RFC 3987 syntax)."""
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return False
+    return True
 
 
 def _content_type(ext: str) -> str:
@@ -73,6 +86,8 @@ def make_router(pub: Publication) -> APIRouter:
                         media_type="text/plain; charset=utf-8")
 
     def resolve(request: Request, path: str) -> Response:
+        if not _valid_iri(site.path_to_iri(path)):  # a space, '>', '"', '{', '\\', NUL, ...: no IRI Remit mints
+            return not_found(request, path)
         m = _EXT_RE.match(path)
         if m:  # a document: serve it directly
             iri, ext = site.path_to_iri(m.group("path")), m.group("ext")
@@ -195,12 +210,15 @@ def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Pu
     app.state.publication = pub
 
     async def pending(request: Request, exc: Exception) -> Response:
-        return Response(f"503 Service Unavailable: {exc}\n", status_code=503, media_type="text/plain; charset=utf-8",
-                        headers={"Retry-After": str(PublicationPending.retry_after)})
+        log.info("%s: %s", request.url.path, exc)
+        wait = PublicationPending.retry_after
+        return error_response(request, 503, "dumps not ready", f"the data dumps are being built; try again in {wait} s.",
+                              {"Retry-After": str(wait)})
 
     async def failed(request: Request, exc: Exception) -> Response:
-        return Response(f"500 Internal Server Error: {exc}\n", status_code=500,
-                        media_type="text/plain; charset=utf-8")
+        log.error("%s: %s", request.url.path, exc)
+        return error_response(request, 500, "dumps unavailable",
+                              "the data dumps could not be built; the operator has the details in the server log.")
 
     app.add_exception_handler(PublicationPending, pending)
     app.add_exception_handler(PublicationFailed, failed)

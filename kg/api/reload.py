@@ -123,6 +123,16 @@ class Reloader:
                 "detail": self.last_error.detail},
         }
 
+    def public_state(self) -> dict[str, Any]:
+        """:meth:`state` without the details (file paths, lines, messages) — what unauthenticated
+        ``/health`` shows; ``GET /admin/reload`` and the log have the rest."""
+        st = self.state()
+        for k in ("last_reload", "last_reload_error"):
+            if st[k] is not None:
+                st[k] = {**st[k], "detail": "see GET /admin/reload or the server log" if k == "last_reload_error"
+                         or st[k]["status"] == "failed" else ""}
+        return st
+
     # ------------------------------------------------------------------ paths
     @property
     def root(self) -> Path:

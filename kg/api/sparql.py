@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches
+from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, nondeterministic
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
@@ -98,7 +98,7 @@ class SparqlEndpoint:
 
     def cached(self, request: Request, key: Any) -> Optional[Response]:
         """The cached answer for ``key`` (200, or 304 for a matching ``If-None-Match``), or None."""
-        hit = None if no_cache(request.headers) else self.cache.get(key)
+        hit = None if key is None or no_cache(request.headers) else self.cache.get(key)
         if hit is None:
             return None
         return self.answer(request, hit, "hit")
@@ -111,10 +111,12 @@ class SparqlEndpoint:
 
     def keep(self, request: Request, key: Any, version: str, body: bytes, media_type: str,
              headers: Optional[dict[str, str]] = None) -> Response:
-        """Answer a freshly computed 200 and keep it (when the graph did not change meanwhile)."""
-        ans = self.cache.put(key, version, body, media_type, headers) if self.cache.enabled else None
+        """Answer a freshly computed 200 and keep it (when the graph did not change meanwhile); a key of None:
+        an answer never kept (a non-deterministic query), sent with ``Cache-Control: no-store``."""
+        ans = self.cache.put(key, version, body, media_type, headers) if self.cache.enabled and key is not None else None
         if ans is None:
-            return Response(body, media_type=media_type, headers={"Vary": "Accept", **(headers or {})})
+            extra = {"Cache-Control": "no-store"} if key is None else {}
+            return Response(body, media_type=media_type, headers={"Vary": "Accept", **(headers or {}), **extra})
         return self.answer(request, ans, "miss")
 
     async def close(self) -> None:
@@ -205,14 +207,15 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
     router = APIRouter()
     s = endpoint.settings
 
-    @router.get("/health", include_in_schema=True, summary="Liveness: answers at once, runs no query")
+    @router.api_route("/health", methods=["GET", "HEAD"], include_in_schema=True,
+                      summary="Liveness: answers at once, runs no query")
     async def health() -> JSONResponse:
         st = endpoint.pool.status()
         body = {"status": "ok" if endpoint.started else "starting", "workers": st["workers"],
                 "busy": st["busy"], "waiting": st["waiting"]}
         reloader = getattr(endpoint, "reloader", None)  # kg.api.reload.Reloader, set by create_app
-        if reloader is not None:
-            body.update(reloader.state())
+        if reloader is not None:  # no failure details here (paths, lines): GET /admin/reload has them
+            body.update(reloader.public_state())
         return JSONResponse(body)
 
     if s.admin_token:
@@ -230,7 +233,7 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
             return error_response(request, 400, *_UPDATE_REFUSED)
         queries = _multi(pairs, "query")
         if not queries:
-            if request.method == "GET":
+            if request.method in ("GET", "HEAD"):
                 await endpoint.ensure_graph_counts()
                 return describe(request, pairs)
             return error_response(request, 400, "missing query", "send the query in the 'query' parameter.")
@@ -280,6 +283,9 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
             extra = {"available": outcome["available"]} if "available" in outcome else {}
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""), **extra)
         family, fmt_key = outcome.get("family"), outcome.get("format")
+        if nondeterministic(query):  # NOW(), RAND(), UUID(), ...: a new answer every time, never kept
+            headers = {"Vary": "Accept", **outcome.get("headers", {}), "Cache-Control": "no-store"}
+            return Response(outcome["body"], media_type=outcome["content_type"], headers=headers)
         if cache.enabled and family and fmt_key:
             endpoint.query_families.put(query, family)
             return endpoint.keep(request, ("sparql", query, tuple(dg), tuple(ng), fmt_key), version,
@@ -294,7 +300,8 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
                                   f"the URL is {target} bytes; the limit is {s.max_url_length}. Use POST.")
         return None
 
-    @router.get("/sparql", summary="SPARQL 1.1 query (GET); without a query: the service description")
+    @router.api_route("/sparql", methods=["GET", "HEAD"],
+                      summary="SPARQL 1.1 query (GET); without a query: the service description")
     async def sparql_get(request: Request) -> Response:
         too_long = _url_too_long(request)
         if too_long is not None:

@@ -43,7 +43,7 @@ def _tabs(pub: Any) -> list[dict[str, str]]:
 def make_ui_router(pub: Any) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
-    @router.get("/ui", response_class=HTMLResponse)
+    @router.api_route("/ui", methods=["GET", "HEAD"], response_class=HTMLResponse)
     def ui(request: Request) -> Response:
         installed = (yasgui_dir() / "yasgui.min.js").is_file()
         tabs = json.dumps(_tabs(pub), ensure_ascii=False).replace("</", "<\\/")

@@ -559,7 +559,10 @@ class Site:
 
     def suggestions(self, page: str, text: str, limit: int = 10) -> list[Value]:
         """Resources whose label shares words with ``text`` (for the 404 page)."""
-        words = [w for w in re.split(r"[^a-z0-9]+", text.lower()) if len(w) > 1]
+        # bounded before any work (issue 16): the first SUGGEST_WORDS distinct words of the first
+        # SUGGEST_TEXT characters, each at most SUGGEST_WORD characters long
+        words = [w for w in re.split(r"[^a-z0-9]+", text[:SUGGEST_TEXT].lower()) if 1 < len(w) <= SUGGEST_WORD]
+        words = list(dict.fromkeys(words))[:SUGGEST_WORDS]
         if not words:
             return []
         scored = []
@@ -582,10 +585,14 @@ class Site:
         return [self.link(page, iri) for _s, _l, iri in scored[:limit]]
 
 
+#: Bounds of the 404 page's label search: characters of the path read, words used, characters per word.
+SUGGEST_TEXT, SUGGEST_WORDS, SUGGEST_WORD = 200, 3, 40
+
+
 def slug(iri: str, prefix: str) -> Optional[str]:
     return iri[len(prefix):] if iri.startswith(prefix) and "/" not in iri[len(prefix):] else None
 
 
 ST_PREFIX = str(ID) + "setting-type/"
 FN_PREFIX = str(ID) + "function/"
-__all__ += ["slug", "ST_PREFIX", "FN_PREFIX", "Value", "PropertyRow", "humanise_duration", "quote"]
+__all__ += ["SUGGEST_TEXT", "SUGGEST_WORDS", "SUGGEST_WORD", "slug", "ST_PREFIX", "FN_PREFIX", "Value", "PropertyRow", "humanise_duration", "quote"]

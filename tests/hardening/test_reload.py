@@ -165,9 +165,14 @@ def test_a_bad_rebuild_leaves_the_graph_and_reports(live: Server, tree: Path, br
     out = r.json()
     assert out["status"] == "failed" and expect in out["detail"], out["detail"]
     assert served_fingerprint(live) == fp  # nothing changed
-    h = live.get("/health").json()
-    assert h["status"] == "ok" and expect in h["last_reload_error"]["detail"]
-    assert h["last_reload"]["status"] == "failed"
+    h = live.get("/health").json()  # public: that it failed, not where (no file, line or folder)
+    assert h["status"] == "ok" and h["last_reload_error"] is not None and expect not in str(h)
+    assert h["last_reload"]["status"] == "failed" and "/" not in h["last_reload_error"]["detail"].replace(
+        "GET /admin/reload", "")
+    assert str(tree) not in live.get("/health").text
+    full = live.admin("GET", "/admin/reload").json()  # the details: to the admin (and the log)
+    assert expect in full["last_reload_error"]["detail"]
+    assert httpx.get(live.url + "/admin/reload", timeout=10).status_code == 401
     assert not (tree / ".build.reload").exists()
     # fix it: the next reload succeeds and clears the error
     bad.write_text(agreement("b"), encoding="utf-8")
