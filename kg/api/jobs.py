@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any
+from typing import Any, Iterable
 
 import pyoxigraph as ox
 
@@ -46,15 +46,20 @@ def _truncation_link(endpoint: str) -> str:
     return endpoint + "#result-row-limit"
 
 
+def _first(items: Iterable[Any], row_limit: int) -> tuple[list[Any], bool]:
+    """The first ``row_limit`` items, and whether there were more (one more is read to know, no further)."""
+    taken: list[Any] = []
+    for item in items:
+        if len(taken) == row_limit:
+            return taken, True
+        taken.append(item)
+    return taken, False
+
+
 def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) -> tuple[bytes, bool]:
     columns = [v.value for v in result.variables]
-    bindings = []
-    truncated = False
-    for sol in result:
-        if len(bindings) == row_limit:
-            truncated = True
-            break
-        bindings.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
+    solutions, truncated = _first(result, row_limit)
+    bindings = [{c: term_to_json(sol[c]) for c in columns if sol[c] is not None} for sol in solutions]
     head: dict[str, Any] = {"vars": columns}
     doc: dict[str, Any] = {"head": head}
     if truncated:
@@ -76,13 +81,7 @@ def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) 
 
 
 def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, bool]:
-    triples = []
-    truncated = False
-    for t in result:
-        if len(triples) == row_limit:
-            truncated = True
-            break
-        triples.append(t)
+    triples, truncated = _first(result, row_limit)
     fmt = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES,
            "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG}[fmt_key]
     items: list[Any] = triples

@@ -31,7 +31,8 @@ _FORMATS = (
     Format("html", "text/html", ("application/xhtml+xml",), "", ""),
 )
 
-_DEFAULT_TEMPLATE = """<!doctype html>
+#: The start of both pages of a named query: its title and description.
+_PAGE_HEAD = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ query.summary or query.name }} · Remit</title></head>
@@ -39,7 +40,9 @@ _DEFAULT_TEMPLATE = """<!doctype html>
 <main>
 <h1>{{ query.summary or query.name }}</h1>
 {% if query.description %}<p>{{ query.description }}</p>{% endif %}
-{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+"""
+
+_DEFAULT_TEMPLATE = _PAGE_HEAD + """{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 <table>
 <caption>{{ page.rows|length }} row{{ '' if page.rows|length == 1 else 's' }}{% if page.offset %}, from row {{ page.offset + 1 }}{% endif %}{% if page.has_more %} (more on the next page){% endif %}</caption>
 <thead><tr>{% for c in page.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
@@ -55,15 +58,7 @@ _DEFAULT_TEMPLATE = """<!doctype html>
 </html>
 """
 
-_FORM_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ query.summary or query.name }} · Remit</title></head>
-<body>
-<main>
-<h1>{{ query.summary or query.name }}</h1>
-{% if query.description %}<p>{{ query.description }}</p>{% endif %}
-{% if error %}<p role="alert"><strong>{{ error }}</strong></p>{% endif %}
+_FORM_TEMPLATE = _PAGE_HEAD + """{% if error %}<p role="alert"><strong>{{ error }}</strong></p>{% endif %}
 <form method="get" action="">
 {% for p in query.params %}<p><label for="p-{{ p.name }}">{{ p.name }}{% if p.required %} (required){% endif %}</label>
 <input id="p-{{ p.name }}" name="{{ p.name }}" value="{{ given.get(p.name, '') }}" {% if p.required %}required{% endif %}

@@ -271,17 +271,7 @@ class WorkerPool:
         for t in list(self._tasks):
             t.cancel()
         loop = asyncio.get_running_loop()
-
-        def stop(slot: _Slot) -> None:
-            try:
-                slot.conn.send(None)
-            except (OSError, BrokenPipeError):
-                pass
-            slot.process.join(1.0)
-            self._kill(slot.process)
-            slot.conn.close()
-
-        await asyncio.gather(*(loop.run_in_executor(self._threads, stop, s) for s in list(self._slots.values())))
+        await asyncio.gather(*(loop.run_in_executor(self._threads, self._stop, s) for s in list(self._slots.values())))
         self._slots.clear()
         self._threads.shutdown(wait=False, cancel_futures=True)
 
