@@ -209,6 +209,7 @@ def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Pu
     pub = Publication(settings, store=store)
     app.state.publication = pub
 
+    # public bodies name no folder of this machine: the details (the cache folder, the job's output) go to the log
     async def pending(request: Request, exc: Exception) -> Response:
         log.info("%s: %s", request.url.path, exc)
         wait = PublicationPending.retry_after
