@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from kg.rdf.store import write_store
-from servers import free_port, spawn_serve, terminate, wait_healthy
+from support.servers import free_port, spawn_serve, terminate, wait_healthy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUERIES = FIXTURES / "queries"

@@ -9,7 +9,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from realbuild import ROOT, ensure_real_build
+from support.realbuild import ROOT, ensure_real_build
 
 from .conftest import Server, start_server, stop_server
 

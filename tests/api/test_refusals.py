@@ -3,45 +3,22 @@ on 127.0.0.1 must receive nothing."""
 
 from __future__ import annotations
 
-import socket
 import threading
 
 import httpx
 import pytest
 
 from kg.api.guard import QueryRefused, inspect_query
+from support.probes import Canary
 
 GRAPHS = ["https://w3id.org/remit/id/graph/asserted"]
 
 
 @pytest.fixture(scope="module")
 def canary():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    sock.settimeout(0.2)
-    hits: list[bytes] = []
-    stop = threading.Event()
-
-    def run():
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                hits.append(conn.recv(4096) or b"(connect)")
-            except OSError:
-                hits.append(b"(connect)")
-            conn.close()
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", hits
-    stop.set()
-    t.join(2)
-    sock.close()
+    c = Canary()
+    yield c.url, c.hits
+    c.close()
 
 
 def variants(url: str) -> list[str]:

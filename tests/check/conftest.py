@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 
 from kg.rdf.store import write_store
-from servers import free_port, spawn_serve, terminate, wait_healthy
+from support.servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 DATASET = ROOT / "tests" / "api" / "fixtures" / "dataset.trig"

@@ -21,7 +21,7 @@ from rdflib.namespace import FOAF, OWL, RDF, RDFS, XSD
 from kg.pipeline.load import find_files, load_turtle
 from kg.rdf.namespaces import ID_PREFIXES, REMIT
 
-from realbuild import real_findings
+from support.realbuild import real_findings
 
 ROOT = Path(__file__).resolve().parents[2]
 ESTABLISHMENTS = ROOT / "data" / "establishments"

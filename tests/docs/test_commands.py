@@ -13,7 +13,7 @@ order in it). ``kg`` is the project's venv (its ``bin`` first on ``PATH``); ``CO
 the text report at 100 columns, so the shown output is wrapped exactly where the real one is),
 ``NO_COLOR=1``, ``PYTHONUNBUFFERED=1`` (stdout and stderr are read as one stream, in the order written).
 Commands at the project root read and, when the sources changed, rebuild its ``build/`` (as
-``tests/realbuild.py`` does).
+``tests/support/realbuild.py`` does).
 
 The comparison rule, for transcripts: the output is compared line by line, exactly, except that trailing
 whitespace on each line and trailing blank lines are ignored; a line that is only ``…`` (indentation

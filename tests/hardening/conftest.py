@@ -1,29 +1,25 @@
-"""Shared parts of the hardening tests: a real server subprocess (``kg serve``), a canary listener, a
-content hash of a store, and the checks every hostile response must pass.
+"""Shared parts of the hardening tests: a real server subprocess (``kg serve``), the canary listener fixture
+(:class:`support.probes.Canary`), and the checks every hostile response must pass.
 
 Every test is bounded twice: pytest-timeout per test, and an httpx timeout on every request.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Iterator, Optional
 
 import httpx
-import psutil
-import pyoxigraph as ox
 import pytest
 
 from kg.rdf.store import write_store
-from servers import free_port, spawn_serve, terminate, wait_healthy
+from support.probes import Canary
+from support.servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 API_FIXTURES = ROOT / "tests" / "api" / "fixtures"
@@ -92,61 +88,11 @@ def stop_server(server: Server) -> None:
     terminate(server.proc)
 
 
-def store_fingerprint(store_dir: Path) -> tuple[int, str]:
-    """(quad count, SHA-256 of the sorted N-Quads export) of an on-disk store, opened read-only."""
-    store = ox.Store.read_only(str(store_dir))
-    lines = sorted(ox.serialize(store, format=ox.RdfFormat.N_QUADS).decode("utf-8").splitlines())
-    del store
-    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def served_fingerprint(server: Server) -> tuple[int, str]:
-    """The same, over HTTP: every quad of every graph the server serves, sorted and hashed."""
-    r = server.get("/sparql", params={"query": "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
-                                      "format": "tsv"}, timeout=30)
-    assert r.status_code == 200, r.text
-    rows = sorted(r.text.splitlines()[1:])
-    return len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest()
-
-
 def assert_clean_error(r: httpx.Response) -> None:
     """A 4xx/5xx body says what went wrong and nothing about the machine it runs on."""
     assert r.status_code >= 400
     assert not LEAK.search(r.text), f"leak in {r.status_code} body: {r.text[:500]}"
     assert "server" not in {k.lower() for k in r.headers}
-
-
-class Canary:
-    """A TCP listener on 127.0.0.1 that records every connection (and its first bytes)."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.sock.settimeout(0.2)
-        self.hits: list[bytes] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            conn.settimeout(1)
-            try:
-                self.hits.append(conn.recv(4096) or b"(connect)")
-            except OSError:
-                self.hits.append(b"(connect)")
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture(scope="session")

@@ -10,10 +10,11 @@ import socket
 import time
 
 import httpx
-import psutil
 import pytest
 
-from .conftest import DEADLINE, ROW_LIMIT, assert_clean_error, store_fingerprint
+from support.probes import process_gone, store_fingerprint
+
+from .conftest import DEADLINE, ROW_LIMIT, assert_clean_error
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -182,7 +183,7 @@ def test_heavy_but_legal_shapes_are_bounded(server, safe):
             gone = before - after
             assert len(gone) == 1, name
             pid = gone.pop()
-            assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            assert process_gone(pid)
         else:
             assert r.status_code == 200, (name, r.status_code, r.text[:300])
             if name.endswith("everything"):
@@ -210,7 +211,7 @@ def test_client_that_disconnects_mid_query_frees_its_worker(server, safe):
     after = set(server.wait_idle(2, timeout=DEADLINE + 15)["pids"])
     assert len(before - after) == 1
     for pid in before - after:
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert process_gone(pid)
 
 
 # ------------------------------------------------------------------------------ limits: 413 / 414 streaming

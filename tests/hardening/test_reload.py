@@ -9,12 +9,13 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
 from kg.pipeline.build import Layout, build
 
-from .conftest import TOKEN, Server, assert_clean_error, make_source_tree, served_fingerprint, start_server, stop_server
+from support.probes import process_gone, served_fingerprint
+
+from .conftest import TOKEN, Server, assert_clean_error, make_source_tree, start_server, stop_server
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -137,7 +138,7 @@ def test_reload_switches_atomically_and_retires_old_workers(live: Server, tree: 
     assert not (set(st["pids"]) & old_pids)
     assert st["generation"] == 1
     for pid in old_pids:  # the old workers are really gone
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert process_gone(pid)
     h = live.get("/health").json()
     assert h["last_reload"]["status"] == "reloaded" and h["last_reload_error"] is None
     # the service description counts the new graph too

@@ -12,7 +12,9 @@ import httpx
 import psutil
 import pytest
 
-from .conftest import store_fingerprint, start_server
+from support.probes import process_gone, store_fingerprint
+
+from .conftest import start_server
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -50,7 +52,7 @@ def test_sigterm_mid_query_ends_fast_and_keeps_the_store(hostile_store, tmp_path
         assert took < 5, took
         time.sleep(0.5)
         for pid in family:  # workers and the forkserver
-            assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+            assert process_gone(pid)
         # the request got an answer (503, shutting down) or a closed connection, never a hang
         if "r" in result:
             assert result["r"].status_code == 503, result["r"].text

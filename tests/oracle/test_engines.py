@@ -16,7 +16,7 @@ from kg.pipeline.load import SourceError
 from kg.rdf.serialize import blank_node_labels
 from kg.ops.synth import synthesize
 
-from realbuild import ROOT, ensure_real_build
+from support.realbuild import ROOT, ensure_real_build
 
 
 def canonical(trig: Path) -> set[str]:

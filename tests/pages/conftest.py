@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture import ROOT, build_fixture  # noqa: E402
-from servers import free_port  # noqa: E402
+from support.servers import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")

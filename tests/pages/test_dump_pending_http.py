@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
-from servers import free_port
+from support.servers import free_port
 from fixture import ROOT, build_fixture
 
 from kg.api.app import create_app

@@ -11,7 +11,7 @@ import httpx
 from rdflib import Graph
 
 from conftest import run_server
-from realbuild import ensure_real_build
+from support.realbuild import ensure_real_build
 
 
 

@@ -9,7 +9,7 @@ the set below in the same commit and say why.
 
 from __future__ import annotations
 
-from realbuild import real_findings
+from support.realbuild import real_findings
 
 ID = "https://w3id.org/remit/id/"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from kg.cli import app
-from realbuild import ensure_real_build
+from support.realbuild import ensure_real_build
 
 runner = CliRunner()
 

@@ -19,8 +19,8 @@ from kg.query.registry import term_to_json
 from kg.query.remote import run_named_query_remote
 from kg.query.terms import ParamError, resolve_term
 from kg.rdf.store import default_graph_nodes, open_store
-from realbuild import ROOT, ensure_real_build
-from servers import oxigraph_server
+from support.realbuild import ROOT, ensure_real_build
+from support.servers import oxigraph_server
 
 ID = "https://w3id.org/remit/id/"
 runner = CliRunner()

@@ -22,7 +22,7 @@ from kg.ops.push import PushError, graph_store_url, push, read_dataset
 from kg.query.registry import load_queries, run_named
 from kg.query.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
 from kg.ops.synth import synthesize
-from servers import free_port, oxigraph_server
+from support.servers import free_port, oxigraph_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -174,7 +174,7 @@ def test_values_binding_reaches_minus_groups_and_sub_selects() -> None:
     a sub-select does not see; `duplications` with asOf=1999-01-01 then judged agreements in force on
     today's date (18 rows instead of 23). Every named query with an `asOf` parameter, bound that way,
     now gives the embedded store's rows on the real data."""
-    from realbuild import ensure_real_build
+    from support.realbuild import ensure_real_build
 
     from kg.query.registry import bind_params
     from kg.rdf.store import default_graph_nodes, open_store

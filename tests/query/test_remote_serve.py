@@ -26,7 +26,7 @@ from SPARQLWrapper import CSV, JSON, POST, TSV, TURTLE, XML, SPARQLWrapper
 
 from api.conftest import DEADLINE, ROW_LIMIT, RUNAWAY, Server, start_server, stop_server
 from kg.rdf.store import write_store
-from servers import free_port, oxigraph_server
+from support.servers import free_port, oxigraph_server
 from query.test_remote import ROOT, _normalise, built  # noqa: F401  (built is a fixture)
 
 pytestmark = pytest.mark.timeout(240)

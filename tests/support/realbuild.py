@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kg.pipeline.build import Layout, build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 __all__ = ["ROOT", "ensure_real_build", "real_findings"]
 
