@@ -332,7 +332,7 @@ def check(
     from kg.settings import is_remote
 
     try:
-        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt)
+        options, timeout, memory = parse_args_check(replaces, as_of, contact_max_age, fail_on, fmt, input_format)
         if store is not None and not is_remote(store):
             raise ValueError(f"--store {store!r} is not the http(s) URL of a SPARQL endpoint")
     except ValueError as exc:
