@@ -266,7 +266,7 @@ def test_pyoxigraph_parse_gives_rdflibs_graph():
             continue
         g = Graph(bind_namespaces="none")
         try:
-            with loader._quiet_rdflib():
+            with loader.quiet_rdflib():
                 g.parse(data=text, format="turtle", publicID=f.resolve().as_uri())
         except Exception:  # noqa: BLE001 - a deliberately bad fixture: the fast parser must defer to rdflib
             assert loader._parse_oxigraph(raw, text, f) is None, f

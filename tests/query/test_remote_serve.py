@@ -269,13 +269,38 @@ def test_serve_refuses_an_unreachable_store() -> None:
     assert r.returncode == 3 and "cannot reach the store" in r.stderr
 
 
-def test_check_reads_the_current_graph_from_the_store(store_url: str) -> None:
+def test_check_reads_the_current_graph_from_the_store(store_url: str, tmp_path: Path) -> None:
     """kg check --store URL: the "before" side of the impact is the store's graph (here the synthetic
     build), not data/: its overlaps are exactly the store's overlaps."""
     from kg.query.registry import load_queries
     from kg.query.remote import RemoteStore, run_named_remote
 
-    kg = [sys.executable, "-m", "kg.cli", "check", str(ROOT / "examples" / "cqc-hmi-prisons.yaml"),
+    # The draft is a revision of an agreement in the store's (synthetic) graph: a draft may only name
+    # bodies, functions and setting types of the current graph, which here is the store's, not data/.
+    agreement = "https://w3id.org/remit/id/agreement/synth-agreement-00001"
+    from rdflib import BNode, URIRef
+
+    from kg.query.remote import asserted_graph
+
+    current = asserted_graph(store_url)
+    part = Graph()
+    todo = [s for s in set(current.subjects()) if str(s) == agreement or str(s).startswith(agreement + "/")]
+    assert todo, "the synthetic graph has the agreement"
+    seen: set = set()
+    while todo:
+        s = todo.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        for triple in current.triples((s, None, None)):
+            part.add(triple)
+            if isinstance(triple[2], BNode):
+                todo.append(triple[2])
+    assert (URIRef(agreement), None, None) in part
+    text = part.serialize(format="turtle")
+    draft = tmp_path / "revision.ttl"
+    draft.write_text(text, encoding="utf-8")
+    kg = [sys.executable, "-m", "kg.cli", "check", str(draft), "--replaces", agreement,
           "--format", "json", "--fail-on", "none", "--as-of", "2026-01-01"]
     r = subprocess.run(kg + ["--store", store_url], capture_output=True, text=True, cwd=ROOT, timeout=180)
     assert r.returncode == 0, r.stderr
