@@ -17,6 +17,9 @@ PREFIXES = """@prefix remit: <https://w3id.org/remit/def/> .
 @prefix skos: <http://www.w3.org/2004/02/skos/core#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix ex: <https://example.org/> .
+@prefix org: <http://www.w3.org/ns/org#> .
+@prefix dcterms: <http://purl.org/dc/terms/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 """
 R = "https://w3id.org/remit/def/"
 EX = "https://example.org/"
@@ -33,7 +36,7 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 
 
 def test_every_rule_is_here_with_a_header() -> None:
-    assert set(RULES) == {"10-broader-or-self", "30-source-text"}
+    assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -64,6 +67,79 @@ def test_source_text_fires() -> None:
 
 def test_source_text_is_quiet_without_citations() -> None:
     assert derived('ex:doc rdfs:label "The MoU" . ex:fact ex:p ex:doc .', "30-source-text") == set()
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+
+
+def test_active_period_fires() -> None:
+    got = derived("""ex:old org:changedBy ex:renaming .
+        ex:renaming dcterms:date "2017-07"^^xsd:gYearMonth ; org:resultingOrganization ex:new .
+        ex:new org:resultedFrom ex:renaming .
+        ex:older org:changedBy ex:early , ex:late , ex:undated ; remit:dissolved "2010-01-01"^^xsd:date .
+        ex:early org:originalOrganization ex:older ; dcterms:date "2003-04"^^xsd:gYearMonth .
+        ex:late dcterms:date "2007"^^xsd:gYear .
+        ex:merger org:originalOrganization ex:kept ; org:resultingOrganization ex:kept ;
+            dcterms:date "2005-01-01"^^xsd:date .""", "20-active-period")
+    assert got == {(f"<{EX}old>", f"<{R}activeUntil>", f'"2017-07"^^<{XSD}gYearMonth>'),
+                   (f"<{EX}new>", f"<{R}activeFrom>", f'"2017-07"^^<{XSD}gYearMonth>'),
+                   # the earliest of dissolution and the dated events; an undated event gives nothing
+                   (f"<{EX}older>", f"<{R}activeUntil>", f'"2003-04"^^<{XSD}gYearMonth>')}
+
+
+def test_active_period_is_quiet_without_dated_changes() -> None:
+    assert derived("""ex:old org:changedBy ex:renaming . ex:renaming org:resultingOrganization ex:new .
+        ex:kept org:changedBy ex:m ; org:resultedFrom ex:m . ex:m dcterms:date "2005"^^xsd:gYear .""",
+                   "20-active-period") == set()
+
+
+COVERAGE_WORLD = """
+    ex:prison skos:broader ex:detention . ex:wales skos:broader ex:ew . ex:england skos:broader ex:ew .
+    ex:ew-body remit:jurisdiction ex:ew . ex:wales-body remit:jurisdiction ex:wales .
+    ex:eng-body remit:jurisdiction ex:england . ex:late-body remit:activeFrom "2009-04-01"^^xsd:date .
+    ex:gone-body remit:activeUntil "2017-07"^^xsd:gYearMonth .
+    ex:r-ew a remit:Responsibility ; remit:holder ex:ew-body ; remit:settingType ex:prison .
+    ex:r-wales a remit:Responsibility ; remit:holder ex:wales-body ; remit:settingType ex:prison .
+    ex:r-eng a remit:Responsibility ; remit:holder ex:eng-body ; remit:settingType ex:prison .
+    ex:r-all a remit:Responsibility ; remit:holder ex:ew-body ; remit:settingType ex:detention .
+    ex:r-own-jur a remit:Responsibility ; remit:holder ex:eng-body ; remit:jurisdiction ex:wales ;
+        remit:settingType ex:prison .
+    ex:r-ended a remit:Responsibility ; remit:holder ex:ew-body ; remit:settingType ex:prison ;
+        remit:validUntil "1997-10"^^xsd:gYearMonth .
+    ex:r-same-month a remit:Responsibility ; remit:holder ex:ew-body ; remit:settingType ex:prison ;
+        remit:validUntil "1997-11-30"^^xsd:date .
+    ex:r-late a remit:Responsibility ; remit:holder ex:late-body ; remit:jurisdiction ex:ew ;
+        remit:settingType ex:prison .
+    ex:r-gone a remit:Responsibility ; remit:holder ex:gone-body ; remit:jurisdiction ex:ew ;
+        remit:settingType ex:prison .
+"""
+
+
+def test_setting_coverage_fires() -> None:
+    # rule 25 reads rule 10's broaderOrSelf, as kg build runs them in order
+    store = ox.Store()
+    store.load(input=(PREFIXES + COVERAGE_WORLD + """
+        ex:parc a remit:Setting ; remit:settingType ex:prison ; remit:jurisdiction ex:wales ;
+            remit:openedOn "1997-11"^^xsd:gYearMonth .
+        ex:closed a remit:Setting ; remit:settingType ex:prison ; remit:jurisdiction ex:england ;
+            remit:closedOn "2008-12-31"^^xsd:date .""").encode(), format=ox.RdfFormat.TURTLE,
+               to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES["10-broader-or-self"], RULES["25-setting-coverage"]])
+    got = {(str(q.subject)[len(EX) + 1:-1], str(q.object)[len(EX) + 1:-1])
+           for q in store.quads_for_pattern(None, ox.NamedNode(R + "coveredBy"), None, None)}
+    assert got == {("parc", r) for r in ("r-ew", "r-wales", "r-all", "r-own-jur", "r-same-month", "r-late", "r-gone")} \
+        | {("closed", r) for r in ("r-ew", "r-eng", "r-all", "r-ended", "r-same-month", "r-gone")}
+
+
+def test_setting_coverage_is_quiet_without_a_nation_or_type() -> None:
+    store = ox.Store()
+    store.load(input=(PREFIXES + COVERAGE_WORLD + """
+        ex:nowhere a remit:Setting ; remit:settingType ex:prison .
+        ex:untyped a remit:Setting ; remit:jurisdiction ex:wales .
+        ex:scottish a remit:Setting ; remit:settingType ex:prison ; remit:jurisdiction ex:scotland .""").encode(),
+               format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES["10-broader-or-self"], RULES["25-setting-coverage"]])
+    assert not list(store.quads_for_pattern(None, ox.NamedNode(R + "coveredBy"), None, None))
 
 
 def test_derive_clears_its_graph_and_names_a_bad_rule(tmp_path: Path) -> None:
