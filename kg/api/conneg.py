@@ -11,7 +11,7 @@ from typing import Iterable, Optional, Sequence
 
 __all__ = [
     "Format", "RESULT_FORMATS", "GRAPH_FORMATS", "NotAcceptable", "UnknownFormat",
-    "parse_accept", "negotiate", "FORMAT_NAMES",
+    "parse_accept", "negotiate", "FORMAT_NAMES", "browser_wants_html",
 ]
 
 
@@ -54,12 +54,12 @@ GRAPH_FORMATS: tuple[Format, ...] = (
 #: ``format=`` values understood, per query form family (SPARQLWrapper's names included).
 FORMAT_NAMES: dict[str, dict[str, str]] = {
     "results": {"json": "json", "xml": "xml", "csv": "csv", "tsv": "tsv"},
-    "named": {"json": "json", "csv": "csv", "html": "html"},
+    "named": {"json": "json", "csv": "csv", "xlsx": "xlsx", "html": "html"},
     "graph": {"turtle": "turtle", "ttl": "turtle", "n3": "turtle", "jsonld": "jsonld", "json-ld": "jsonld",
               "json": "jsonld", "nt": "nt", "ntriples": "nt", "n-triples": "nt", "rdfxml": "rdfxml",
               "rdf+xml": "rdfxml", "rdf": "rdfxml", "xml": "rdfxml", "trig": "trig"},
 }
-_ALL_NAMES = {"html", "json", "xml", "csv", "tsv", "turtle", "ttl", "n3", "jsonld", "json-ld", "nt", "ntriples",
+_ALL_NAMES = {"html", "xlsx", "json", "xml", "csv", "tsv", "turtle", "ttl", "n3", "jsonld", "json-ld", "nt", "ntriples",
               "n-triples", "rdfxml", "rdf+xml", "rdf", "trig"}
 
 
@@ -173,3 +173,22 @@ def negotiate(available: Sequence[Format], accept: Optional[str],
     if best is None:
         raise NotAcceptable(available, accept or "")
     return best[1]
+
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def browser_wants_html(accept: Optional[str], rdf: Sequence[Format]) -> bool:
+    """A browser asking for a page that also has an RDF form (``/sparql``, VoID): HTML wins when the client
+    lists ``text/html`` (or ``application/xhtml+xml``) explicitly at a q at least that of the best of the
+    ``rdf`` formats. Browsers send ``text/html,…,application/xml;q=0.9,*/*;q=0.8``: a page, not a download
+    of RDF/XML. A missing header, ``*/*`` or a client naming only RDF types keeps RDF."""
+    ranges = parse_accept(accept)
+    html_q = max((q for rng, q, _ in ranges if rng in _HTML_TYPES), default=0.0)
+    if html_q <= 0:
+        return False
+    rdf_q = 0.0
+    for fmt in rdf:
+        cands = [_quality(ranges, fmt.media_type)] + [_quality(ranges, m, True) for m in fmt.aliases]
+        rdf_q = max(rdf_q, max(c[0] for c in cands))
+    return html_q >= rdf_q

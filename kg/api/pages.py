@@ -6,7 +6,7 @@ Routes (see ``docs/publication.md``):
   path answers ``303 See Other`` to a document chosen by content negotiation (``.html``, ``.ttl``,
   ``.jsonld``, ``.nt``, ``.rdf``); the documents themselves are served directly. Unknown: 404 page.
 * ``/`` (home), ``/agreements.html``, ``/bodies.html``, ``/matrix.html``, ``/matrix/{setting}/{function}.html``
-* ``/.well-known/void`` (VoID + DCAT, Turtle by default), ``/context.jsonld``, ``/dumps/…``
+* ``/.well-known/void`` (VoID + DCAT, Turtle by default; a page for browsers, also at ``void.html``), ``/context.jsonld``, ``/dumps/…``
 
 :func:`install` adds all of it (and the ``/static`` files) to an app. The documents themselves come from a
 :class:`kg.publication.publication.Publication`; :class:`kg.publication.publication.StaticWriter` writes the
@@ -26,7 +26,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.conneg import Format, NotAcceptable, browser_wants_html, negotiate
 from kg.api.errors import error_response
 from kg.api.ui import make_ui_router, mount_ui_assets
 from kg.publication.publication import Publication, PublicationFailed, PublicationPending
@@ -165,6 +165,9 @@ def make_router(pub: Publication) -> APIRouter:
 
     @get("/.well-known/void")
     def void(request: Request) -> Response:
+        accept = request.headers.get("accept")
+        if not request.query_params.getlist("format") and browser_wants_html(accept, RDF_NEGOTIATION):
+            return _negotiated(pub.void_page(), "text/html; charset=utf-8")  # people: a page, not void.rdf
         try:
             fmt = negotiate(RDF_NEGOTIATION, request.headers.get("accept"), request.query_params.getlist("format"),
                             family="graph")
@@ -176,6 +179,8 @@ def make_router(pub: Publication) -> APIRouter:
 
     @get("/.well-known/void.{ext}")
     def void_doc(ext: str) -> Response:
+        if ext == "html":
+            return HTMLResponse(pub.void_page("/.well-known/void.html"))
         if ext not in ("ttl", "jsonld", "nt", "rdf"):
             return Response("404 Not Found: VoID is served as .ttl, .jsonld, .nt or .rdf\n", status_code=404,
                             media_type="text/plain; charset=utf-8")

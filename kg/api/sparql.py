@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, nondeterministic
-from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
+from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, browser_wants_html, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
 from kg.publication.publish import graph_version
@@ -234,6 +234,10 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
         queries = _multi(pairs, "query")
         if not queries:
             if request.method in ("GET", "HEAD"):
+                formats = _multi(pairs, "format") + _multi(pairs, "output")
+                if not formats and not s.is_remote and browser_wants_html(request.headers.get("accept"), GRAPH_FORMATS):
+                    # a browser following a link to /sparql: the query editor, not a download of sparql.rdf
+                    return Response(b"", status_code=303, headers={"Location": "ui", "Vary": "Accept"})
                 await endpoint.ensure_graph_counts()
                 return describe(request, pairs)
             return error_response(request, 400, "missing query", "send the query in the 'query' parameter.")

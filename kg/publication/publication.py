@@ -28,11 +28,11 @@ from rdflib import Graph
 
 from kg.publication import views
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
-from kg.publication.publish import (CACHE_FORMAT, Dump, build_dumps, graph_version, jsonld_context,
+from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
                                     publication_date, rdf_document, read_publication_cache, serialize,
                                     source_date_epoch, void_dir, void_graph)
 from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
-from kg.rdf.namespaces import GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
 
 __all__ = ["Publication", "PublicationPending", "PublicationFailed", "StaticWriter", "publish_site"]
 
@@ -328,6 +328,35 @@ class Publication:
                                 suggestions=sugg, title="Not found")
 
     # ------------------------------------------------------------------ fixed pages
+    def void_page(self, page: str = "/.well-known/void") -> str:
+        """The dataset description (VoID/DCAT) for people: what the data is, its licence, how many facts each
+        graph holds, where to download it and where to query it. Read from the VoID document itself."""
+        ds = ox.NamedNode(str(DATASET_IRI))
+        triples = list(ox.parse(self.void("nt"), format=ox.RdfFormat.N_TRIPLES))
+
+        def value(s: Any, p: str) -> Optional[str]:
+            return next((t.object.value for t in triples if t.subject == s and t.predicate.value == p), None)
+
+        void, dct = "http://rdfs.org/ns/void#", "http://purl.org/dc/terms/"
+        about = {str(GRAPH_ONTOLOGY): "the vocabulary: the classes and properties Remit's data is written in",
+                 str(GRAPH_ASSERTED): "the facts taken from the sources, each with its citation",
+                 str(GRAPH_INFERRED): "the facts a reasoner (OWL 2 RL) concludes from the other two"}
+        graphs = []
+        for t in triples:
+            if t.subject == ds and t.predicate.value == void + "subset":
+                n = value(t.object, void + "triples")
+                graphs.append({"name": t.object.value.rsplit("/", 1)[-1], "iri": t.object.value,
+                               "about": about.get(t.object.value, ""), "triples": int(n or 0)})
+        graphs.sort(key=lambda g: g["name"])
+        licence = value(ds, dct + "license") or ""
+        counts = {k: int(value(ds, void + k) or 0) for k in ("triples", "entities", "classes", "properties")}
+        return self.site.render(
+            "void.html", page, title="About the dataset", dataset_title=value(ds, dct + "title") or "Remit",
+            description=value(ds, dct + "description") or "", licence=licence,
+            licence_label="Open Government Licence v3.0" if licence == str(LICENSE) else licence,
+            version=value(ds, "http://www.w3.org/2002/07/owl#versionInfo") or self.version(),
+            counts=counts, graphs=graphs, dumps=self.dumps(), endpoint=value(ds, void + "sparqlEndpoint") or "")
+
     def home(self, page: str = "/index.html") -> str:
         site = self.site
         queries = [{"name": n, "summary": q.summary, "href": site.service(page, f"/queries/{n}")}

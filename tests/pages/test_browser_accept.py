@@ -1,0 +1,58 @@
+"""``/.well-known/void``: a readable page for a browser, VoID in RDF for machines (issue 14), real server."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from rdflib import Graph, URIRef
+from rdflib.namespace import VOID
+
+CHROMIUM = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+DATASET = URIRef("https://w3id.org/remit/id/dataset")
+
+
+def test_a_browser_gets_a_readable_dataset_page(client: httpx.Client) -> None:
+    r = client.get("/.well-known/void", headers={"accept": CHROMIUM})
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html") and "Accept" in r.headers["vary"]
+    assert "attachment" not in r.headers.get("content-disposition", "")
+    html = r.text
+    turtle = Graph().parse(data=client.get("/.well-known/void", headers={"accept": "text/turtle"}).text,
+                           format="turtle")
+    assert "<h1>About the dataset</h1>" in html
+    assert "Remit: who oversees what in places of detention in England and Wales" in html
+    assert "Open Government Licence v3.0" in html
+    for sub in turtle.objects(DATASET, VOID.subset):  # each graph with its count, as the VoID says
+        name, n = str(sub).rsplit("/", 1)[-1], int(turtle.value(sub, VOID.triples))
+        row = re.search(rf"<code[^>]*>{name}</code></td><td>([^<]*)</td><td class=\"num\">([\d,]+)</td>", html)
+        assert row, name
+        assert row.group(1) and int(row.group(2).replace(",", "")) == n
+    assert 'href="../dumps/remit-' in html and 'href="../ui"' in html and "/sparql</code>" in html
+    assert "void:" not in html and "dcat:" not in html  # plain English, no prefixes
+    for link in re.findall(r'href="(\.\./[^"#]+)"', html):  # every link on the page works
+        target = client.get(httpx.URL(client.base_url).join("/.well-known/").join(link))
+        assert target.status_code == 200, link
+
+
+@pytest.mark.parametrize("accept,media", [
+    ("text/turtle", "text/turtle"),
+    ("application/rdf+xml", "application/rdf+xml"),
+    ("application/rdf+xml, text/html;q=0.5", "application/rdf+xml"),
+    ("application/ld+json", "application/ld+json"),
+    ("*/*", "text/turtle"),
+    ("", "text/turtle"),
+])
+def test_machines_get_rdf(client: httpx.Client, accept: str, media: str) -> None:
+    r = client.get("/.well-known/void", headers={"accept": accept})
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "remit/id/dataset" in r.text
+
+
+def test_format_parameter_wins_over_a_browser_accept(client: httpx.Client) -> None:
+    r = client.get("/.well-known/void", params={"format": "nt"}, headers={"accept": CHROMIUM})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/n-triples")
+    page = client.get("/.well-known/void.html")
+    assert page.status_code == 200 and "<h1>About the dataset</h1>" in page.text
