@@ -179,11 +179,13 @@ def _openapi(app: FastAPI) -> dict:
             elif path == "/queries/{name}":
                 responses["200"] = {"description": "One page of results", "content": {
                     "application/json": _ANY, "text/csv": {"schema": {"type": "string"}},
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+                        {"schema": {"type": "string", "format": "binary"}},
                     "text/html": {"schema": {"type": "string"}}}}
                 if not any(p.get("name") == "format" for p in op.get("parameters", [])):
                     op.setdefault("parameters", []).extend([
                         {"name": "format", "in": "query", "required": False,
-                         "schema": {"type": "string", "enum": ["json", "csv", "html"]}},
+                         "schema": {"type": "string", "enum": ["json", "csv", "xlsx", "html"]}},
                         {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer"}},
                         {"name": "offset", "in": "query", "required": False, "schema": {"type": "integer"}}])
             elif path.endswith(".jsonld"):

@@ -1,12 +1,16 @@
 """Named-query routes: ``GET /queries`` (the catalogue) and ``GET /queries/{name}`` (one page of results).
 
 Results come as JSON (default: SPARQL JSON results plus ``query``, ``params`` and ``page`` members), CSV
-(``text/csv``), or an HTML table (``text/html``), chosen by ``format=json|csv|html`` or the Accept header.
+(``text/csv``, UTF-8 with a byte-order mark so that Excel reads the en dashes), XLSX (a spreadsheet with
+human column titles, labels in place of IRIs and a sheet of sources: :mod:`kg.query.spreadsheet`), or an
+HTML table (``text/html``, the downloads linked at the top), chosen by ``format=json|csv|xlsx|html`` or the
+Accept header.
 The HTML template is ``kg/api/templates/query-table.html`` when that file exists, else a built-in one.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 from typing import Any
 
@@ -22,12 +26,14 @@ from kg.api.headers import is_web_link
 from kg.api.sparql import SparqlEndpoint
 from kg.publication.site import TEMPLATES
 from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
+from kg.query.spreadsheet import XLSX_MEDIA_TYPE, page_to_xlsx
 
 __all__ = ["make_named_router", "render_table"]
 
 _FORMATS = (
     Format("json", "application/json", ("application/sparql-results+json",), "", ""),
     Format("csv", "text/csv", (), "", ""),
+    Format("xlsx", XLSX_MEDIA_TYPE, (), "", ""),
     Format("html", "text/html", ("application/xhtml+xml",), "", ""),
 )
 
@@ -42,7 +48,8 @@ _PAGE_HEAD = """<!doctype html>
 {% if query.description %}<p>{{ query.description }}</p>{% endif %}
 """
 
-_DEFAULT_TEMPLATE = _PAGE_HEAD + """{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
+_DEFAULT_TEMPLATE = _PAGE_HEAD + """<p class="downloads">Download these rows: <a href="{{ csv_url }}" download>CSV</a>{% if xlsx_url %} · <a href="{{ xlsx_url }}" download>spreadsheet (XLSX)</a>{% endif %} · <a href="{{ json_url }}">JSON</a></p>
+{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
 <table>
 <caption>{{ page.rows|length }} row{{ '' if page.rows|length == 1 else 's' }}{% if page.offset %}, from row {{ page.offset + 1 }}{% endif %}{% if page.has_more %} (more on the next page){% endif %}</caption>
 <thead><tr>{% for c in page.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
@@ -52,7 +59,6 @@ _DEFAULT_TEMPLATE = _PAGE_HEAD + """{% if params %}<p>Parameters: {% for k, v in
 </tbody>
 </table>
 <nav aria-label="Pages">{% if prev_url %}<a href="{{ prev_url }}" rel="prev">Previous page</a> {% endif %}{% if next_url %}<a href="{{ next_url }}" rel="next">Next page</a>{% endif %}</nav>
-<p>Also as <a href="{{ csv_url }}">CSV</a> and <a href="{{ json_url }}">JSON</a>.</p>
 </main>
 </body>
 </html>
@@ -80,6 +86,10 @@ _env = Environment(
 _env.tests["web_link"] = is_web_link  # only http(s) values become links (no javascript:, data:, ...)
 
 
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 def render_table(query: Any, page: ResultPage, params: dict[str, str], urls: dict[str, str]) -> str:
     return _env.get_template("query-table.html").render(query=query, page=page, params=params,
                                                          display=term_display, **urls)
@@ -95,7 +105,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
             {**q.as_dict(), "url": f"{s.base_url}/queries/{q.name}"} for q in endpoint.queries.values()]})
 
     @router.api_route("/queries/{name}", methods=["GET", "HEAD"],
-                      summary="One page of a named query's results (JSON, CSV or HTML)")
+                      summary="One page of a named query's results (JSON, CSV, XLSX or HTML)")
     async def run_query(name: str, request: Request) -> Response:
         nq = endpoint.queries.get(name)
         if nq is None:
@@ -107,7 +117,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         except NotAcceptable as exc:
             return error_response(request, 406, "not acceptable", str(exc))
         except Exception as exc:  # an unknown format name
-            return error_response(request, 400, "unknown format", f"{exc}; use format=json, csv or html.")
+            return error_response(request, 400, "unknown format", f"{exc}; use format=json, csv, xlsx or html.")
         raw = {k: v for k, v in qp.multi_items() if k not in ("format", "limit", "offset")}
         dup = [k for k in dict.fromkeys([*raw, "limit", "offset"]) if len(qp.getlist(k)) > 1]
         try:
@@ -142,9 +152,13 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""))
         page: ResultPage = outcome["page"]
         shown = dict(page.params)  # IRI parameters as resolved
-        if fmt.key == "csv":
-            return endpoint.keep(request, key, version, page_to_csv(page).encode("utf-8"),
-                                 "text/csv; charset=utf-8")
+        if fmt.key == "csv":  # the byte-order mark tells Excel the file is UTF-8 (else en dashes become â€“)
+            return endpoint.keep(request, key, version, codecs.BOM_UTF8 + page_to_csv(page).encode("utf-8"),
+                                 "text/csv; charset=utf-8", _attachment(f"{name}.csv"))
+        if fmt.key == "xlsx":
+            body = page_to_xlsx(page, title=nq.summary or nq.name, description=nq.description or "",
+                                url=str(request.url))
+            return endpoint.keep(request, key, version, body, XLSX_MEDIA_TYPE, _attachment(f"{name}.xlsx"))
         if fmt.key == "json":
             return endpoint.keep(request, key, version,
                                  json.dumps(page_to_json(page, name), ensure_ascii=False).encode("utf-8"),
@@ -155,7 +169,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
             params.update({"limit": str(limit), "offset": str(offset)})
             params.update({k: str(v) for k, v in changes.items()})
             return str(request.url.replace_query_params(**params))
-        urls = {"csv_url": url(format="csv"), "json_url": url(format="json"),
+        urls = {"csv_url": url(format="csv"), "xlsx_url": url(format="xlsx"), "json_url": url(format="json"),
                 "next_url": url(offset=offset + limit) if page.has_more else None,
                 "prev_url": url(offset=max(0, offset - limit)) if offset > 0 else None}
         return endpoint.keep(request, key, version, render_table(nq, page, shown, urls).encode("utf-8"),
