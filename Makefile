@@ -11,7 +11,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all install build validate serve test test-fast bench load publish browser jena node clean distclean
+.PHONY: all install build validate serve test test-fast bench load publish browser jena virtuoso node clean distclean
 
 all: build
 
@@ -45,6 +45,15 @@ jena:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libapache-jena-java default-jre-headless >/dev/null; \
 	fi
 
+## virtuoso: Debian's OpenLink Virtuoso 7 open source server binary (virtuoso-t, isql-vt), the second external
+## store of tests/query/test_virtuoso.py; only the -bin package: the tests write their own virtuoso.ini and
+## database in a temporary folder, so no system-wide instance, init script or debconf dba password is set up
+virtuoso:
+	@if ! command -v virtuoso-t >/dev/null || ! command -v isql-vt >/dev/null; then \
+	  echo "installing Debian virtuoso-opensource-7-bin for the Virtuoso external-store tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtuoso-opensource-7-bin >/dev/null; \
+	fi
+
 ## build: reason, validate and write the artefacts to build/ (skipped when the sources are unchanged)
 build: $(STAMP)
 	$(KG) build
@@ -58,8 +67,8 @@ serve: $(STAMP) $(NODE_STAMP)
 	$(KG) build
 	$(KG) serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph, browser, Jena)
-test: $(STAMP) $(NODE_STAMP) browser jena
+## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph and Virtuoso, browser, Jena)
+test: $(STAMP) $(NODE_STAMP) browser jena virtuoso
 	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider
 
 ## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test)

@@ -3,12 +3,14 @@
 Each named graph of ``build/remit.trig`` (ontology, asserted, inferred, validation report) is sent with
 one HTTP ``PUT <graph-store>?graph=<graph IRI>`` (SPARQL 1.1 Graph Store HTTP Protocol §5.3): PUT
 *replaces* the graph, so pushing twice leaves the store exactly as pushing once. The body is N-Triples,
-streamed in chunks so a 1M-triple graph never sits in memory twice. After the upload each graph's
+written in chunks to a temporary file so a 1M-triple graph never sits in memory twice, and sent from it
+with a ``Content-Length`` (never chunked: Virtuoso 7 accepts a chunked body and stores nothing). After the upload each graph's
 triple count is read back through the store's SPARQL query endpoint (when given) and compared.
 
 Graph-store URL forms (``--graph-store``): Oxigraph ``http://host:7878/store``; Fuseki
 ``http://host:3030/DATASET/data``; GraphDB ``http://host:7200/repositories/REPO/rdf-graphs/service``;
-Virtuoso ``http://host:8890/sparql-graph-crud-auth`` (with credentials). See ``docs/scale.md``.
+Virtuoso ``http://host:8890/sparql-graph-crud-auth`` (``--user``: an account with the ``SPARQL_UPDATE`` role;
+HTTP digest, which is met with a bodiless ``HEAD`` before the first PUT). See ``docs/scale.md``.
 
 Blank nodes: the protocol has no way to send one blank node in two graphs, so a blank node that occurs
 in two graphs (a citation node in ``asserted`` that an inferred triple also mentions) becomes two blank
@@ -17,10 +19,12 @@ nodes in the store. Queries over one graph, or over the union through IRIs, are 
 
 from __future__ import annotations
 
+import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -83,12 +87,32 @@ def read_dataset(path: Path) -> dict[str, list[ox.Triple]]:
     return graphs
 
 
-def _ntriples_chunks(triples: list[ox.Triple], progress: Callable[[int], None] | None) -> Iterator[bytes]:
+def _ntriples_body(triples: list[ox.Triple], spool: IO[bytes],
+                   progress: Callable[[int], None] | None) -> tuple[int, Iterator[bytes]]:
+    """The graph as N-Triples, written in chunks to ``spool`` (a temporary file, so a 1M-triple graph never
+    sits in memory), and sent from there with its ``Content-Length``: Virtuoso 7 answers ``201 Created``
+    to a PUT whose body comes ``Transfer-Encoding: chunked`` but stores nothing of it."""
+    ends: list[tuple[int, int]] = []  # (byte offset after the chunk, triples in it)
     for i in range(0, len(triples), _CHUNK_TRIPLES):
         chunk = triples[i:i + _CHUNK_TRIPLES]
-        yield ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
-        if progress:
-            progress(len(chunk))
+        spool.write(ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES))
+        ends.append((spool.tell(), len(chunk)))
+    size = spool.tell()
+
+    def send() -> Iterator[bytes]:
+        spool.seek(0)
+        start = 0
+        for end, n in ends:
+            while start < end:
+                block = spool.read(min(1 << 20, end - start))
+                if not block:
+                    return
+                start += len(block)
+                yield block
+            if progress:
+                progress(n)
+
+    return size, send()
 
 
 def _count(client: httpx.Client, query_url: str, graph: str) -> int:
@@ -97,6 +121,30 @@ def _count(client: httpx.Client, query_url: str, graph: str) -> int:
     if r.status_code != 200:
         raise PushError(f"{query_url}: counting <{graph}> failed: HTTP {r.status_code} {r.text[:300]}")
     return int(r.json()["results"]["bindings"][0]["n"]["value"])
+
+
+def _graph_store_auth(client: httpx.Client, graph_store: str, auth: tuple[str, str] | None,
+                      graph: str) -> httpx.Auth | None:
+    """HTTP basic or digest auth for the graph store, whichever it asks for.
+
+    A body streamed in chunks cannot be sent twice, so a digest challenge must be met before the first
+    PUT: one bodiless ``HEAD`` without credentials shows the scheme (``WWW-Authenticate``); for digest
+    (Virtuoso's ``/sparql-graph-crud-auth``) a second ``HEAD`` with credentials answers the challenge, and
+    httpx then sends the digest answer with every PUT at once. Wrong credentials fail here."""
+    if auth is None:
+        return None
+    try:
+        probe = client.head(graph_store, params={"graph": graph})
+        if probe.status_code == 401 and probe.headers.get("www-authenticate", "").lower().startswith("digest"):
+            digest = httpx.DigestAuth(*auth)
+            answer = client.head(graph_store, params={"graph": graph}, auth=digest)
+            if answer.status_code in (401, 403):
+                raise PushError(f"{graph_store}: the store refused the credentials of user {auth[0]!r}: "
+                                f"HTTP {answer.status_code} {answer.reason_phrase}")
+            return digest
+    except httpx.HTTPError as exc:
+        raise PushError(f"{graph_store}: cannot reach the graph store: {exc}") from None
+    return httpx.BasicAuth(*auth)
 
 
 def push(
@@ -115,7 +163,10 @@ def push(
     """
     graphs = read_dataset(Path(dataset))
     result = PushResult(graph_store=graph_store)
-    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0), auth=auth) as client:
+    with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
+        gsp_auth = _graph_store_auth(client, graph_store, auth, next(iter(sorted(graphs)), ""))
+        if isinstance(gsp_auth, httpx.BasicAuth):
+            client.auth = gsp_auth  # basic: the query endpoint may want it too (Fuseki, GraphDB)
         for graph in sorted(graphs):
             triples = graphs[graph]
             if not graph:
@@ -128,9 +179,11 @@ def push(
                     progress(graph, done[graph], total)
 
             try:
-                r = client.put(graph_store, params={"graph": graph},
-                               content=_ntriples_chunks(triples, tick),
-                               headers={"Content-Type": "application/n-triples"})
+                with tempfile.TemporaryFile(prefix="remit-push-") as spool:
+                    size, body = _ntriples_body(triples, spool, tick)
+                    r = client.put(graph_store, params={"graph": graph}, content=body,
+                                   headers={"Content-Type": "application/n-triples", "Content-Length": str(size)},
+                                   auth=gsp_auth if gsp_auth is not None else httpx.USE_CLIENT_DEFAULT)
             except httpx.HTTPError as exc:
                 raise PushError(f"{graph_store}: cannot send graph <{graph}>: {exc}") from None
             if not 200 <= r.status_code < 300:

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import re
 import socket
+import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 
 from rdflib import Graph
 from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
@@ -38,7 +39,7 @@ from kg.query.terms import resolve_bindings
 from kg.rdf.namespaces import GRAPH_ASSERTED
 from kg.rdf.store import DEFAULT_GRAPHS
 
-__all__ = ["RemoteError", "RemoteStore", "asserted_graph", "bind_with_values", "normalise_binding",
+__all__ = ["DIALECTS", "RemoteError", "RemoteStore", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
            "run_named_remote", "run_named_query_remote"]
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -135,6 +136,58 @@ def _can_append_limit(text: str) -> bool:
     return re.search(r"\b(LIMIT|OFFSET|VALUES)\b", tail, re.I) is None
 
 
+# --------------------------------------------------------------------------------------------- dialects
+
+#: Engines whose departures from SPARQL 1.1 this module adapts to (``docs/scale.md``, "Virtuoso").
+DIALECTS = ("standard", "virtuoso")
+_DIALECT_CACHE: dict[str, str] = {}
+_SAME_TERM = r"sameTerm\(\s*[?$]\w+\s*,\s*[?$]\w+\s*\)"
+_COALESCE_SAME_TERMS = re.compile(r"\bCOALESCE\(\s*(" + _SAME_TERM + r"(?:\s*\|\|\s*" + _SAME_TERM + r")*)\s*,\s*true\s*\)",
+                                  re.I)
+
+
+def detect_dialect(endpoint: str, timeout: float = 10.0) -> str:
+    """``"virtuoso"`` when the endpoint's HTTP ``Server`` header names Virtuoso, else ``"standard"`` (asked
+    once per endpoint with ``ASK {}``; an unreachable store is ``"standard"`` and fails on its real query)."""
+    if endpoint not in _DIALECT_CACHE:
+        server = ""
+        try:
+            req = urllib.request.Request(endpoint + ("&" if "?" in endpoint else "?") + "query=ASK%20%7B%7D",
+                                         headers={"Accept": "application/sparql-results+json"})
+            with urllib.request.urlopen(req, timeout=timeout) as res:
+                server = res.headers.get("Server", "")
+        except HTTPError as exc:
+            server = exc.headers.get("Server", "") if exc.headers else ""
+        except (URLError, socket.timeout, ConnectionError, OSError):
+            return "standard"
+        _DIALECT_CACHE[endpoint] = "virtuoso" if "virtuoso" in server.lower() else "standard"
+    return _DIALECT_CACHE[endpoint]
+
+
+def adapt_query(text: str, dialect: str) -> str:
+    """The query as ``dialect`` evaluates it with standard SPARQL 1.1 meaning (the only place Remit adapts a
+    query to an engine; the ``.rq`` files stay standard).
+
+    ``virtuoso``: Virtuoso 7 has no expression *errors* for unbound variables: ``sameTerm(?a, ?b)`` (and
+    ``?a = ?b``) with an unbound side is *false*, where SPARQL makes it an error that ``COALESCE`` skips. So
+    the optional-parameter idiom ``COALESCE(sameTerm(?x, ?param) || sameTerm(?y, ?param), true)`` (true
+    when the parameter is not given) dropped every row. It is sent as ``IF(BOUND(?x) && BOUND(?param) &&
+    …, sameTerm(?x, ?param) || …, true)``: equal in SPARQL 1.1 for a disjunction of ``sameTerm``s (with
+    every side bound the disjunction has no error; with one unbound, SPARQL gives true or an error, and
+    ``COALESCE`` turns the error into ``true``)."""
+    if dialect != "virtuoso":
+        return text
+    code = {i for i, _ in _scan(text)}
+
+    def guarded(m: re.Match[str]) -> str:
+        if m.start() not in code:
+            return m.group(0)
+        names = list(dict.fromkeys(re.findall(r"[?$]\w+", m.group(1))))
+        return f"IF({' && '.join(f'BOUND({v})' for v in names)}, {m.group(1)}, true)"
+
+    return _COALESCE_SAME_TERMS.sub(guarded, text)
+
+
 # --------------------------------------------------------------------------------------------- results
 
 def normalise_binding(b: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,13 +213,23 @@ class RemoteStore:
     """A SPARQL 1.1 query endpoint holding a pushed Remit dataset."""
 
     def __init__(self, endpoint: str, default_graphs: Optional[Sequence[str]] = DEFAULT_GRAPHS,
-                 timeout: float = 60.0, auth: Optional[tuple[str, str]] = None):
+                 timeout: float = 60.0, auth: Optional[tuple[str, str]] = None, dialect: Optional[str] = None):
         if not re.match(r"^https?://", endpoint):
             raise RemoteError(f"{endpoint}: not an http(s) SPARQL endpoint URL")
+        if dialect is not None and dialect not in DIALECTS:
+            raise ValueError(f"dialect must be one of {DIALECTS}, not {dialect!r}")
         self.endpoint = endpoint
         self.default_graphs = list(default_graphs) if default_graphs is not None else None
         self.timeout = timeout
         self.auth = auth
+        self._dialect = dialect
+
+    @property
+    def dialect(self) -> str:
+        """The engine's dialect (:data:`DIALECTS`), detected from the store on first use unless given."""
+        if self._dialect is None:
+            self._dialect = detect_dialect(self.endpoint)
+        return self._dialect
 
     def _client(self, query: str, default_graph: Optional[Sequence[str]]) -> SPARQLWrapper:
         sw = SPARQLWrapper(self.endpoint, agent="remit (SPARQLWrapper)")
@@ -183,7 +246,7 @@ class RemoteStore:
     def select(self, text: str, bindings: Mapping[str, TermSpec] | None = None,
                default_graph: Optional[Sequence[str]] = None) -> tuple[list[str], list[dict[str, dict[str, Any]]]]:
         """Run a SELECT; return the columns and every row (normalised bindings)."""
-        query = bind_with_values(text, bindings or {})
+        query = adapt_query(bind_with_values(text, bindings or {}), self.dialect)
         data = self._run(query, default_graph)
         if "results" not in data:
             raise RemoteError(f"{self.endpoint}: not a SELECT result (a named query must be a SELECT query)")

@@ -5,6 +5,8 @@ it lingers, SIGKILL to its process group."""
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -12,11 +14,13 @@ import sys
 import time
 from pathlib import Path
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Iterator, Mapping, Optional
 
 import httpx
 
-__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate", "OXIGRAPH", "oxigraph_server"]
+__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate", "OXIGRAPH", "oxigraph_server",
+           "VIRTUOSO", "ISQL", "Virtuoso", "virtuoso_server", "virtuoso_ini"]
 
 
 #: The Oxigraph server binary installed from PyPI (`oxigraph`, pinned in pyproject.toml).
@@ -97,6 +101,136 @@ def oxigraph_server(location: Path, *options: str, timeout: float = 30) -> Itera
             os.kill(proc.pid, signal.SIGTERM)
         try:
             proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+#: OpenLink Virtuoso 7 open source, from Debian's ``virtuoso-opensource-7-bin`` (``make virtuoso``).
+VIRTUOSO = Path(shutil.which("virtuoso-t") or "/usr/bin/virtuoso-t")
+ISQL = Path(shutil.which("isql-vt") or "/usr/bin/isql-vt")
+
+#: The account ``kg push`` writes with: a plain SQL user with the SPARQL_UPDATE role, never dba.
+VIRTUOSO_PUSH_USER = "remit_push"
+
+
+@dataclass(frozen=True)
+class Virtuoso:
+    base: str  # http://127.0.0.1:PORT
+    user: str  # the push account (SPARQL_UPDATE role only), for /sparql-graph-crud-auth (HTTP digest)
+    password: str
+
+    @property
+    def sparql(self) -> str:
+        return self.base + "/sparql"
+
+    @property
+    def graph_store(self) -> str:
+        return self.base + "/sparql-graph-crud-auth"
+
+
+def virtuoso_ini(folder: Path, http_port: int, sql_port: int) -> str:
+    """A virtuoso.ini for a throw-away database in ``folder``: Debian's default (/usr/share/virtuoso-opensource-7/
+    virtuoso.ini in virtuoso-opensource-7) cut to what a test needs, both ports on loopback only, no plug-ins,
+    no VAD directory, and the SPARQL result cap and query-time limits lifted so no answer is silently cut."""
+    d = folder.resolve()
+    return f"""[Database]
+DatabaseFile = {d}/virtuoso.db
+ErrorLogFile = {d}/virtuoso.log
+LockFile = {d}/virtuoso.lck
+TransactionFile = {d}/virtuoso.trx
+xa_persistent_file = {d}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+MaxCheckpointRemap = 2000
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {d}/virtuoso-temp.db
+TransactionFile = {d}/virtuoso-temp.trx
+MaxCheckpointRemap = 2000
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+DisableTcpSocket = 0
+MaxClientConnections = 10
+CheckpointInterval = 0
+CaseMode = 2
+DirsAllowed = {d}
+NumberOfBuffers = 10000
+MaxDirtyBuffers = 6000
+ThreadsPerQuery = 2
+AsyncQueueMaxThreads = 4
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {d}
+MaxClientConnections = 10
+ServerThreads = 10
+Charset = UTF-8
+EnabledGzipContent = 0
+
+[SPARQL]
+ResultSetMaxRows = 1000000
+MaxQueryExecutionTime = 0
+MaxQueryCostEstimationTime = 0
+"""
+
+
+def _isql(sql_port: int, password: str, sql: str) -> None:
+    r = subprocess.run([str(ISQL), f"127.0.0.1:{sql_port}", "dba", password, "VERBOSE=OFF", "BANNER=OFF",
+                        "PROMPT=OFF", "ERRORS=STDOUT", f"exec={sql}"], capture_output=True, text=True, timeout=60)
+    if r.returncode != 0 or "*** Error" in r.stdout:
+        raise RuntimeError(f"isql-vt on port {sql_port} failed: {r.stdout[-2000:]} {r.stderr[-2000:]}")
+
+
+@contextmanager
+def virtuoso_server(folder: Path, timeout: float = 60) -> Iterator[Virtuoso]:
+    """A real Virtuoso (``virtuoso-t +foreground``) over a new database in ``folder``, its HTTP and ISQL ports
+    free loopback ports; yields it once ``ASK {}`` answers at /sparql and the push account exists, and stops
+    it by PID (SIGTERM, then SIGKILL) afterwards. The dba password is replaced by a random one, and the push
+    account (a SQL user with only the SPARQL_UPDATE role, random password) is what writes through the Graph
+    Store Protocol; anonymous /sparql stays read-only. The log is ``folder``/virtuoso.log."""
+    if not VIRTUOSO.exists() or not ISQL.exists():
+        raise RuntimeError(f"Virtuoso is missing ({VIRTUOSO}, {ISQL}): run `make virtuoso` "
+                           "(Debian package virtuoso-opensource-7-bin)")
+    folder.mkdir(parents=True, exist_ok=True)
+    http_port, sql_port = free_port(), free_port()
+    while sql_port == http_port:
+        sql_port = free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(virtuoso_ini(folder, http_port, sql_port), encoding="utf-8")
+    with open(folder / "virtuoso.out", "wb") as out:
+        proc = subprocess.Popen([str(VIRTUOSO), "+foreground", "+configfile", str(ini)], cwd=str(folder),
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(base + "/sparql", params={"query": "ASK {}"}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > end:
+                log = folder / "virtuoso.log"
+                raise RuntimeError(f"Virtuoso did not start on ports {http_port}/{sql_port}: "
+                                   f"{(log.read_text() if log.exists() else '')[-3000:]}"
+                                   f"{(folder / 'virtuoso.out').read_text()[-2000:]}")
+            time.sleep(0.1)
+        dba, push_pw = secrets.token_hex(12), secrets.token_hex(12)
+        _isql(sql_port, "dba", f"DB.DBA.USER_CREATE('{VIRTUOSO_PUSH_USER}', '{push_pw}'); "
+                                f"GRANT SPARQL_UPDATE TO \"{VIRTUOSO_PUSH_USER}\"; "
+                                f"DB.DBA.USER_CHANGE_PASSWORD('dba', 'dba', '{dba}');")
+        yield Virtuoso(base=base, user=VIRTUOSO_PUSH_USER, password=push_pw)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
