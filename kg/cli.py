@@ -244,13 +244,24 @@ def query(
         from rich.console import Console
         from rich.table import Table
 
+        from kg.query.columns import fit_widths, pick_columns
+
+        console = Console()
+        shown = page.columns if columns else pick_columns(page.columns, page.rows, console.width,
+                                                          skip=[p.name for p in nq.params])
+        cells = [[term_display(row.get(c), compact=True) for c in shown] for row in page.rows]
         table = Table(title=nq.summary or nq.name, caption=f"{len(page.rows)} rows"
                       + (" (more: use --offset)" if page.has_more else ""))
-        for c in page.columns:
-            table.add_column(c, overflow="fold")
-        for row in page.rows:
-            table.add_row(*(term_display(row.get(c), compact=True) for c in page.columns))
-        Console().print(table)
+        for c, w in zip(shown, fit_widths(shown, cells, console.width)):
+            table.add_column(c, overflow="fold", width=w)
+        for row_cells in cells:
+            table.add_row(*row_cells)
+        console.print(table)
+        left_out = [c for c in page.columns if c not in shown]
+        if left_out:
+            console.print(f"Not shown: {', '.join(left_out)}. Show any of them with -c/--columns "
+                          f"(e.g. -c {shown[0]},{left_out[0]}), or every column with --format csv.",
+                          markup=False, highlight=False)
 
 
 @app.command()
