@@ -17,7 +17,7 @@ from kg.rdf.namespaces import DCTERMS, FOAF, PREFIXES, RDFS, SKOS
 
 _LABELS = (SKOS.prefLabel, RDFS.label, DCTERMS.title, FOAF.name)
 
-__all__ = ["SEVERITIES", "Finding", "Report", "severity_at_least", "short", "label_of"]
+__all__ = ["SEVERITIES", "Finding", "Report", "severity_at_least", "severity_of", "short", "label_of"]
 
 #: Severities from the most to the least severe.
 SEVERITIES: tuple[str, ...] = ("Violation", "Warning", "Info")
@@ -27,6 +27,15 @@ def severity_at_least(severity: str, threshold: str) -> bool:
     if threshold not in SEVERITIES:
         return False
     return SEVERITIES.index(severity) <= SEVERITIES.index(threshold)
+
+
+def severity_of(header: dict[str, Any], path: object) -> str:
+    """The ``severity`` of a check file's header (default ``Violation``); a :class:`ValueError` naming the file
+    for anything else."""
+    severity = str(header.get("severity", "Violation")).capitalize()
+    if severity not in SEVERITIES:
+        raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    return severity
 
 
 def short(node: Node | str | None) -> str:

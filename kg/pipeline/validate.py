@@ -9,9 +9,9 @@ citation it carries and the place in the sources where it is written. ``validate
 from __future__ import annotations
 
 import re
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,14 @@ import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from kg.findings.model import SEVERITIES, Finding, Report, label_of, severity_at_least, short
+from kg.findings.model import Finding, Report, label_of, severity_of, short
 from kg.pipeline.load import SourceFile, locate_term
 from kg.pipeline.shacl import compile_shapes, core_report
-from kg.rdf.rq import read_header
+from kg.rdf.rq import read_folder
 from kg.rdf.canon import dataset_store, from_ox_mapped, shacl_term, to_ox
 from kg.rdf.view import StoreGraph, StoreView
 from kg.rdf.namespaces import (
-    DCTERMS, FOAF, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH,
-    SKOS, XSD, bind_all,
+    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, RDF, RDFS, REMIT, RSH, SH, bind_all,
 )
 
 __all__ = [
@@ -63,18 +62,10 @@ class QCQuery:
 def load_qc_queries(qc_dir: Path | str) -> list[QCQuery]:
     """Every ``*-violation.rq`` in ``qc_dir`` (sorted), its grlc-style header parsed."""
     out = []
-    qc_dir = Path(qc_dir)
-    if not qc_dir.is_dir():
-        return out
-    for path in sorted(qc_dir.glob("*-violation.rq")):
-        text = path.read_text(encoding="utf-8")
-        meta, _ = read_header(path, text)
-        severity = str(meta.get("severity", "Violation")).capitalize()
-        if severity not in SEVERITIES:
-            raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    for path, meta, text in read_folder(qc_dir, "*-violation.rq"):
         name = path.name[: -len("-violation.rq")]
         out.append(QCQuery(name, path, str(meta.get("summary", name)).strip(), str(meta.get("description", "")).strip(),
-                           severity, text))
+                           severity_of(meta, path), text))
     return out
 
 

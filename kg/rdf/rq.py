@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["HeaderError", "read_header"]
+__all__ = ["HeaderError", "read_header", "read_folder"]
 
 
 class HeaderError(ValueError):
@@ -54,3 +54,16 @@ def read_header(path: Path | str, text: str | None = None) -> tuple[dict[str, An
     if loaded is not None and not isinstance(loaded, dict):
         raise HeaderError(f"{path}: line {first_line}: the #+ header must be a mapping (key: value)")
     return loaded or {}, first_line or 1
+
+
+def read_folder(folder: Path | str, pattern: str = "*.rq") -> list[tuple[Path, dict[str, Any], str]]:
+    """``(path, header, text)`` of every file matching ``pattern`` in ``folder``, sorted by name (none when
+    the folder is missing)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob(pattern)):
+        text = path.read_text(encoding="utf-8")
+        out.append((path, read_header(path, text)[0], text))
+    return out

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pyoxigraph as ox
-import yaml
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
@@ -39,19 +38,18 @@ import tempfile
 
 from kg.paths import PROJECT_ROOT
 from kg.pipeline.layout import BuildError, Layout, source_hash
-from kg.pipeline.load import SourceError, load_files
+from kg.pipeline.load import load_files
 from kg.pipeline.steps import run
 from kg.query.registry import bind_params, load_queries, select_page, term_display
 from kg.query.remote import RemoteError, asserted_graph
 from kg.rdf.canon import from_ox_mapped
-from kg.rdf.rq import read_header
+from kg.rdf.rq import read_folder
 from kg.rdf.view import StoreView
 from kg.revision.draft import CONTEXT_PATH, Draft, DraftError, parse_draft, run_isolated
 from kg.rdf.namespaces import (
-    GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD, XSD,
-    bind_all,
+    ID, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD, XSD, bind_all,
 )
-from kg.findings.model import SEVERITIES, label_of, severity_at_least, short
+from kg.findings.model import SEVERITIES, label_of, severity_at_least, severity_of, short
 
 __all__ = [
     "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules",
@@ -86,15 +84,8 @@ class Rule:
 def load_rules(rules_dir: Path | str) -> list[Rule]:
     """Every ``*.rq`` in ``rules_dir`` (sorted), its ``#+`` header read as YAML."""
     out: list[Rule] = []
-    rules_dir = Path(rules_dir)
-    if not rules_dir.is_dir():
-        return out
-    for path in sorted(rules_dir.glob("*.rq")):
-        text = path.read_text(encoding="utf-8")
-        meta, _ = read_header(path, text)
-        severity = str(meta.get("severity", "Violation")).capitalize()
-        if severity not in SEVERITIES:
-            raise ValueError(f"{path}:1:1: severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    for path, meta, text in read_folder(rules_dir):
+        severity = severity_of(meta, path)
         params = tuple(str(p["name"]) for p in meta.get("params") or [])
         unknown = set(params) - {"asOf", "contactCutoff"}
         if unknown:

@@ -40,7 +40,6 @@ from kg.paths import CONTEXTS_DIR
 from kg.findings.located import LocatedError, line_col  # one line/column rule for sources and drafts
 from kg.pipeline.load import SourceFile, check_literal, locate_term, quiet_rdflib
 from kg.rdf.namespaces import OWL, RDF
-from kg.findings.model import short
 
 __all__ = [
     "CONTEXT_IRI", "CONTEXT_PATH", "FORMATS", "MEDIA_TYPES", "DraftError", "DraftRefused", "DraftTimeout",

@@ -278,24 +278,13 @@ def test_check_reads_the_current_graph_from_the_store(store_url: str, tmp_path: 
     # The draft is a revision of an agreement in the store's (synthetic) graph: a draft may only name
     # bodies, functions and setting types of the current graph, which here is the store's, not data/.
     agreement = "https://w3id.org/remit/id/agreement/synth-agreement-00001"
-    from rdflib import BNode, URIRef
+    from rdflib import URIRef
 
     from kg.query.remote import asserted_graph
+    from kg.revision.diff import agreement_subgraph
 
     current = asserted_graph(store_url)
-    part = Graph()
-    todo = [s for s in set(current.subjects()) if str(s) == agreement or str(s).startswith(agreement + "/")]
-    assert todo, "the synthetic graph has the agreement"
-    seen: set = set()
-    while todo:
-        s = todo.pop()
-        if s in seen:
-            continue
-        seen.add(s)
-        for triple in current.triples((s, None, None)):
-            part.add(triple)
-            if isinstance(triple[2], BNode):
-                todo.append(triple[2])
+    part = agreement_subgraph(current, URIRef(agreement))
     assert (URIRef(agreement), None, None) in part
     text = part.serialize(format="turtle")
     draft = tmp_path / "revision.ttl"
