@@ -41,7 +41,8 @@ import yaml
 from rdflib import Graph, Literal
 
 from kg.pipeline.build import Layout, build
-from kg.query.registry import bind_params, parse_named_query, select_page
+from kg.query.registry import bind_params, parse_named_query, select_page, term_to_json
+from kg.query.terms import resolve_bindings
 from kg.query.remote import bind_with_values
 from kg.rdf.store import DEFAULT_GRAPHS
 
@@ -283,6 +284,12 @@ def run_oxigraph(store: ox.Store, job: Job) -> tuple[str, Answer]:
     if job.kind == "named":
         nq = parse_named_query(job.path)
         bindings = bind_params(nq, job.params)
+        # an IRI parameter as typed is resolved to its term first (as select_page does), so Jena's VALUES block
+        # holds the IRI and not the typed text as a string
+        graphs = [ox.NamedNode(g) for g in DEFAULT_GRAPHS]
+        bindings = resolve_bindings(
+            lambda q: [{c.value: term_to_json(s[c]) for c in res.variables if s[c] is not None}
+                       for res in [store.query(q, default_graph=graphs)] for s in res], bindings)
         page = select_page(store, nq.text, bindings, limit=10**7, offset=0)
         assert not page.has_more
         rows = Counter(_row((v, term_json(b)) for v, b in r.items()) for r in page.rows)
