@@ -144,6 +144,8 @@ _DIALECT_CACHE: dict[str, str] = {}
 _SAME_TERM = r"sameTerm\(\s*[?$]\w+\s*,\s*[?$]\w+\s*\)"
 _COALESCE_SAME_TERMS = re.compile(r"\bCOALESCE\(\s*(" + _SAME_TERM + r"(?:\s*\|\|\s*" + _SAME_TERM + r")*)\s*,\s*true\s*\)",
                                   re.I)
+_BIG_LIMIT = re.compile(r"\bLIMIT\s+(\d{10,})", re.I)
+_VIRTUOSO_MAX_LIMIT = 1_000_000_000  # a LIMIT this large or larger is no limit
 
 
 def detect_dialect(endpoint: str, timeout: float = 10.0) -> str:
@@ -174,7 +176,10 @@ def adapt_query(text: str, dialect: str) -> str:
     when the parameter is not given) dropped every row. It is sent as ``IF(BOUND(?x) && BOUND(?param) &&
     …, sameTerm(?x, ?param) || …, true)``: equal in SPARQL 1.1 for a disjunction of ``sameTerm``s (with
     every side bound the disjunction has no error; with one unbound, SPARQL gives true or an error, and
-    ``COALESCE`` turns the error into ``true``)."""
+    ``COALESCE`` turns the error into ``true``). And a ``LIMIT`` above 2^31 (``LIMIT 1000000000000 # @page``,
+    "no limit" in a keys sub-select) is a 32-bit ``TOP`` in Virtuoso, read as negative ("SR352: TOP
+    parameter < 0"), and any sorted ``TOP`` above ``MaxSortedTopRows`` (10,000 by default) is refused
+    ("SR353"): a ``LIMIT`` of 10^9 or more, no limit for any Remit dataset, is left out."""
     if dialect != "virtuoso":
         return text
     code = {i for i, _ in _scan(text)}
@@ -185,6 +190,11 @@ def adapt_query(text: str, dialect: str) -> str:
         names = list(dict.fromkeys(re.findall(r"[?$]\w+", m.group(1))))
         return f"IF({' && '.join(f'BOUND({v})' for v in names)}, {m.group(1)}, true)"
 
+    def capped(m: re.Match[str]) -> str:
+        return m.group(0) if m.start() not in code or int(m.group(1)) < _VIRTUOSO_MAX_LIMIT else " "
+
+    text = _BIG_LIMIT.sub(capped, text)
+    code = {i for i, _ in _scan(text)}
     return _COALESCE_SAME_TERMS.sub(guarded, text)
 
 
