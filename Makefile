@@ -19,13 +19,18 @@ all: build
 install: $(STAMP) $(NODE_STAMP)
 
 $(STAMP): pyproject.toml
+	@echo "creating the Python environment in $(VENV)"
 	$(PY) -m venv $(VENV)
+	@echo "upgrading pip in $(VENV)"
 	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	@echo "installing Python dependencies into $(VENV) (first run takes a few minutes): Remit and its pinned packages from pyproject.toml, with the test and bench extras"
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[test,bench]'
+	@echo "Python dependencies installed"
 	touch $@
 
 ## node: install the query UI (YASGUI) from the npm registry, as pinned in package-lock.json
 $(NODE_STAMP): package.json package-lock.json
+	@echo "installing the query UI (YASGUI) and other npm packages into node_modules, as pinned in package-lock.json"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -44,13 +44,18 @@ def build(
     fail_on: str = typer.Option("none", "--fail-on", help="Exit 1 on findings at or above: violation|warning|info|none."),
     reference: bool = typer.Option(False, "--reference", help="Reason with owlrl and validate with pyshacl (the reference engines; slower, same results)."),
     timings: bool = typer.Option(False, "--timings", help="Print the seconds each step took (on stderr)."),
+    progress: bool = typer.Option(False, "--progress", help="Say each step as it finishes, on stderr, also when "
+                                  "stderr is not a terminal (on a terminal it always does)."),
 ) -> None:
     """Reason, validate and write the artefacts (remit.trig, report.ttl/json, manifest.json, store/)."""
     from kg.pipeline import build as b
+    from kg.pipeline.layout import steps_reported
     from kg.pipeline.load import SourceError
+    from kg.progress import Progress
 
     try:
-        result = b.build(b.Layout(data=data, out=out), force=force, reference=reference)
+        with Progress("build", "checking the sources", forced=progress) as shown, steps_reported(shown.step):
+            result = b.build(b.Layout(data=data, out=out), force=force, reference=reference)
     except (SourceError, b.BuildError) as exc:
         typer.echo(str(exc) if isinstance(exc, SourceError) else f"error: {exc}", err=True)
         typer.echo("build failed; the previous artefacts are unchanged", err=True)
@@ -337,8 +342,12 @@ def check(
     store: Optional[str] = typer.Option(None, "--store", help="Read the current graph from this external SPARQL "
                                         "endpoint (its asserted graph; kg push) instead of data/."),
     reference: bool = typer.Option(False, "--reference", help="Reason with owlrl and validate with pyshacl (the reference engines; slower, same results)."),
+    progress: bool = typer.Option(False, "--progress", help="Say what it is doing on stderr also when stderr is "
+                                  "not a terminal (on a terminal it always does)."),
 ) -> None:
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
+    from kg.pipeline.layout import steps_reported
+    from kg.progress import Progress
     from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
     from kg.settings import is_remote
 
@@ -359,7 +368,9 @@ def check(
             raise typer.Exit(3)
         options.store_url = store
     options.reference = reference
-    code, out, err = run_check_command(draft, options, fmt, fail_on, input_format, timeout, memory)
+    doing = f"checking {draft} against the graph (load, reason, validate, rule checks, impact)"
+    with Progress("check", doing, forced=progress) as shown, steps_reported(shown.step):
+        code, out, err = run_check_command(draft, options, fmt, fail_on, input_format, timeout, memory)
     if out:
         sys.stdout.write(out)
     if err:
@@ -373,11 +384,15 @@ def diff(
     new: str = typer.Argument(..., help="New version: a file, or an agreement in the graph."),
     fmt: str = typer.Option("text", "--format", help="text|json|markdown"),
     raw: bool = typer.Option(False, "--raw", help="Add the triple-level difference (canonical blank nodes)."),
+    progress: bool = typer.Option(False, "--progress", help="Say what it is doing on stderr also when stderr is "
+                                  "not a terminal (on a terminal it always does)."),
 ) -> None:
     """The difference between two versions of an agreement: parties, areas, leads, contacts, review, scope, dates."""
+    from kg.progress import Progress
     from kg.revision.diff import run_diff_command
 
-    code, out, err = run_diff_command(old, new, fmt, raw)
+    with Progress("diff", f"comparing {old} with {new} (loading both versions and the labels)", forced=progress):
+        code, out, err = run_diff_command(old, new, fmt, raw)
     if out:
         sys.stdout.write(out)
     if err:

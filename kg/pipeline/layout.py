@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import resource
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib.metadata import version as _dist_version
 from pathlib import Path
+from typing import Callable, Iterator, Optional
 
 from kg import __version__
 from kg.pipeline.derive import RULES_DIR
 from kg.pipeline.load import find_files
 
-__all__ = ["ARTEFACTS", "RESTRICTED_DIR", "RESTRICTED_FILE", "BuildError", "Layout", "source_hash", "tool_versions", "is_fresh", "timed"]
+__all__ = ["ARTEFACTS", "RESTRICTED_DIR", "RESTRICTED_FILE", "BuildError", "Layout", "source_hash", "tool_versions", "is_fresh", "timed",
+           "steps_reported"]
 
 #: The files every complete build leaves in the out folder.
 ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store", "restricted.trig")
@@ -125,9 +129,27 @@ def is_fresh(layout: Layout, digest: str) -> bool:
     return manifest.get("sourceHash") == digest
 
 
+#: Who hears of each finished step (``kg build``'s progress on stderr); None: nobody.
+_STEP_LISTENER: ContextVar[Optional[Callable[[str, float], None]]] = ContextVar("remit_step_listener", default=None)
+
+
+@contextlib.contextmanager
+def steps_reported(listener: Callable[[str, float], None]) -> Iterator[None]:
+    """Within the block, ``listener(step, seconds)`` is called as each pipeline step finishes."""
+    token = _STEP_LISTENER.set(listener)
+    try:
+        yield
+    finally:
+        _STEP_LISTENER.reset(token)
+
+
 def timed(timings: dict[str, float], step: str, t0: float) -> float:
-    """Record the seconds since ``t0`` for ``step`` and the peak RSS so far (``step.rss_mb``); return now."""
+    """Record the seconds since ``t0`` for ``step`` and the peak RSS so far (``step.rss_mb``); return now.
+    The step's listener, if any (:func:`steps_reported`), hears of it."""
     now = time.perf_counter()
     timings[step] = round(now - t0, 3)
     timings[step + ".rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    listener = _STEP_LISTENER.get()
+    if listener is not None:
+        listener(step, timings[step])
     return now
