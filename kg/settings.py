@@ -61,8 +61,15 @@ class Settings(BaseSettings):
     # --- limits of the public SPARQL surface
     query_timeout: float = Field(30.0, gt=0, description="Deadline of one query in seconds; past it the worker is killed.")
     row_limit: int = Field(10_000, ge=1, description="Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) returned.")
+    max_answer_bytes: int = Field(32 << 20, ge=4096, description="Most bytes of one /sparql answer; a longer "
+                                  "result is cut at a whole row or triple and says so (Remit-Result-Truncated).")
+    worker_max_rss_growth_mb: int = Field(256, ge=0, description="MiB a query worker's resident memory may grow "
+                                          "past what it held at start; past it, it exits after the job and a "
+                                          "fresh worker replaces it (0: never).")
     max_body_bytes: int = Field(1 << 20, ge=1024, description="Largest request body accepted (bytes); larger: 413.")
     max_query_length: int = Field(64 << 10, ge=64, description="Longest query accepted (characters); longer: 413.")
+    max_accept_length: int = Field(4096, ge=256, description="Longest Accept header read (bytes); longer: 431, "
+                                   "before content negotiation parses it.")
     max_url_length: int = Field(8 << 10, ge=256, description="Longest request target (path + query string); longer: 414.")
     workers: int = Field(default_factory=_default_workers, ge=1, le=64, description="Query worker processes.")
     queue_limit: int = Field(16, ge=0, description="Requests that may wait for a free worker; past it: 503.")
@@ -87,10 +94,13 @@ class Settings(BaseSettings):
     # --- response cache (kg/api/cache.py; docs/operations.md "Response cache")
     cache_max_entries: int = Field(2048, ge=0, description="Most answers kept by the response cache of /sparql "
                                    "and /queries/{name}; 0 turns the cache off.")
-    cache_max_bytes: int = Field(64 << 20, ge=0, description="Most bytes of answers kept by the response cache.")
+    cache_max_bytes: int = Field(64 << 20, ge=0, description="Most bytes kept by the response cache, "
+                                 "answers and their keys (query texts) together.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
     guard_memo_entries: int = Field(4096, ge=0, description="Query texts whose guard analysis each query worker "
                                     "remembers (LRU).")
+    guard_memo_bytes: int = Field(16 << 20, ge=0, description="Most bytes (query texts included) of each query "
+                                  "worker's guard memo; 0: bounded by entries only.")
     trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDR ranges) of reverse proxies "
                                  "whose X-Forwarded-For/-Proto headers are believed; empty (default): none, the "
                                  "client is the peer address. `*` trusts every peer (only behind a proxy).")

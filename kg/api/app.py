@@ -22,7 +22,7 @@ from kg.api.admin import make_admin_router
 from kg.api.check import make_check_router
 from kg.api.errors import error_response
 from kg.api.headers import HtmlSecurityHeaders
-from kg.api.limits import UrlLengthLimit
+from kg.api.limits import AcceptLengthLimit, UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.pages import install as install_publication
 from kg.api.remote_backend import make_unavailable_router
@@ -114,6 +114,7 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         app.include_router(make_admin_router(reloader, settings.admin_token))
     app.add_middleware(CacheHitShortcut, endpoint=endpoint)  # cached GET /sparql answers, before routing
     app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)
+    app.add_middleware(AcceptLengthLimit, max_length=settings.max_accept_length)  # before any negotiation
     app.add_middleware(HtmlSecurityHeaders)  # added last: runs first (a CSP on every HTML answer)
     return app
 

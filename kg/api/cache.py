@@ -13,8 +13,8 @@ also empties the cache then).
 * Only 200 answers are kept, truncated ones included (their ``Remit-Result-Truncated`` and ``Link``
   headers are kept with them; the same graph always cuts at the same row). Errors, 429/503 and anything
   produced while a reload switched the graph are never kept.
-* Bounded by entries and by total bytes (least recently used goes first). An answer larger than an
-  eighth of the byte bound is not kept, so one huge result cannot flush the rest.
+* Bounded by entries and by total bytes, keys (query texts) included (least recently used goes first). An
+  answer larger than an eighth of the byte bound is not kept, so one huge result cannot flush the rest.
 * Each cacheable 200 gets a strong ``ETag`` (from the graph version and the key), ``Cache-Control:
   public, max-age=N`` and ``Vary: Accept``; ``If-None-Match`` with a matching tag answers 304 with no body.
 * A hit is answered in the web process: it never waits for, or uses, a query worker, and costs the client
@@ -25,11 +25,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Hashable, Mapping, Optional
 
-__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "etag_matches", "nondeterministic"]
+__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "approx_size", "etag_matches", "nondeterministic"]
 
 # a call of a function whose value changes from one evaluation to the next; comments and whitespace may sit
 # between the name and "(" (SPARQL allows both), and the name may be written in any case
@@ -67,12 +68,28 @@ class CachedAnswer:
         return len(self.body) + 256 + sum(len(k) + len(v) for k, v in self.headers.items())
 
 
-class LruDict(OrderedDict):  # type: ignore[type-arg]
-    """A small LRU mapping bounded by entries (for memo tables)."""
+def approx_size(obj: object) -> int:
+    """About the bytes ``obj`` holds in memory: strings and bytes exactly (``sys.getsizeof``), tuples, lists
+    and dicts with their items; anything else as a small object. Used to bound caches by bytes, keys included."""
+    if isinstance(obj, (str, bytes)):
+        return sys.getsizeof(obj)
+    if isinstance(obj, (tuple, list, set, frozenset)):
+        return sys.getsizeof(obj) + sum(approx_size(x) for x in obj)
+    if isinstance(obj, dict):
+        return sys.getsizeof(obj) + sum(approx_size(k) + approx_size(v) for k, v in obj.items())
+    return 32
 
-    def __init__(self, max_entries: int):
+
+class LruDict(OrderedDict):  # type: ignore[type-arg]
+    """A small LRU mapping bounded by entries and, when ``max_bytes`` is set, by the bytes of its keys and
+    values (:func:`approx_size`), for memo tables. Entries are added with :meth:`put` only."""
+
+    def __init__(self, max_entries: int, max_bytes: int = 0):
         super().__init__()
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._sizes: dict[Hashable, int] = {}
 
     def get(self, key: Hashable, default: object = None) -> object:  # type: ignore[override]
         try:
@@ -85,10 +102,22 @@ class LruDict(OrderedDict):  # type: ignore[type-arg]
     def put(self, key: Hashable, value: object) -> None:
         if self.max_entries <= 0:
             return
+        size = approx_size(key) + approx_size(value) + 100  # + the entry's own links
+        if self.max_bytes and size > self.max_bytes:
+            return
+        self.bytes -= self._sizes.pop(key, 0)
         self[key] = value
         self.move_to_end(key)
-        while len(self) > self.max_entries:
-            self.popitem(last=False)
+        self._sizes[key] = size
+        self.bytes += size
+        while len(self) > self.max_entries or (self.max_bytes and self.bytes > self.max_bytes):
+            gone, _ = self.popitem(last=False)
+            self.bytes -= self._sizes.pop(gone, 0)
+
+    def clear(self) -> None:
+        super().clear()
+        self._sizes.clear()
+        self.bytes = 0
 
 
 def etag_matches(header: Optional[str], etag: str) -> bool:
@@ -115,6 +144,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.version = version
         self._items: OrderedDict[Hashable, CachedAnswer] = OrderedDict()
+        self._sizes: dict[Hashable, int] = {}  # per key: the answer's size plus the key's own (query texts)
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -134,6 +164,7 @@ class ResponseCache:
 
     def clear(self) -> None:
         self._items.clear()
+        self._sizes.clear()
         self.bytes = 0
 
     def etag(self, key: Hashable, version: Optional[str] = None) -> str:
@@ -158,16 +189,17 @@ class ResponseCache:
         if version != self.version:
             return None
         answer = CachedAnswer(body, media_type, self.etag(key, version), dict(headers or {}))
-        if not self.enabled or answer.size > self.max_bytes // 8:
+        size = answer.size + approx_size(key)
+        if not self.enabled or size > self.max_bytes // 8:
             return answer
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= old.size
+        if self._items.pop(key, None) is not None:
+            self.bytes -= self._sizes.pop(key)
         self._items[key] = answer
-        self.bytes += answer.size
+        self._sizes[key] = size
+        self.bytes += size
         while self._items and (len(self._items) > self.max_entries or self.bytes > self.max_bytes):
-            _, gone = self._items.popitem(last=False)
-            self.bytes -= gone.size
+            gone, _ = self._items.popitem(last=False)
+            self.bytes -= self._sizes.pop(gone)
         return answer
 
     def stats(self) -> dict[str, int]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from typing import Any, Awaitable, Callable, Optional
 
@@ -233,12 +234,28 @@ def _spec(value: Any, which: str) -> dict[str, Any]:
     raise ValueError(f'{which} is "agreement:slug", {{"agreement": IRI}} or {{"draft": text, "format": ...}}')
 
 
+#: Most parts of a multipart /diff body (it needs three: old, new, raw); more: 400 before parsing.
+MAX_MULTIPART_PARTS = 8
+_BOUNDARY = re.compile(r'boundary="?([^";,\s]+)"?', re.IGNORECASE)
+
+
 async def _multipart(request: Request, body: bytes, detect_format: Any) -> tuple[list[dict[str, Any]], bool]:
     from email.parser import BytesParser
     from email.policy import HTTP
 
-    msg = BytesParser(policy=HTTP).parsebytes(
-        b"Content-Type: " + request.headers.get("content-type", "").encode("latin-1") + b"\r\n\r\n" + body)
+    ctype = request.headers.get("content-type", "")
+    boundary = _BOUNDARY.search(ctype)
+    if boundary is None:
+        raise ValueError("the multipart body has no boundary parameter")
+    parts_sent = body.count(b"--" + boundary.group(1).encode("latin-1")) - 1  # the last one closes the body
+    if parts_sent > MAX_MULTIPART_PARTS:  # counted before parsing: the parser's time grows with the parts
+        raise ValueError(f"the multipart body has {parts_sent} parts; at most {MAX_MULTIPART_PARTS} are read "
+                         "(old, new and raw)")
+
+    def parse() -> Any:
+        return BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + ctype.encode("latin-1") + b"\r\n\r\n" + body)
+
+    msg = await asyncio.get_running_loop().run_in_executor(None, parse)  # off the event loop
     parts: dict[str, tuple[str, str, str]] = {}
     for part in msg.iter_parts():
         name = part.get_param("name", header="content-disposition")

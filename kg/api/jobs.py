@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, Optional
 
 import pyoxigraph as ox
 
@@ -42,46 +42,101 @@ def store_graphs(store: Any) -> list[str]:
     return sorted(g.value for g in store.named_graphs() if hasattr(g, "value"))
 
 
-def _truncation_link(endpoint: str) -> str:
-    return endpoint + "#result-row-limit"
+#: Fragments of the service description's limit nodes, by the reason an answer was cut.
+_LIMIT_FRAGMENT = {"rows": "#result-row-limit", "bytes": "#result-byte-limit"}
 
 
-def _first(items: Iterable[Any], row_limit: int) -> tuple[list[Any], bool]:
-    """The first ``row_limit`` items, and whether there were more (one more is read to know, no further)."""
+def _truncation_link(endpoint: str, reason: str = "rows") -> str:
+    return endpoint + _LIMIT_FRAGMENT[reason]
+
+
+def _first(items: Iterable[Any], row_limit: int, max_bytes: int = 0,
+           size: Optional[Callable[[Any], int]] = None) -> tuple[list[Any], Optional[str]]:
+    """The first ``row_limit`` items whose estimated sizes (``size``) add up to at most ``max_bytes`` (0: no
+    byte bound), and why the list stops short: None (it does not), ``"rows"`` or ``"bytes"``. One more item
+    is read to know, no further."""
     taken: list[Any] = []
+    total = 0
     for item in items:
         if len(taken) == row_limit:
-            return taken, True
+            return taken, "rows"
+        if max_bytes and size is not None:
+            total += size(item)
+            if total > max_bytes:
+                return taken, "bytes"
         taken.append(item)
-    return taken, False
+    return taken, None
 
 
-def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str) -> tuple[bytes, bool]:
+def _shrink(rows: list[Any], body: bytes, max_bytes: int) -> list[Any]:
+    """Fewer rows, in proportion, for a rendered answer that came out larger than ``max_bytes``."""
+    keep = int(len(rows) * max_bytes / max(1, len(body)) * 0.95)
+    return rows[:max(0, min(len(rows) - 1, keep))]
+
+
+def _binding_size(sol: Any, columns: list[str], markup: int) -> int:
+    """About the bytes of one solution: its values, their datatypes and ``markup`` bytes around each."""
+    n = 2
+    for c in columns:
+        t = sol[c]
+        if t is not None:
+            n += len(t.value) + markup
+            if markup > 8:  # SPARQL JSON and XML name the variable and the datatype at each value
+                n += len(c) + len(getattr(getattr(t, "datatype", None), "value", "") or "")
+    return n
+
+
+def _serialize_select(result: Any, fmt_key: str, row_limit: int, endpoint: str,
+                      max_bytes: int = 0) -> tuple[bytes, Optional[str]]:
     columns = [v.value for v in result.variables]
-    solutions, truncated = _first(result, row_limit)
+    markup = 2 if fmt_key in ("csv", "tsv") else 40
+    solutions, cut = _first(result, row_limit, max_bytes, lambda sol: _binding_size(sol, columns, markup))
     bindings = [{c: term_to_json(sol[c]) for c in columns if sol[c] is not None} for sol in solutions]
+    del solutions
+    body = _render_select(bindings, columns, fmt_key, cut, row_limit, max_bytes, endpoint)
+    while max_bytes and len(body) > max_bytes and bindings:  # the estimate was short (escapes, markup)
+        bindings, cut = _shrink(bindings, body, max_bytes), "bytes"
+        body = _render_select(bindings, columns, fmt_key, cut, row_limit, max_bytes, endpoint)
+    return body, cut
+
+
+def _render_select(bindings: list[dict[str, Any]], columns: list[str], fmt_key: str, cut: Optional[str],
+                   row_limit: int, max_bytes: int, endpoint: str) -> bytes:
     head: dict[str, Any] = {"vars": columns}
     doc: dict[str, Any] = {"head": head}
-    if truncated:
-        head["link"] = [_truncation_link(endpoint)]
-        doc["truncated"] = {"limit": row_limit}
+    if cut:
+        head["link"] = [_truncation_link(endpoint, cut)]
+        doc["truncated"] = {"limit": row_limit} if cut == "rows" else {"maxBytes": max_bytes}
     doc["results"] = {"bindings": bindings}
     body = json.dumps(doc, ensure_ascii=False).encode("utf-8")
     if fmt_key == "json":
-        return body, truncated
+        return body
     core = dict(doc)
     core.pop("truncated", None)
     parsed = ox.parse_query_results(json.dumps(core).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
     fmt = {"xml": ox.QueryResultsFormat.XML, "csv": ox.QueryResultsFormat.CSV,
            "tsv": ox.QueryResultsFormat.TSV}[fmt_key]
     out = parsed.serialize(format=fmt)
-    if fmt_key == "xml" and truncated and b"<link" not in out:
-        out = out.replace(b"</head>", f'<link href="{_truncation_link(endpoint)}"/></head>'.encode(), 1)
-    return out, truncated
+    if fmt_key == "xml" and cut and b"<link" not in out:
+        out = out.replace(b"</head>", f'<link href="{_truncation_link(endpoint, cut)}"/></head>'.encode(), 1)
+    return out
 
 
-def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, bool]:
-    triples, truncated = _first(result, row_limit)
+def _triple_size(t: Any) -> int:
+    """About the bytes of one triple in N-Triples."""
+    return len(str(t.subject)) + len(str(t.predicate)) + len(str(t.object)) + 4
+
+
+def _serialize_graph(result: Any, fmt_key: str, row_limit: int, max_bytes: int = 0) -> tuple[bytes, Optional[str]]:
+    triples, cut = _first(result, row_limit, max_bytes, _triple_size)
+    body = _render_graph(triples, fmt_key, cut, row_limit, max_bytes)
+    while max_bytes and len(body) > max_bytes and triples:  # JSON-LD and RDF/XML are longer than N-Triples
+        triples, cut = _shrink(triples, body, max_bytes), "bytes"
+        body = _render_graph(triples, fmt_key, cut, row_limit, max_bytes)
+    return body, cut
+
+
+def _render_graph(triples: list[Any], fmt_key: str, cut: Optional[str], row_limit: int, max_bytes: int) -> bytes:
     fmt = {"turtle": ox.RdfFormat.TURTLE, "jsonld": ox.RdfFormat.JSON_LD, "nt": ox.RdfFormat.N_TRIPLES,
            "rdfxml": ox.RdfFormat.RDF_XML, "trig": ox.RdfFormat.TRIG}[fmt_key]
     items: list[Any] = triples
@@ -93,12 +148,14 @@ def _serialize_graph(result: Any, fmt_key: str, row_limit: int) -> tuple[bytes, 
         used = {str(x.value) for t in triples for x in (t.subject, t.predicate, t.object) if hasattr(x, "value")}
         prefixes = {p: ns for p, ns in prefixes.items() if any(u.startswith(ns) for u in used)}
     body = ox.serialize(items, format=fmt, prefixes=prefixes) if prefixes else ox.serialize(items, format=fmt)
-    if truncated and fmt_key in ("turtle", "trig", "nt"):
-        body = f"# truncated: only the first {row_limit} triples are given (the result row limit)\n".encode() + body
-    return body, truncated
+    if cut and fmt_key in ("turtle", "trig", "nt"):
+        why = "the result row limit" if cut == "rows" else f"the answer byte limit, {max_bytes} bytes"
+        body = f"# truncated: only the first {len(triples)} triples are given ({why})\n".encode() + body
+    return body
 
 
-#: The guard's verdict per (query text, store graphs, cost limits), per worker process (LRU):
+#: The guard's verdict per (query text, store graphs, cost limits), per worker process (LRU, bounded by
+#: entries and by bytes, the query texts included):
 #: ("ok", form, has_dataset) or ("refused", status, title, detail). A repeated query is not parsed again.
 _GUARD_MEMO: Any = None
 
@@ -106,7 +163,7 @@ _GUARD_MEMO: Any = None
 def _guard_memo() -> Any:
     global _GUARD_MEMO
     if _GUARD_MEMO is None:
-        _GUARD_MEMO = LruDict(4096)
+        _GUARD_MEMO = LruDict(4096, 16 << 20)
     return _GUARD_MEMO
 
 
@@ -125,6 +182,7 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
         except QueryRefused as exc:
             verdict = ("refused", exc.status, exc.title, exc.detail)
         memo.max_entries = int(job.get("guard_memo", memo.max_entries))
+        memo.max_bytes = int(job.get("guard_memo_bytes", memo.max_bytes))
         memo.put(memo_key, verdict)
     if verdict[0] == "refused":
         return job_error(verdict[1], verdict[2], verdict[3])
@@ -157,23 +215,25 @@ def run_sparql_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[s
         return job_error(400, "syntax error", str(exc.args[0] if exc.args else exc))
 
     endpoint = job.get("endpoint", "")
+    max_bytes = int(job.get("max_answer_bytes", 0))
+    cut: Optional[str] = None
     try:
         if isinstance(result, ox.QueryBoolean):
             body = result.serialize(format=getattr(ox.QueryResultsFormat, fmt.ox_name))
-            truncated = False
         elif isinstance(result, ox.QuerySolutions):
-            body, truncated = _serialize_select(result, fmt.key, job["row_limit"], endpoint)
+            body, cut = _serialize_select(result, fmt.key, job["row_limit"], endpoint, max_bytes)
         else:
-            body, truncated = _serialize_graph(result, fmt.key, job["row_limit"])
+            body, cut = _serialize_graph(result, fmt.key, job["row_limit"], max_bytes)
     except RecursionError:
         return job_error(400, "query too complex", "the query is nested too deeply to be evaluated")
     except Exception as exc:  # evaluation errors surface while iterating
         log.warning("query evaluation failed: %s", exc)
         return job_error(500, "query evaluation failed", "the query could not be evaluated")
     headers = {}
-    if truncated:
-        headers["Remit-Result-Truncated"] = f"true; limit={job['row_limit']}"
-        headers["Link"] = f'<{_truncation_link(endpoint)}>; rel="describedby"'
+    if cut:
+        headers["Remit-Result-Truncated"] = (f"true; limit={job['row_limit']}" if cut == "rows"
+                                             else f"true; max-bytes={max_bytes}")
+        headers["Link"] = f'<{_truncation_link(endpoint, cut)}>; rel="describedby"'
     return {"status": 200, "content_type": fmt.content_type, "body": body, "headers": headers,
             "family": family, "format": fmt.key}
 

@@ -1,4 +1,5 @@
-"""Request limits shared by every route: URL length (414), body size (413), per-client query time (429)."""
+"""Request limits shared by every route: URL length (414), Accept length (431), body size (413), per-client
+query time (429)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from starlette.responses import Response
 
 from kg.api.errors import error_response
 
-__all__ = ["UrlLengthLimit", "BodyTooLarge", "read_body", "ClientBudget", "client_id"]
+__all__ = ["UrlLengthLimit", "AcceptLengthLimit", "BodyTooLarge", "read_body", "ClientBudget", "client_id"]
 
 
 class UrlLengthLimit:
@@ -32,6 +33,26 @@ class UrlLengthLimit:
                                       "Send long queries with POST.")
                 await resp(scope, receive, send)
                 return
+        await self.app(scope, receive, send)
+
+
+class AcceptLengthLimit:
+    """ASGI middleware: 431 when an ``Accept`` header is longer than ``max_length`` bytes, before any route
+    parses it (content negotiation reads every media range of it)."""
+
+    def __init__(self, app: Any, max_length: int):
+        self.app = app
+        self.max_length = max_length
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]], send: Callable) -> None:
+        if scope["type"] == "http":
+            for name, value in scope.get("headers", ()):
+                if name == b"accept" and len(value) > self.max_length:
+                    scope = {**scope, "headers": [(k, v) for k, v in scope["headers"] if k != b"accept"]}
+                    resp = error_response(Request(scope), 431, "Accept header too long",
+                                          f"the Accept header is {len(value)} bytes; the limit is {self.max_length}.")
+                    await resp(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
 

@@ -65,6 +65,9 @@ def service_description(settings: Settings, graph_counts: Mapping[str, int]) -> 
         ("result-row-limit", "Result row limit", Literal(settings.row_limit),
          "Most rows (SELECT) or triples (CONSTRUCT, DESCRIBE) in one answer. A longer result is cut and says so: "
          "header Remit-Result-Truncated, and in SPARQL JSON a 'truncated' member and this IRI in head.link."),
+        ("result-byte-limit", "Answer byte limit", Literal(settings.max_answer_bytes),
+         "Most bytes in one answer. A longer result is cut at a whole row or triple and says so: header "
+         "Remit-Result-Truncated (max-bytes=N), and in SPARQL JSON a 'truncated' member and this IRI in head.link."),
         ("query-time-limit", "Query time limit", Literal(_duration(settings.query_timeout), datatype=XSD.duration),
          "A query still running after this long is stopped; the answer is 503 with Retry-After."),
         ("max-query-length", "Longest query (characters)", Literal(settings.max_query_length),

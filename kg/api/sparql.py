@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-import time
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import parse_qsl
@@ -32,7 +31,7 @@ from kg.api.service_description import service_description
 from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.rdf.store import open_store
 
-__all__ = ["SparqlEndpoint", "make_router", "CacheHitShortcut"]
+__all__ = ["SparqlEndpoint", "make_router", "CacheHitShortcut", "client_gone"]
 
 log = logging.getLogger("kg.api")
 
@@ -47,7 +46,8 @@ class SparqlEndpoint:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.pool = WorkerPool(settings.remote_store_url or settings.store_path, settings.workers, settings.queue_limit,
-                               isolate_network=settings.isolate_workers_network)  # remote: kg/api/remote_backend.py
+                               isolate_network=settings.isolate_workers_network,  # remote: kg/api/remote_backend.py
+                               max_rss_growth=settings.worker_max_rss_growth_mb << 20)
         self.budget = ClientBudget(settings.client_budget_seconds)
         self.queries: dict[str, NamedQuery] = {}
         #: triples per named graph (the service description's VoID figures): counted on first use, not at
@@ -59,8 +59,9 @@ class SparqlEndpoint:
         self.cache = ResponseCache(0 if settings.is_remote else settings.cache_max_entries, settings.cache_max_bytes)
         #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
         #: repeated query's format is negotiated here and its cached answer found without a worker
-        self.query_families = LruDict(max(1024, settings.cache_max_entries))
-        self._negotiated = LruDict(512)  # (family, Accept, format=) -> negotiated format key, or None
+        #: (bounded by bytes too: its keys are query texts of up to REMIT_MAX_QUERY_LENGTH characters)
+        self.query_families = LruDict(max(1024, settings.cache_max_entries), max(1 << 20, settings.cache_max_bytes // 8))
+        self._negotiated = LruDict(512, 1 << 20)  # (family, Accept, format=) -> negotiated format key, or None
 
     async def start(self) -> None:
         self.queries = load_queries(Path(self.settings.queries_dir))
@@ -172,9 +173,20 @@ class SparqlEndpoint:
             return error_response(request, 429, "query time budget used up",
                                   f"this client used {s.client_budget_seconds:g} s of query time in the last "
                                   f"minute; try again in {wait} s.", {"Retry-After": str(wait)})
-        started = time.monotonic()
+
+        def charge(seconds: float) -> None:  # only the time a worker spent on it, not the wait for one
+            self.budget.record(who, seconds)
+
+        work = asyncio.ensure_future(self.pool.run(job, s.query_timeout, charge))
+        gone = asyncio.ensure_future(client_gone(request))
         try:
-            return await self.pool.run(job, s.query_timeout)
+            await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():  # the client closed the connection: its job leaves the queue, or its worker stops
+                work.cancel()
+                await asyncio.wait((work,))
+                log.info("client %s went away; its query was cancelled", who)
+                return Response(status_code=499)
+            return work.result()
         except QueryTimeout:
             return error_response(request, 503, "query timed out",
                                   f"the query ran for more than {s.query_timeout:g} s and was stopped. "
@@ -190,7 +202,15 @@ class SparqlEndpoint:
             return error_response(request, 503, "query service unavailable",
                                   "the query workers are not running.", {"Retry-After": "10"})
         finally:
-            self.budget.record(who, time.monotonic() - started)
+            gone.cancel()
+            if not work.done():  # this request itself was cancelled
+                work.cancel()
+
+
+async def client_gone(request: Request, every: float = 0.2) -> None:
+    """Return once the client of ``request`` has closed its connection (polled every ``every`` seconds)."""
+    while not await request.is_disconnected():
+        await asyncio.sleep(every)
 
 
 def no_cache(headers: Any) -> bool:
@@ -279,6 +299,8 @@ def make_router(endpoint: SparqlEndpoint) -> APIRouter:
             "endpoint": s.sparql_endpoint_url,
             "cost": {"max_depth": s.max_query_depth, "max_operators": s.max_query_operators, "guard": s.cost_guard},
             "guard_memo": s.guard_memo_entries,
+            "guard_memo_bytes": s.guard_memo_bytes,
+            "max_answer_bytes": s.max_answer_bytes,
         }
         outcome = await endpoint.run_job(request, job)
         if isinstance(outcome, Response):

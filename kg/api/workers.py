@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from kg.api.jobs import job_error, run_job, store_graphs
 from kg.api.remote_backend import open_remote, restrict_connections
@@ -74,7 +76,43 @@ def _isolate_network() -> bool:
     return False
 
 
-def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
+def _rss() -> int:
+    """This process's resident set size in bytes (Linux; 0 where /proc is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _release_memory() -> None:
+    """Give freed memory back to the system after a large answer (glibc keeps it otherwise)."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+#: Answers up to this many pickled bytes are read on the event loop; larger ones in a thread.
+_INLINE_ANSWER_BYTES = 256 << 10
+
+
+def _send_answer(conn: Any, data: bytes) -> None:
+    """An answer is its pickled size, then the pickled bytes, then (see :func:`_retire_now`) a flag."""
+    conn.send(len(data))
+    conn.send_bytes(data)
+
+
+def _retire_now(size: int, base_rss: int, max_growth: int) -> bool:
+    """After an answer of ``size`` bytes was sent and freed: True when this worker should exit, because its
+    memory grew more than ``max_growth`` bytes past ``base_rss`` (what it held when it started)."""
+    if size > _INLINE_ANSWER_BYTES:
+        _release_memory()
+    return bool(max_growth and base_rss and _rss() - base_rss > max_growth)
+
+
+def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     remote = is_remote(store_path)  # kg serve --store URL: kg/api/remote_backend.py
     isolated = _isolate_network() if isolate and not remote else False
@@ -90,6 +128,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     conn.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
+    base_rss = _rss()
     while True:
         try:
             job = conn.recv()
@@ -104,9 +143,18 @@ def _worker_main(conn: Any, store_path: str, isolate: bool) -> None:
         except Exception as exc:
             log.exception("job failed")
             outcome = job_error(500, "internal error", f"the query could not be run ({type(exc).__name__})")
+        del job
+        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        del outcome
         try:
-            conn.send(outcome)
+            _send_answer(conn, data)
+            size = len(data)
+            del data
+            retire = _retire_now(size, base_rss, max_growth)
+            conn.send(retire)
         except (BrokenPipeError, OSError):
+            return
+        if retire:  # the parent read the flag and replaces this worker
             return
 
 
@@ -151,12 +199,16 @@ class WorkerPool:
     """A fixed number of query worker processes with a deadline per job and a bounded queue."""
 
     def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
-                 start_timeout: float = 120.0):
+                 start_timeout: float = 120.0, max_rss_growth: int = 0, monitor_interval: float = 0.5):
         self.store_path = store_path if is_remote(store_path) else Path(store_path)
         self.size = size
         self.queue_limit = queue_limit
         self.isolate_network = isolate_network
         self.start_timeout = start_timeout
+        #: bytes a worker's memory may grow past its start before it exits after a job (0: never)
+        self.max_rss_growth = max_rss_growth
+        self.monitor_interval = monitor_interval
+        self.recycled = 0  # workers replaced because their memory grew past the limit
         self._ctx = mp.get_context("forkserver")
         self._ctx.set_forkserver_preload(list(_PRELOAD))
         self._idle: Optional[asyncio.Queue[_Slot]] = None
@@ -174,7 +226,7 @@ class WorkerPool:
     def _spawn(self, store_path: Optional[Path] = None) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
         path, generation = str(store_path or self.store_path), self.generation  # read together, at the start
-        proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network),
+        proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network, self.max_rss_growth),
                                  daemon=True, name="kg-query-worker")
         proc.start()
         child.close()
@@ -207,6 +259,48 @@ class WorkerPool:
         for s in slots:
             self._slots[s.pid] = s
             self._idle.put_nowait(s)
+        if self.monitor_interval > 0:
+            task = loop.create_task(self._monitor())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _monitor(self) -> None:
+        """Every ``monitor_interval`` seconds: an idle worker that has died (killed, crashed) leaves the pool
+        and a replacement is started, so /health never lists a dead worker and no query is sent to one."""
+        while not self._closed:
+            await asyncio.sleep(self.monitor_interval)
+            self._drop_dead_idle()
+
+    def _drop_dead_idle(self) -> None:
+        if self._idle is None or self._closed:
+            return
+        idle: list[_Slot] = []
+        while not self._idle.empty():
+            idle.append(self._idle.get_nowait())
+        for slot in idle:
+            if self._alive(slot):
+                self._idle.put_nowait(slot)
+            else:
+                log.warning("query worker %d died while idle; starting a replacement", slot.pid)
+                self._slots.pop(slot.pid, None)
+                self._close_conn(slot)
+                if slot.generation == self.generation:
+                    self._start_replacement()
+
+    @staticmethod
+    def _alive(slot: _Slot) -> bool:
+        """The worker process runs and its pipe is quiet (an idle worker's pipe is readable only at its EOF)."""
+        try:
+            return bool(slot.process.is_alive()) and not slot.conn.poll(0)
+        except (OSError, ValueError, EOFError):
+            return False
+
+    @staticmethod
+    def _close_conn(slot: _Slot) -> None:
+        try:
+            slot.conn.close()
+        except OSError:
+            pass
 
     async def switch(self, store_path: Path) -> None:
         """Serve ``store_path`` from now on, atomically: ``size`` new workers open it first (on failure
@@ -276,60 +370,110 @@ class WorkerPool:
         self._threads.shutdown(wait=False, cancel_futures=True)
 
     # ---------------------------------------------------------------- status
+    def _live(self) -> list[_Slot]:
+        """The workers whose process is running (a dead one is dropped by the monitor or when next taken)."""
+        out = []
+        for s in list(self._slots.values()):
+            try:
+                if s.process.is_alive():
+                    out.append(s)
+            except (OSError, ValueError):
+                pass
+        return out
+
     def status(self) -> dict[str, Any]:
-        busy = sum(1 for s in self._slots.values() if s.busy_since is not None)
-        return {"workers": len(self._slots), "busy": busy, "waiting": self._waiting, "replaced": self.replaced,
-                "generation": self.generation, "store": str(self.store_path),
-                "network_isolated": all(s.network_isolated for s in self._slots.values()) if self._slots else None}
+        live = self._live()
+        busy = sum(1 for s in live if s.busy_since is not None)
+        return {"workers": len(live), "busy": busy, "waiting": self._waiting, "replaced": self.replaced,
+                "recycled": self.recycled, "generation": self.generation, "store": str(self.store_path),
+                "network_isolated": all(s.network_isolated for s in live) if live else None}
 
     def pids(self) -> list[int]:
-        return sorted(self._slots)
+        return sorted(s.pid for s in self._live())
 
     def busy_pids(self) -> list[int]:
-        return sorted(p for p, s in self._slots.items() if s.busy_since is not None)
+        return sorted(s.pid for s in self._live() if s.busy_since is not None)
 
     # ---------------------------------------------------------------- running
-    async def run(self, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Run ``job`` on a worker within ``timeout`` seconds of evaluation."""
+    async def _acquire(self, timeout: float) -> _Slot:
+        """An idle, live worker (a dead one found here is dropped and replaced), marked busy."""
+        assert self._idle is not None
+        while True:
+            self._waiting += 1
+            try:
+                slot = await asyncio.wait_for(self._idle.get(), timeout=max(timeout, 1.0) * 2)
+            except asyncio.TimeoutError:
+                raise PoolBusy() from None
+            finally:
+                self._waiting -= 1
+            if self._alive(slot):
+                slot.busy_since = time.monotonic()
+                return slot
+            log.warning("query worker %d was found dead; starting a replacement", slot.pid)
+            await self._retire(slot)
+            if self._closed:
+                raise PoolUnavailable("the query workers are not running")
+
+    async def run(self, job: dict[str, Any], timeout: float,
+                  charge: Optional[Callable[[float], None]] = None) -> dict[str, Any]:
+        """Run ``job`` on a worker within ``timeout`` seconds of evaluation. ``charge`` is told the seconds
+        each worker spent on the job (time waiting for a free worker is not counted). Every job is a read
+        (idempotent), so a worker that dies under it is replaced and the job is run once more on another."""
         if self._idle is None or self._closed:
             raise PoolUnavailable("the query workers are not running")
         if self._idle.empty() and self._waiting >= self.queue_limit:
             raise PoolBusy()
-        self._waiting += 1
-        try:
-            slot = await asyncio.wait_for(self._idle.get(), timeout=max(timeout, 1.0) * 2)
-        except asyncio.TimeoutError:
-            raise PoolBusy() from None
-        finally:
-            self._waiting -= 1
-        loop = asyncio.get_running_loop()
-        slot.busy_since = time.monotonic()
-        try:
-            outcome = await self._exchange_async(slot, job, timeout)
-        except (QueryTimeout, WorkerCrashed):
-            await self._retire(slot)
-            if self._closing:
-                raise PoolUnavailable("the server is shutting down") from None
-            raise
-        except asyncio.CancelledError:  # the client went away: the worker's answer cannot be trusted to arrive
-            self._slots.pop(slot.pid, None)
-            self._kill(slot.process)
-            if slot.generation == self.generation and not self._closed:
-                self._start_replacement()
-            raise
-        slot.busy_since = None
-        if slot.generation != self.generation or self._closed:  # a reload happened meanwhile: retire it
-            self._slots.pop(slot.pid, None)
-            loop.run_in_executor(self._threads, self._stop, slot)
-        else:
-            self._idle.put_nowait(slot)
-        return outcome
+        for attempt in (1, 2):
+            slot = await self._acquire(timeout)
+            started = time.monotonic()
+            try:
+                outcome, retire = await self._exchange_async(slot, job, timeout, self._threads)
+            except (QueryTimeout, WorkerCrashed) as exc:
+                if charge is not None:
+                    charge(time.monotonic() - started)
+                await self._retire(slot)
+                if self._closing:
+                    raise PoolUnavailable("the server is shutting down") from None
+                if isinstance(exc, WorkerCrashed) and attempt == 1:
+                    log.warning("query worker %d died during a job; running it once more on another", slot.pid)
+                    continue
+                raise
+            except asyncio.CancelledError:  # the client went away: the worker's answer cannot be trusted to arrive
+                if charge is not None:
+                    charge(time.monotonic() - started)
+                self._slots.pop(slot.pid, None)
+                self._kill(slot.process)
+                if slot.generation == self.generation and not self._closed:
+                    self._start_replacement()
+                raise
+            if charge is not None:
+                charge(time.monotonic() - started)
+            slot.busy_since = None
+            if retire:  # its memory grew past the limit: it has exited; a fresh one takes its place
+                self.recycled += 1
+                await self._retire(slot, failed=False)
+            elif slot.generation != self.generation or self._closed:  # a reload happened meanwhile: retire it
+                self._slots.pop(slot.pid, None)
+                asyncio.get_running_loop().run_in_executor(self._threads, self._stop, slot)
+            else:
+                self._idle.put_nowait(slot)
+            return outcome
+        raise WorkerCrashed()  # not reached: the second attempt returns or raises
 
     @staticmethod
-    async def _exchange_async(slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _read_answer(conn: Any) -> tuple[dict[str, Any], bool]:
+        """The rest of an answer after its size: the pickled bytes and the worker's retire flag."""
+        data = conn.recv_bytes()
+        retire = bool(conn.recv())
+        return pickle.loads(data), retire
+
+    @classmethod
+    async def _exchange_async(cls, slot: _Slot, job: dict[str, Any], timeout: float,
+                              threads: Optional[ThreadPoolExecutor] = None) -> tuple[dict[str, Any], bool]:
         """Send ``job`` and wait (on the event loop, no thread) until the worker's answer is readable or
-        ``timeout`` passes. The worker pickles its whole answer before writing it, so once it is readable
-        the rest follows at once; a worker that dies (killed, crashed) makes the pipe readable with EOF."""
+        ``timeout`` passes. The worker pickles its whole answer first, then sends its size: a small answer
+        is read here at once, a large one in a thread (``threads``), so the event loop never waits on a
+        long read. A worker that dies (killed, crashed) makes the pipe readable with EOF."""
         loop = asyncio.get_running_loop()
         conn = slot.conn
         try:
@@ -350,23 +494,28 @@ class WorkerPool:
                 # would then fail half-read (EAGAIN) and look like a crashed worker
                 os.set_blocking(fd, True)
         try:
-            return conn.recv()
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            size = conn.recv()
+            if size <= _INLINE_ANSWER_BYTES or threads is None:
+                return cls._read_answer(conn)
+            return await loop.run_in_executor(threads, cls._read_answer, conn)
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError):
             raise WorkerCrashed() from None
 
-    @staticmethod
-    def _exchange(slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
+    @classmethod
+    def _exchange(cls, slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
         """The same exchange, blocking (for callers outside an event loop)."""
         try:
             slot.conn.send(job)
             if not slot.conn.poll(timeout):
                 raise QueryTimeout()
-            return slot.conn.recv()
+            slot.conn.recv()  # the size
+            return cls._read_answer(slot.conn)[0]
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise WorkerCrashed() from None
 
-    async def _retire(self, slot: _Slot) -> None:
-        """Kill ``slot``'s process (terminate, then kill) and start a replacement in the background."""
+    async def _retire(self, slot: _Slot, failed: bool = True) -> None:
+        """Kill ``slot``'s process (terminate, then kill) and start a replacement in the background
+        (counted in ``replaced`` when the worker ``failed``)."""
         self._slots.pop(slot.pid, None)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(self._threads, self._kill, slot.process)
@@ -375,10 +524,10 @@ class WorkerPool:
         except OSError:
             pass
         if slot.generation == self.generation and not self._closed:  # an old generation's worker is not replaced
-            self._start_replacement()
+            self._start_replacement(failed)
 
-    def _start_replacement(self) -> None:
-        self.replaced += 1
+    def _start_replacement(self, failed: bool = True) -> None:
+        self.replaced += int(failed)
         loop = asyncio.get_running_loop()
 
         async def replace() -> None:

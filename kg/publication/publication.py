@@ -176,6 +176,8 @@ class Publication:
                     stdin=subprocess.DEVNULL, stdout=err, stderr=err, close_fds=True)
             self._job_started = time.monotonic()
             atexit.register(_stop, self._job)
+            # reaped as soon as it ends, even after a reload has replaced this Publication (no zombie)
+            threading.Thread(target=self._job.wait, name="kg-dump-job-reaper", daemon=True).start()
         code = self._job.poll()
         if code is None:
             raise PublicationPending(out)
