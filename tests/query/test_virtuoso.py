@@ -1,0 +1,209 @@
+"""The external-store suite on a second real engine: OpenLink Virtuoso 7 open source (no mocks).
+
+``virtuoso-t`` (Debian ``virtuoso-opensource-7-bin``, ``make virtuoso``) runs over a new database in a
+temporary folder, its HTTP and ISQL ports free loopback ports (``support.servers.virtuoso_server``), and is
+stopped by PID. The small synthetic build of ``test_remote`` is loaded with ``kg push`` through Virtuoso's
+Graph Store Protocol endpoint ``/sparql-graph-crud-auth`` as a push account that has only the
+``SPARQL_UPDATE`` role (HTTP digest auth); anonymous ``/sparql`` stays read-only. Then every named query
+through ``kg.query.remote`` must give the embedded store's rows, and ``kg serve --store`` on Virtuoso must
+answer ``/sparql`` and ``/queries/{name}`` as ``kg serve`` on the embedded store does. Where Virtuoso departs
+from the standard, ``kg.query.remote`` adapts (see docs/scale.md, "Virtuoso"); the queries are not changed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+import pyoxigraph as ox
+import pytest
+
+from kg.ops.push import PushError, push
+from kg.query.registry import load_queries, run_named
+from kg.query.remote import RemoteError, RemoteStore, adapt_query, run_named_remote
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
+from support.servers import Virtuoso, virtuoso_server
+from api.conftest import Server, start_server, stop_server
+from query.test_remote import ROOT, _normalise, built, sample_overlap  # noqa: F401  (built is a fixture)
+from query.test_remote_serve import CONSTRUCT, FEW_BODIES, SETTINGS, _ask, embedded  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.timeout(180)
+
+ENV = {"REMIT_QUERIES_DIR": str(ROOT / "queries"), "REMIT_WORKERS": "1", "REMIT_QUEUE_LIMIT": "4"}
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    try:
+        with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as v:
+            yield v
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def pushed(built: Path, virtuoso: Virtuoso) -> str:  # noqa: F811
+    """The build loaded by the real CLI, ``kg push``, through the GSP endpoint with the push account."""
+    r = subprocess.run([sys.executable, "-m", "kg.cli", "push", "--store", virtuoso.sparql,
+                        "--graph-store", virtuoso.graph_store, "--user", virtuoso.user, "--dataset", str(built)],
+                       capture_output=True, text=True, cwd=ROOT, timeout=120,
+                       env={**os.environ, "REMIT_STORE_PASSWORD": virtuoso.password})
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "pushed" in r.stdout and "in the store" in r.stdout
+    return virtuoso.sparql
+
+
+def test_push_needs_the_push_account_and_is_idempotent(built: Path, virtuoso: Virtuoso, pushed: str) -> None:  # noqa: F811
+    from kg.ops.push import read_dataset
+
+    local = {g: len(set(ts)) for g, ts in read_dataset(built).items()}
+    remote = RemoteStore(pushed)
+    counts = {g: remote.count(g) for g in (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED))}
+    assert counts == {g: local[g] for g in counts} and all(counts.values())
+    again = push(built, virtuoso.graph_store, pushed, auth=(virtuoso.user, virtuoso.password))
+    assert {g.graph: g.stored for g in again.graphs} == local  # PUT replaced, not added
+    # anonymous writes are refused (the SPARQL user has no SPARQL_UPDATE role) and change nothing
+    with pytest.raises(PushError, match="refused graph"):
+        push(built, virtuoso.base + "/sparql-graph-crud", None)
+    with pytest.raises(PushError, match="refused the credentials"):
+        push(built, virtuoso.graph_store, None, auth=(virtuoso.user, "wrong"))
+    r = httpx.post(pushed, data={"query": f"CLEAR GRAPH <{GRAPH_ASSERTED}>"}, timeout=30)
+    assert r.status_code >= 400
+    assert {g: remote.count(g) for g in counts} == counts
+
+
+def _sample_establishment(store: ox.Store) -> dict[str, str]:
+    """A real establishment (a remit:Setting of the graph) for queries that take one."""
+    rows = list(store.query("SELECT ?s WHERE { GRAPH ?g { ?s a <https://w3id.org/remit/def/Setting> } } ORDER BY ?s LIMIT 1"))
+    return {"establishment": rows[0]["s"].value} if rows else {}
+
+
+#: Named queries Virtuoso 7.2.5 (Debian bookworm) does not answer as SPARQL 1.1 says, with what it does
+#: (docs/scale.md, "Virtuoso"). Each must still depart exactly so: when an adapter in kg.query.remote or a
+#: newer Virtuoso fixes one, this test fails and the entry (and the doc row) must go.
+VIRTUOSO_DEPARTS = {
+    "agreement-overlaps": "SP031: SPARQL compiler: IRI() built-in function can not use boolean expression",
+    "unremade-agreements": "SP031: SPARQL compiler: IRI() built-in function can not use boolean expression",
+    "duplications": "sparp_find_origin_of_external_var()",
+    "establishment": "SR008: Function rdf_substr_impl needs an integer as argument 3",
+    "remit-matrix": "SR008: Function rdf_substr_impl needs an integer as argument 3",
+    "overlaps": "SQ156: Internal Optimized compiler error",
+    "powers-without-agreement": "SQ074",
+    "explain": "rows",     # no rows where the embedded store has 2 (parameters bound by VALUES, EXISTS on them)
+    "leads": "values",    # leadLabel unbound where IF(BOUND(?lead), ..., "none named") gives "none named"
+}
+
+#: Virtuoso compiles this one for ~50 s on this machine, then fails with "SQ199: Maximum size (32767) of a
+#: code vector exceeded by 1475585 bytes" (the query, with its MINUS and sub-selects, is compiled into one
+#: SQL procedure too large for Virtuoso's code vector).
+SLOW_TO_FAIL = "reviews-due"
+
+
+def _compare(embedded: ox.Store, remote: RemoteStore, nq, params: dict[str, str]) -> str:
+    """"" when the remote rows equal the embedded rows on both pages, else what differs."""
+    for limit, offset in ((1000, 0), (3, 2)):
+        mine = run_named(embedded, nq, params, limit, offset)
+        try:
+            theirs = run_named_remote(remote, nq, params, limit, offset)
+        except RemoteError as exc:
+            return f"error: {exc}"
+        if theirs.columns != mine.columns:
+            return f"columns {theirs.columns} != {mine.columns}"
+        if (theirs.has_more, len(theirs.rows)) != (mine.has_more, len(mine.rows)):
+            return f"rows {len(theirs.rows)}/{theirs.has_more} != {len(mine.rows)}/{mine.has_more} ({limit}, {offset})"
+        if _normalise(theirs.rows) != _normalise(mine.rows):
+            diff = [(a, b) for a, b in zip(_normalise(theirs.rows), _normalise(mine.rows)) if a != b][:1]
+            return f"values differ ({limit}, {offset}): {diff}"
+    return ""
+
+
+def test_named_queries_match_the_embedded_store(built: Path, pushed: str) -> None:  # noqa: F811
+    embedded = ox.Store()
+    embedded.load(path=str(built), format=ox.RdfFormat.TRIG)
+    remote = RemoteStore(pushed)
+    assert remote.dialect == "virtuoso"  # detected from the Server header
+    registry = load_queries(ROOT / "queries")
+    sample = {**sample_overlap(embedded), **_sample_establishment(embedded)}
+    outcome: dict[str, str] = {}
+    for name, nq in sorted(registry.items()):
+        if name == SLOW_TO_FAIL:
+            continue  # asked last, in test_reviews_due_is_beyond_virtuoso (it keeps a core busy for ~50 s)
+        params = {"asOf": "2026-01-01"} if any(p.name == "asOf" for p in nq.params) else {}
+        missing = [p.name for p in nq.params if p.required and p.name not in sample]
+        assert not missing, f"{name}: no sample value for the required parameter(s) {missing}; add one here"
+        params.update({p.name: sample[p.name] for p in nq.params if p.required})
+        outcome[name] = _compare(embedded, remote, nq, params)
+    equal = sorted(n for n, o in outcome.items() if not o)
+    unexpected = {n: o[:700] for n, o in outcome.items() if o and n not in VIRTUOSO_DEPARTS}
+    assert unexpected == {}
+    fixed = [n for n in VIRTUOSO_DEPARTS if n in outcome and VIRTUOSO_DEPARTS[n] not in outcome[n]]
+    assert fixed == [], {n: outcome[n][:400] for n in fixed}
+    assert {"agreements", "contacts", "devolved-boundary", "gaps", "party-functions"} <= set(equal)
+
+
+@pytest.fixture(scope="module")
+def served(pushed: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """``kg serve --store`` on Virtuoso's /sparql."""
+    s = start_server(pushed, tmp_path_factory.mktemp("virtuoso-serve"), **ENV)  # type: ignore[arg-type]
+    yield s
+    stop_server(s)
+
+
+def test_serve_answers_sparql_like_the_embedded_store(embedded: Server, served: Server) -> None:  # noqa: F811
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+    from SPARQLWrapper import CSV, JSON, TSV, TURTLE, XML
+
+    for query in (FEW_BODIES, SETTINGS):  # SETTINGS is longer than the row limit: both cut it the same way
+        for fmt in (JSON, XML, CSV, TSV):
+            mine, mine_headers = _ask(embedded, query, fmt)
+            theirs, their_headers = _ask(served, query, fmt)
+            assert theirs.replace(served.url.encode(), b"X") == mine.replace(embedded.url.encode(), b"X"), (query, fmt)
+            assert their_headers.get("remit-result-truncated") == mine_headers.get("remit-result-truncated")
+    mine, _ = _ask(embedded, CONSTRUCT, TURTLE)
+    theirs, _ = _ask(served, CONSTRUCT, TURTLE)
+    g1, g2 = Graph().parse(data=mine, format="turtle"), Graph().parse(data=theirs, format="turtle")
+    assert len(g2) == 12 and isomorphic(g1, g2)
+    r = httpx.post(served.sparql, data={"query": "DROP ALL"}, timeout=30)
+    assert r.status_code == 400  # read-only in front of the store too
+
+
+def test_serve_answers_named_queries_like_the_embedded_store(embedded: Server, served: Server) -> None:  # noqa: F811
+    compared = 0
+    for name, params in (("agreements", {}), ("devolved-boundary", {}), ("contacts", {"asOf": "2026-01-01"})):
+        for page in ({"limit": "1000"}, {"limit": "3", "offset": "2"}):
+            mine = httpx.get(f"{embedded.url}/queries/{name}", params={**params, **page, "format": "json"}, timeout=60)
+            theirs = httpx.get(f"{served.url}/queries/{name}", params={**params, **page, "format": "json"}, timeout=60)
+            assert mine.status_code == theirs.status_code == 200, (name, theirs.text)
+            a, b = mine.json(), theirs.json()
+            assert b["head"] == a["head"] and b["page"] == a["page"], name
+            assert _normalise(b["results"]["bindings"]) == _normalise(a["results"]["bindings"]), name
+            compared += len(a["results"]["bindings"])
+    assert compared > 20
+    csv = httpx.get(f"{served.url}/queries/agreements", params={"format": "csv"}, timeout=60)
+    assert csv.status_code == 200 and csv.text.lstrip("\ufeff").startswith("agreement,")
+
+
+def test_the_virtuoso_adapter_keeps_the_meaning() -> None:
+    """The rewrites of kg.query.remote.adapt_query, as text (the store tests above show their effect)."""
+    text = ("SELECT * WHERE { { SELECT ?a WHERE { ?a ?p ?o } ORDER BY ?a LIMIT 1000000000000 # @page\n }\n"
+            " FILTER(COALESCE(sameTerm(?b, ?b1) || sameTerm(?b, ?b2), true)) FILTER(!sameTerm(?a, ?b))"
+            ' BIND("COALESCE(sameTerm(?x, ?y), true) LIMIT 10000000000" AS ?s) } LIMIT 5')
+    out = adapt_query(text, "virtuoso")
+    assert "IF(BOUND(?b) && BOUND(?b1) && BOUND(?b2), sameTerm(?b, ?b1) || sameTerm(?b, ?b2), true)" in out
+    assert "FILTER(!sameTerm(?a, ?b))" in out and out.endswith("LIMIT 5")
+    assert "LIMIT 1000000000000" not in out and "# @page" in out
+    assert '"COALESCE(sameTerm(?x, ?y), true) LIMIT 10000000000"' in out  # strings untouched
+    assert adapt_query(text, "standard") == text
+
+
+def test_reviews_due_is_beyond_virtuoso(pushed: str) -> None:
+    """Last in the module (the server is stopped by PID right after, so its ~50 s compilation does not
+    outlive the test): Virtuoso gives no answer to `reviews-due` within 5 s (see SLOW_TO_FAIL)."""
+    nq = load_queries(ROOT / "queries")[SLOW_TO_FAIL]
+    with pytest.raises(RemoteError, match="timed out|SQ199"):
+        run_named_remote(RemoteStore(pushed, timeout=5), nq, {"asOf": "2026-01-01"}, 1000, 0)
