@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 import re
 from typing import Any, Optional
+from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
@@ -251,17 +252,23 @@ def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
     resps.sort(key=lambda d: ([v.text for v in d["settings"]], [v.text for v in d["functions"]]))
     agreements = sorted({r["a"].value for r in site.select(PREFIX + "SELECT ?a WHERE { ?a remit:party ?b }", b=iri)},
                         key=site.label)
+    # the overlaps of the matrix (the `overlaps` and `duplications` queries on the status date), each from the
+    # cell of this body's own function
     overlaps = []
-    for r in site.select(PREFIX + """
-            SELECT DISTINCT ?other ?fn ?st WHERE {
-              ?r1 remit:holder ?b ; remit:function ?fn ; remit:settingType ?st .
-              ?r2 remit:holder ?other ; remit:function ?fn ; remit:settingType ?st .
-              FILTER(?other != ?b) }""", b=iri):
-        st, fn = r["st"].value, r["fn"].value
-        cell = _cell_path(st, fn)
-        overlaps.append({"other": site.link(page, r["other"].value), "function": site.link(page, fn),
-                         "setting": site.link(page, st), "cell": site.rel(page, cell) if cell else None})
-    overlaps.sort(key=lambda o: (o["setting"].text, o["function"].text, o["other"].text))
+    for (st, fn), c in matrix_cells(site).items():
+        for o in c["overlaps"]:
+            side = "1" if o["body1"] == iri else "2" if o["body2"] == iri else None
+            if side is None or o["function" + side] != fn:
+                continue
+            other = "2" if side == "1" else "1"
+            cell = _cell_path(st, fn)
+            overlaps.append({"other": site.link(page, o["body" + other]), "function": site.link(page, fn),
+                             "other_function": site.link(page, o["function" + other]),
+                             "setting": site.link(page, st), "duplication": o["duplication"],
+                             "jurisdiction": site.link(page, o["jurisdiction"]) if o["jurisdiction"] else Value(""),
+                             "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
+                             "cell": site.rel(page, cell) if cell else None})
+    overlaps.sort(key=lambda o: (o["setting"].text, o["function"].text, o["other"].text, o["jurisdiction"].text))
     return dict(
         base,
         acronyms=_values(site, page, iri, R + "acronym"),
@@ -281,29 +288,79 @@ def _cell_path(st: str, fn: str) -> Optional[str]:
     return f"/matrix/{s}/{f}.html" if s and f else None
 
 
-def _duplicated_cells(site: Site) -> Optional[set[tuple[str, str]]]:
-    """(setting type, function) cells listed by the ``duplications`` named query; None if it is absent."""
-    try:
-        res = site.run_named("duplications", {})
-    except Exception:
+#: Enough rows for every overlap of a national graph in one page (the named queries' own cap is for people).
+_ALL_ROWS = 10_000_000
+#: The columns that identify one overlap (one pair of bodies, their functions, setting type, jurisdiction).
+OVERLAP_KEY = ("body1", "function1", "body2", "function2", "settingType", "jurisdiction")
+
+
+def _value(b: dict[str, Any], col: str) -> str:
+    return (b.get(col) or {}).get("value", "")
+
+
+def _all_rows(site: Site, name: str, params: Optional[dict[str, str]] = None) -> Optional[list[dict[str, Any]]]:
+    """Every row of a named query (the site's status date as ``asOf``); None when the query is absent."""
+    res = site.run_named(name, params or {}, limit=_ALL_ROWS)
+    return None if res is None else list(res.rows)
+
+
+def in_force(day: str, start: str = "", until: str = "", ended: str = "") -> bool:
+    """The named queries' test of a fact in effect on ``day`` (``YYYY-MM-DD``): each stated date is compared on
+    as many characters as it has (xsd:gYear, gYearMonth or date), so ``2017-07`` ends on the last day of July;
+    ``until`` is the last day in effect, ``ended`` the first day no longer in effect (a body's end)."""
+    def cut(d: str) -> str:
+        return d[:10]
+    if start and not cut(start) <= day[:len(cut(start))]:
+        return False
+    if until and not cut(until) >= day[:len(cut(until))]:
+        return False
+    if ended and not cut(ended) > day[:len(cut(ended))]:
+        return False
+    return True
+
+
+def _lifetimes(site: Site) -> dict[str, tuple[str, str, str]]:
+    """Each body's life as ``in_force`` arguments (start, "", end): ``remit:activeFrom``/``remit:activeUntil``
+    (derived from dated successions and renamings, when the build derives them), else ``remit:dissolved``."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for r in site.select(PREFIX + """
+            SELECT ?b (MAX(STR(?f)) AS ?from) (MIN(STR(?e)) AS ?end) WHERE {
+              { ?b remit:activeFrom ?f } UNION { ?b remit:activeUntil ?e } UNION { ?b remit:dissolved ?e } }
+            GROUP BY ?b"""):
+        out[r["b"].value] = (r["from"].value if r["from"] else "", "", r["end"].value if r["end"] else "")
+    return out
+
+
+def _overlap_records(site: Site) -> Optional[dict[tuple[str, ...], dict[str, Any]]]:
+    """The distinct overlaps of the ``overlaps`` named query on the status date, keyed by :data:`OVERLAP_KEY`,
+    each with its covering agreements, the leads they name and ``duplication`` (the key is a row of the
+    ``duplications`` named query). None when either query is absent."""
+    overlaps, dups = _all_rows(site, "overlaps"), _all_rows(site, "duplications")
+    if overlaps is None or dups is None:
         return None
-    if res is None:
-        return None
-    out: set[tuple[str, str]] = set()
-    for b in res.rows:
-        st = b.get("settingType", {}).get("value")
-        for col in ("function1", "function2"):
-            fn = b.get(col, {}).get("value")
-            if st and fn:
-                out.add((st, fn))
+    out: dict[tuple[str, ...], dict[str, Any]] = {}
+    for b in overlaps:
+        key = tuple(_value(b, c) for c in OVERLAP_KEY)
+        rec = out.setdefault(key, {**dict(zip(OVERLAP_KEY, key)), "agreements": set(), "leads": set(),
+                                   "duplication": False, "without_lead": set()})
+        if _value(b, "agreement"):
+            rec["agreements"].add(_value(b, "agreement"))
+        if _value(b, "lead"):
+            rec["leads"].add(_value(b, "lead"))
+    for b in dups:
+        key = tuple(_value(b, c) for c in OVERLAP_KEY)
+        rec = out.setdefault(key, {**dict(zip(OVERLAP_KEY, key)), "agreements": set(), "leads": set(),
+                                   "duplication": False, "without_lead": set()})
+        rec["duplication"] = True
+        rec["without_lead"] = {a for a in _value(b, "agreementsWithoutLead").split(LIST_SEPARATOR) if a}
     return out
 
 
 def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every (setting type, function) cell that has a responsibility or an area of joint work. Computed
-    once per site and status date (the ``duplications`` query behind it scans every responsibility: 3.5 s
-    at 100k triples, and every explanation page needs the cells); the site's store never changes (a reload
-    makes a new site)."""
+    """Every (setting type, function) cell that has a responsibility in force or an area of joint work, with
+    its overlaps and duplications. Computed once per site and status date (the ``overlaps`` and
+    ``duplications`` queries behind it scan every responsibility: seconds at 100k triples, and every
+    explanation page needs the cells); the site's store never changes (a reload makes a new site)."""
     memo: dict[Any, dict[tuple[str, str], dict[str, Any]]] = site.__dict__.setdefault("_matrix_cells_memo", {})
     day = site.status_date()
     if day not in memo:
@@ -312,37 +369,55 @@ def matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
     return memo[day]
 
 
+def _new_cell() -> dict[str, Any]:
+    return {"holders": set(), "areas": set(), "leads": set(), "noleads": set(), "overlaps": [], "ended": set()}
+
+
 def _matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
+    day = site.status_date().isoformat()
     cells: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in site.select(PREFIX + """
-            SELECT DISTINCT ?st ?fn ?h WHERE { ?r a remit:Responsibility ; remit:holder ?h ;
-                                                    remit:function ?fn ; remit:settingType ?st }"""):
-        c = cells.setdefault((r["st"].value, r["fn"].value), {"holders": set(), "areas": set(), "leads": set(),
-                                                                "noleads": set()})
-        c["holders"].add(r["h"].value)
+    life = _lifetimes(site)
+    holders = _all_rows(site, "remit-matrix")
+    if holders is None:  # no `remit-matrix` named query: the same rows straight from the graph
+        holders = [{"holder": {"value": r["h"].value}, "settingType": {"value": r["st"].value},
+                    "fn": {"value": r["fn"].value},
+                    "validFrom": {"value": r["from"].value if r["from"] else ""},
+                    "validUntil": {"value": r["until"].value if r["until"] else ""}}
+                   for r in site.select(PREFIX + """
+            SELECT ?h ?st ?fn ?from ?until WHERE { ?r a remit:Responsibility ; remit:holder ?h ;
+                 remit:function ?fn ; remit:settingType ?st .
+                 OPTIONAL { ?r remit:validFrom ?from } OPTIONAL { ?r remit:validUntil ?until } }""")]
+    for b in holders:
+        h, st, fn = _value(b, "holder"), _value(b, "settingType"), _value(b, "fn")
+        if in_force(day, _value(b, "validFrom"), _value(b, "validUntil")) and in_force(day, *life.get(h, ("", "", ""))):
+            cells.setdefault((st, fn), _new_cell())["holders"].add(h)
+        else:
+            cells.setdefault((st, fn), _new_cell())["ended"].add(h)
     for r in site.select(PREFIX + """
             SELECT DISTINCT ?st ?fn ?area ?lead WHERE { ?area a remit:AreaOfJointWork ;
                  remit:function ?fn ; remit:settingType ?st . OPTIONAL { ?area remit:leadBody ?lead } }"""):
-        c = cells.setdefault((r["st"].value, r["fn"].value), {"holders": set(), "areas": set(), "leads": set(),
-                                                                "noleads": set()})
+        c = cells.setdefault((r["st"].value, r["fn"].value), _new_cell())
         c["areas"].add(r["area"].value)
         if r["lead"] is not None:
             c["leads"].add(r["lead"].value)
         else:
             c["noleads"].add(r["area"].value)
-    duplicated = _duplicated_cells(site)
-    for key, c in cells.items():
+    # a cell only once responsibilities ended and no area names it: nothing in force to show
+    for key in [k for k, c in cells.items() if not c["holders"] and not c["areas"]]:
+        del cells[key]
+    records = _overlap_records(site) or {}
+    for rec in sorted(records.values(), key=lambda r: tuple(r[c] for c in OVERLAP_KEY)):
+        for fn in dict.fromkeys((rec["function1"], rec["function2"])):
+            cells.setdefault((rec["settingType"], fn), _new_cell())["overlaps"].append(rec)
+    for c in cells.values():
+        c["duplications"] = [o for o in c["overlaps"] if o["duplication"]]
         n = len(c["holders"])
-        if duplicated is not None:
-            dup = key in duplicated and n >= 2
-        else:  # no `duplications` named query: an overlap with no lead named in the cell
-            dup = n >= 2 and not c["leads"]
-        if dup:
+        if c["duplications"]:
             c["state"] = "duplication"
-        elif n >= 2 and c["leads"]:
+        elif c["overlaps"]:
             c["state"] = "coordinated"
         elif n >= 2:
-            c["state"] = "overlap"
+            c["state"] = "separate"
         elif n == 1:
             c["state"] = "single"
         else:
@@ -350,13 +425,18 @@ def _matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
     return cells
 
 
+#: What each state of a matrix cell means (the key of /matrix.html; docs/publication.md says the same).
 STATE_TEXT = {
-    "duplication": "duplication: two or more bodies hold this function here and no agreement in force between them "
-                   "names a lead",
-    "overlap": "overlap: two or more bodies hold this function here; a lead is named for a related function",
-    "coordinated": "overlap coordinated: an agreement names a lead for this cell",
-    "single": "one body",
-    "area-only": "agreement area only",
+    "duplication": "duplication: at least one pair of bodies overlaps here (a row of the duplications query: "
+                   "both responsibilities in force, functions equal or nested, jurisdictions equal or nested) and "
+                   "nothing in force names a lead for it",
+    "coordinated": "overlap coordinated: bodies overlap here (rows of the overlaps query) and every overlapping "
+                   "pair is settled by a lead: an agreement in force between the two names one for the area, or "
+                   "a lead assignment covers the function",
+    "separate": "no overlap: two or more bodies hold this function here, but in jurisdictions that do not "
+                "overlap (for example one in England, one in Wales)",
+    "single": "one body holds this function here, overlapping no other",
+    "area-only": "agreement area only: an agreement names this function here, but no body holds it on this date",
 }
 
 
@@ -377,27 +457,61 @@ def matrix_view(site: Site, page: str) -> dict[str, Any]:
                 "state": c["state"], "state_text": STATE_TEXT[c["state"]],
                 "holders": [Value(site.label(h)) for h in sorted(c["holders"], key=site.label)],
                 "href": site.rel(page, path) if path else None,
+                "overlaps": len(c["overlaps"]), "duplications": len(c["duplications"]),
                 "noleads": len(c["noleads"]), "leads": len(c["leads"]),
                 "title": f"{site.label(fn)} for {site.label(st)}"})
         grid.append(row)
     counts = {s: sum(1 for c in cells.values() if c["state"] == s) for s in STATE_TEXT}
-    return {"functions": [site.link(page, f) for f in fns], "grid": grid, "counts": counts,
-            "state_text": STATE_TEXT, "title": "Remit matrix"}
+    overlaps = {tuple(o[k] for k in OVERLAP_KEY): o for c in cells.values() for o in c["overlaps"]}
+    totals = {"overlaps": len(overlaps), "duplications": sum(1 for o in overlaps.values() if o["duplication"])}
+    totals["settled"] = totals["overlaps"] - totals["duplications"]
+    return {"functions": [site.link(page, f) for f in fns], "grid": grid, "counts": counts, "totals": totals,
+            "state_text": STATE_TEXT, "title": "Remit matrix",
+            "overlaps_href": site.service(page, "/queries/overlaps"),
+            "duplications_href": site.service(page, "/queries/duplications")}
+
+
+def _explain_pair(site: Site, page: str, o: dict[str, Any], fn: str, n: int) -> dict[str, Any]:
+    """One overlap of a cell for its page: the two bodies, functions, jurisdiction, what settles it (or not),
+    and the ``explain`` named query run for exactly that pair, setting type and function."""
+    params = {"body1": o["body1"], "body2": o["body2"], "settingType": o["settingType"], "function": fn}
+    table = named_table(site, page, "explain", _params_for(site, "explain", **params))
+    if table is not None:
+        table["anchor"] = f"explain-{n}"
+        table["query_string"] = urlencode(params)
+        table["heading"] = f"Why {site.label(o['body1'])} and {site.label(o['body2'])} overlap here"
+    return {"key": " ".join(o[k] for k in OVERLAP_KEY), "duplication": o["duplication"],
+            "body1": site.link(page, o["body1"]), "function1": site.link(page, o["function1"]),
+            "body2": site.link(page, o["body2"]), "function2": site.link(page, o["function2"]),
+            "jurisdiction": site.link(page, o["jurisdiction"]) if o["jurisdiction"] else Value(""),
+            "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
+            "agreements": [site.link(page, x) for x in sorted(o["agreements"], key=site.label)],
+            "without_lead": [site.link(page, x) for x in sorted(o["without_lead"], key=site.label)],
+            "explain": table, "anchor": f"explain-{n}"}
 
 
 def explain_view(site: Site, page: str, st: str, fn: str) -> dict[str, Any]:
     cells = matrix_cells(site)
     c = cells.get((st, fn))
-    resps = []
+    day = site.status_date().isoformat()
+    life = _lifetimes(site)
+    resps, ended = [], []
     for r in site.select(PREFIX + """
-            SELECT ?r ?h WHERE { ?r a remit:Responsibility ; remit:holder ?h ; remit:function ?fn ; remit:settingType ?st }""",
+            SELECT ?r ?h (SAMPLE(?f) AS ?from) (SAMPLE(?u) AS ?until) WHERE {
+              ?r a remit:Responsibility ; remit:holder ?h ; remit:function ?fn ; remit:settingType ?st .
+              OPTIONAL { ?r remit:validFrom ?f } OPTIONAL { ?r remit:validUntil ?u } } GROUP BY ?r ?h ?st ?fn""",
                          st=st, fn=fn):
         x = r["r"].value
-        resps.append({"link": site.link(page, x), "holder": site.link(page, r["h"].value),
-                      "bases": _values(site, page, x, R + "legalBasis"),
-                      "jurisdictions": _values(site, page, x, R + "jurisdiction"),
-                      "citations": site.citations_of(page, x)})
+        start, until = (r["from"].value if r["from"] else ""), (r["until"].value if r["until"] else "")
+        item = {"link": site.link(page, x), "holder": site.link(page, r["h"].value),
+                "bases": _values(site, page, x, R + "legalBasis"),
+                "jurisdictions": _values(site, page, x, R + "jurisdiction"),
+                "from": start, "until": until or life.get(r["h"].value, ("", "", ""))[2],
+                "citations": site.citations_of(page, x)}
+        alive = in_force(day, *life.get(r["h"].value, ("", "", "")))
+        (resps if alive and in_force(day, start, until) else ended).append(item)
     resps.sort(key=lambda d: (d["holder"].text, d["link"].text))
+    ended.sort(key=lambda d: (d["holder"].text, d["link"].text))
     areas = []
     for r in site.select(PREFIX + """
             SELECT DISTINCT ?area ?a WHERE { ?area a remit:AreaOfJointWork ; remit:function ?fn ; remit:settingType ?st .
@@ -408,21 +522,14 @@ def explain_view(site: Site, page: str, st: str, fn: str) -> dict[str, Any]:
                       "leads": _values(site, page, x, R + "leadBody"),
                       "citations": site.citations_of(page, x)})
     areas.sort(key=lambda d: (d["agreement"].text if d["agreement"] else "", d["link"].text))
-    named = None
-    nq = site.queries.get("explain")
-    if nq is not None:
-        params: dict[str, str] = {}
-        for p in nq.params:
-            low = p.name.lower()
-            if "setting" in low:
-                params[p.name] = st
-            elif "function" in low or low in ("fn", "func"):
-                params[p.name] = fn
-        named = named_table(site, page, "explain", params)
+    pairs = [_explain_pair(site, page, o, fn, i) for i, o in enumerate(c["overlaps"] if c else [], 1)]
     return {"title": f"{site.label(fn)} for {site.label(st)}", "setting": site.link(page, st),
             "function": site.link(page, fn), "state": c["state"] if c else "empty",
             "state_text": STATE_TEXT.get(c["state"], "") if c else "nothing recorded",
-            "responsibilities": resps, "areas": areas, "named": named,
+            "responsibilities": resps, "ended": ended, "areas": areas, "pairs": pairs,
+            "duplications": sum(1 for p in pairs if p["duplication"]),
+            "overlaps_href": site.service(page, "/queries/overlaps?" + urlencode({"settingType": st, "function": fn})),
+            "duplications_href": site.service(page, "/queries/duplications?" + urlencode({"settingType": st, "function": fn})),
             "back": site.rel(page, "/matrix.html")}
 
 
@@ -433,4 +540,4 @@ def is_kind(site: Site, iri: str, cls: str) -> bool:
                                                 ox.Variable("c"): ox.NamedNode(R + cls)}))
 
 
-__all__ += ["is_kind", "review_status", "STATE_TEXT", "iri_local_name"]
+__all__ += ["is_kind", "review_status", "STATE_TEXT", "iri_local_name", "in_force", "OVERLAP_KEY"]
