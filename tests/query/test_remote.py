@@ -20,6 +20,7 @@ from kg.pipeline.reason import materialise
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 from kg.ops.push import PushError, graph_store_url, push, read_dataset
 from kg.query.registry import load_queries, run_named
+from kg.query.terms import ParamError
 from kg.query.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
 from kg.ops.synth import synthesize
 from support.servers import free_port, oxigraph_server
@@ -96,8 +97,12 @@ def sample_overlap(store: ox.Store) -> dict[str, str]:
     that is not in the graph is an error, so the sample must come from the graph itself."""
     nq = load_queries(ROOT / "queries")["overlaps"]
     row = run_named(store, nq, {"asOf": "2026-01-01"}, 1, 0).rows[0]
-    return {"body1": row["body1"]["value"], "body2": row["body2"]["value"], "settingType": row["settingType"]["value"],
-            "function": row["function1"]["value"]}
+    sample = {"body1": row["body1"]["value"], "body2": row["body2"]["value"], "settingType": row["settingType"]["value"],
+              "function": row["function1"]["value"]}
+    setting = next(iter(store.query("PREFIX remit: <https://w3id.org/remit/def/> SELECT ?s WHERE { GRAPH ?g { ?s a remit:Setting } } LIMIT 1")), None)
+    if setting is not None:  # establishment: a setting of the graph
+        sample["establishment"] = setting[0].value
+    return sample
 
 
 def test_named_queries_match_the_embedded_store(built: Path, server: str) -> None:
@@ -113,6 +118,13 @@ def test_named_queries_match_the_embedded_store(built: Path, server: str) -> Non
         params = {"asOf": "2026-01-01"} if any(p.name == "asOf" for p in nq.params) else {}
         # required parameters (explain) get a real example: an overlap of the graph
         params.update({p.name: sample[p.name] for p in nq.params if p.required and p.name in sample})
+        if any(p.required and p.name not in params for p in nq.params):  # no such term in this graph:
+            with pytest.raises(ParamError) as mine_err:  # both sides refuse with the same message
+                run_named(embedded, nq, params, 10, 0)
+            with pytest.raises(ParamError) as their_err:
+                run_named_remote(remote, nq, params, 10, 0)
+            assert str(mine_err.value) == str(their_err.value), name
+            continue
         for limit, offset in ((1000, 0), (3, 2)):
             mine = run_named(embedded, nq, params, limit, offset)
             theirs = run_named_remote(remote, nq, params, limit, offset)
@@ -186,9 +198,12 @@ def test_values_binding_reaches_minus_groups_and_sub_selects() -> None:
     for name, nq in load_queries(ROOT / "queries").items():
         if "asOf" not in {p.name for p in nq.params}:
             continue
+        required = {"establishment": "https://w3id.org/remit/id/setting/parc"}  # a real establishment
         for as_of in ("1999-01-01", "2012-06-01"):
-            mine = run_named(store, nq, {"asOf": as_of}, limit=1000, offset=0)
-            text = bind_with_values(nq.text, bind_params(nq, {"asOf": as_of}))
+            params = {"asOf": as_of, **{p.name: required[p.name] for p in nq.params if p.required and p.name in required}}
+            mine = run_named(store, nq, params, limit=1000, offset=0)
+            bound = {k: ("iri", v[1], None) if v[0] == "term" else v for k, v in bind_params(nq, params).items()}
+            text = bind_with_values(nq.text, bound)  # the IRIs are given in full: resolved as they are
             res = store.query(text, default_graph=default_graph_nodes())
             names = [v.value for v in res.variables]
             theirs = sorted(tuple(str(row[v]) if row[v] is not None else "" for v in names) for row in res)
