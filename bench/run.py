@@ -239,7 +239,7 @@ _INPROC = textwrap.dedent("""
     import pyoxigraph as ox
     from kg.query.registry import load_queries, run_named, bind_params
     from kg.rdf.store import open_store, default_graph_nodes
-    from kg.query.registry import _to_ox
+    from kg.query.binding import bind_with_values
     store = open_store(Path(sys.argv[1])); name = sys.argv[2]; repeats = int(sys.argv[3]); mode = sys.argv[4]
     nq = load_queries(Path("queries"))[name]
     times = []; rows = None
@@ -249,8 +249,7 @@ _INPROC = textwrap.dedent("""
             page = run_named(store, nq, {}, limit=1000, offset=0); rows = len(page.rows)
         else:  # the same text straight on pyoxigraph, every row
             b = bind_params(nq, {})
-            res = store.query(nq.text, default_graph=default_graph_nodes(),
-                              substitutions={ox.Variable(k): _to_ox(v) for k, v in b.items()})
+            res = store.query(bind_with_values(nq.text, b), default_graph=default_graph_nodes())
             rows = sum(1 for _ in res)
         times.append(time.perf_counter() - t)
         print(json.dumps({"times": times, "rows": rows}), flush=True)

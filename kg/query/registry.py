@@ -37,9 +37,9 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyoxigraph as ox
-import yaml
 
 from kg.query.terms import ParamError, check_term_text, resolve_bindings
+from kg.query.binding import TermSpec, bind_with_values
 from kg.rdf.rq import HeaderError, read_header
 from kg.rdf.namespaces import PREFIXES
 from kg.rdf.store import default_graph_nodes, open_store
@@ -58,7 +58,6 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: A bound value ready to cross a process boundary: (kind, lexical value, datatype IRI or None).
-TermSpec = tuple[str, str, Optional[str]]
 
 
 class QueryFileError(ValueError):
@@ -376,8 +375,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
         offset_in_result = 0
     else:
         offset_in_result = offset
-    result = store.query(text, default_graph=graphs,
-                         substitutions={ox.Variable(k): _to_ox(v) for k, v in bindings.items()})
+    result = store.query(bind_with_values(text, bindings), default_graph=graphs)
     if not isinstance(result, ox.QuerySolutions):
         raise ValueError("a named query must be a SELECT query")
     columns = [v.value for v in result.variables]

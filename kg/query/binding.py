@@ -1,0 +1,94 @@
+"""Parameters bound into a query's text with ``VALUES``: the standard form every SPARQL 1.1 engine reads the
+same way, used for the embedded store and for external stores alike (Oxigraph's own substitutions do not
+reach into sub-selects and ``EXISTS`` as a ``VALUES`` block does, so the two could answer differently)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Optional
+
+__all__ = ["TermSpec", "bind_with_values", "scan"]
+
+#: ``(kind, value, datatype)``: kind ``iri``, ``literal`` or (unresolved) ``term``
+TermSpec = tuple[str, str, Optional[str]]
+
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+_IRI_FORBIDDEN = re.compile(r'[\x00-\x20<>"{}|^`\\]')
+
+
+def _term(spec: TermSpec) -> str:
+    kind, value, datatype = spec
+    if kind == "term":  # an IRI parameter as typed: kg.query.terms.resolve_bindings makes it one term first
+        raise ValueError(f"an unresolved IRI parameter cannot be bound: {value!r} (resolve it against the store first)")
+    if kind == "iri":
+        if _IRI_FORBIDDEN.search(value):
+            raise ValueError(f"not an IRI that can be written in SPARQL: {value!r}")
+        return f"<{value}>"
+    esc = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+           .replace("\r", "\\r").replace("\t", "\\t"))
+    if datatype and datatype != _XSD_STRING:
+        return f'"{esc}"^^<{datatype}>'
+    return f'"{esc}"'
+
+
+def scan(text: str) -> list[tuple[int, str]]:
+    """Offsets and characters of ``text`` outside comments, strings and IRIs (a tiny SPARQL lexer)."""
+    out: list[tuple[int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        if c == "<":
+            m = re.match(r"<[^\x00-\x20<>\"{}|^`\\]*>", text[i:])
+            if m:
+                i += m.end()
+                continue
+        out.append((i, c))
+        i += 1
+    return out
+
+
+def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
+    """The query with ``VALUES (?a ?b) { (...) }`` as the first element of its top-level group, and
+    again as the first element of every ``MINUS`` group and sub-``SELECT`` that uses one of the
+    variables: those are evaluated on their own, without the outer bindings, so without it a parameter
+    used there would be unbound (``COALESCE(?asOf, NOW())`` would judge on today) while the embedded
+    store, which substitutes the value everywhere, judges on the value given."""
+    if not bindings:
+        return text
+    chars = scan(text)
+    brace = next((i for i, c in chars if c == "{"), None)
+    if brace is None:
+        raise ValueError("the query has no group pattern ({ ... }) to bind parameters in")
+    names = sorted(bindings)
+    block = (" VALUES (" + " ".join(f"?{n}" for n in names) + ") { ("
+             + " ".join(_term(bindings[n]) for n in names) + ") } ")
+    code = "".join(c for _, c in chars)
+    where = [i for i, _ in chars]
+    inserts = {brace}
+    uses = re.compile(r"[?$](" + "|".join(map(re.escape, names)) + r")\b")
+    for m in re.finditer(r"\bMINUS\s*\{|\{\s*SELECT\b[^{]*\{", code, re.I):
+        open_at = m.end() - 1  # the group's own "{" (for a sub-select: its WHERE group)
+        depth, end = 0, len(code)
+        for k in range(open_at, len(code)):
+            depth += {"{": 1, "}": -1}.get(code[k], 0)
+            if depth == 0:
+                end = k
+                break
+        if uses.search(text[where[open_at]:where[end] if end < len(where) else len(text)]):
+            inserts.add(where[open_at])
+    out = text
+    for at in sorted(inserts, reverse=True):
+        out = out[: at + 1] + block + out[at + 1:]
+    return out
