@@ -427,12 +427,10 @@ def _matrix_cells(site: Site) -> dict[tuple[str, str], dict[str, Any]]:
 
 #: What each state of a matrix cell means (the key of /matrix.html; docs/publication.md says the same).
 STATE_TEXT = {
-    "duplication": "duplication: at least one pair of bodies overlaps here (a row of the duplications query: "
-                   "both responsibilities in force, functions equal or nested, jurisdictions equal or nested) and "
-                   "nothing in force names a lead for it",
-    "coordinated": "overlap coordinated: bodies overlap here (rows of the overlaps query) and every overlapping "
-                   "pair is settled by a lead: an agreement in force between the two names one for the area, or "
-                   "a lead assignment covers the function",
+    "duplication": "duplication: two bodies both do this work here, in the same place and at the same time, "
+                   "and nothing in force says which of them leads",
+    "coordinated": "overlap coordinated: bodies both do this work here, and for every pair a lead is named, "
+                   "by an agreement between them or by a lead assignment",
     "separate": "no overlap: two or more bodies hold this function here, but in jurisdictions that do not "
                 "overlap (for example one in England, one in Wales)",
     "single": "one body holds this function here, overlapping no other",
