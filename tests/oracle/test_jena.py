@@ -7,7 +7,7 @@ Compared: the named queries (``queries/*.rq``), the QC queries (``queries/qc/*-v
   asserted, inferred and derived graphs (the validation report is left out);
 * ``fixture:<name>`` — each named query's fixture world (tests/queries/<name>/, loaded as its tests load it);
 * ``checks`` — the ontology with every QC fixture (tests/qc/*/data.ttl on the data of tests/qc/tree) and
-  every rule fixture (tests/check/rules/*/fires.ttl) together, reasoned with owlrl, so the QC queries and rules have rows.
+  every rule fixture (tests/revision/rules/*/fires.ttl) together, reasoned with owlrl, so the QC queries and rules have rows.
 
 Oxigraph runs each query the way Remit runs it (named queries through :mod:`kg.query.registry`, parameters bound by
 substitution, default graph = the union of :data:`kg.rdf.store.DEFAULT_GRAPHS`; QC queries and rules over the
@@ -53,7 +53,7 @@ QUERIES = ROOT / "queries"
 NAMED_FIXTURES = ROOT / "tests" / "queries"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 GRAPH_ASSERTED = "https://w3id.org/remit/id/graph/asserted"
-#: The dates the rule fixtures are written for (as tests/check/test_rules.py runs them).
+#: The dates the rule fixtures are written for (as tests/revision/test_rules.py runs them).
 RULE_DATES = {"asOf": "2025-01-01", "contactCutoff": "2022-01-01"}
 
 

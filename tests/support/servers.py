@@ -1,5 +1,5 @@
 """Starting and stopping a real `kg serve` process for tests (shared by tests/api, tests/hardening,
-tests/check): spawn it on a free loopback port, wait until /health says ok, stop it by SIGTERM and, if
+tests/revision): spawn it on a free loopback port, wait until /health says ok, stop it by SIGTERM and, if
 it lingers, SIGKILL to its process group."""
 
 from __future__ import annotations

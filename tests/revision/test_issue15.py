@@ -220,7 +220,7 @@ def test_messages_name_labels_and_prefixed_names_not_iris() -> None:
 
 def test_docs_show_the_real_report_of_three_mistakes() -> None:
     doc = (ROOT / "docs" / "check.md").read_text(encoding="utf-8")
-    m = re.search(r"```\n\$ (kg check tests/check/fixtures/three-mistakes\.yaml[^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```",
+    m = re.search(r"```\n\$ (kg check tests/revision/fixtures/three-mistakes\.yaml[^\n]*)\n(.*?)\$ echo \$\?\n(\d+)\n```",
                   doc, re.S)
     assert m, "docs/check.md shows the three-mistakes example"
     p = kg(*m.group(1).split()[1:])
