@@ -183,7 +183,7 @@ class Worlds:
         if world.startswith("fixture:"):
             return _served(_support().load_fixture(world.split(":", 1)[1]))
         assert world == "checks"
-        qc, rules = ROOT / "tests" / "qc", ROOT / "tests" / "check" / "rules"
+        qc, rules = ROOT / "tests" / "qc", ROOT / "tests" / "revision" / "rules"
         files = sorted((qc / "tree" / "data").rglob("*.ttl")) + sorted(qc.glob("*/data.ttl")) + sorted(rules.glob("*/fires.ttl"))
         return _reasoned(files)
 
