@@ -22,7 +22,8 @@ STEPS: dict[str, tuple[str, str]] = {
     "reason": ("reasoning (OWL 2 RL entailments)", "reasoned (OWL 2 RL entailments)"),
     "validate": ("validating (SHACL shapes and QC queries)", "validated (SHACL shapes and QC queries)"),
     "derive": ("deriving the facts the analyst queries read", "derived the facts the analyst queries read"),
-    "write": ("writing remit.trig and the validation report", "wrote remit.trig and the validation report"),
+    "write": ("writing remit.trig, the search index and the validation report",
+              "wrote remit.trig, the search index and the validation report"),
     "store": ("writing the Oxigraph store", "wrote the Oxigraph store"),
 }
 _ORDER = list(STEPS)

@@ -3,7 +3,7 @@
 Artefacts (see ``docs/build.md``): ``remit.trig`` (every named graph as sorted N-Triples lines, blank
 nodes labelled by a hash of their own quads), ``report.ttl`` and ``report.json`` (the validation report),
 ``manifest.json`` (version, source hash, counts), ``store/`` (the on-disk Oxigraph store the server
-opens read-only) and ``restricted.trig`` (personal data, never served publicly: see
+opens read-only), ``search.sqlite`` (the search index, :mod:`kg.search.index`) and ``restricted.trig`` (personal data, never served publicly: see
 :mod:`kg.pipeline.restricted`). They go into a temporary sibling folder that is swapped in only when every step
 succeeded, so bad input leaves the previous build exactly as it was. No clock time is recorded anywhere:
 the same sources give the same bytes.
@@ -31,6 +31,7 @@ from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
 from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
 from kg.rdf.store import write_store
+from kg.search.index import INDEX_FILE, write_index
 
 __all__ = ["ARTEFACTS", "BuildError", "BuildResult", "Layout", "build", "validate"]
 
@@ -77,6 +78,7 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
     check_not_public(store, restricted)
     write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
+    write_index(store, tmp / INDEX_FILE)  # the search index (kg.search.index), from the same store
     # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
     # straight across (Store.bulk_extend) is faster at 1M triples but needs both in memory (2.1 GB).
     del store, result

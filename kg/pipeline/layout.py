@@ -21,7 +21,7 @@ __all__ = ["ARTEFACTS", "RESTRICTED_DIR", "RESTRICTED_FILE", "BuildError", "Layo
            "steps_reported"]
 
 #: The files every complete build leaves in the out folder.
-ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store", "restricted.trig")
+ARTEFACTS: tuple[str, ...] = ("remit.trig", "report.ttl", "report.json", "manifest.json", "store", "restricted.trig", "search.sqlite")
 #: The restricted sources (personal data, outside ``data/`` so they are never read as public data) and the
 #: one artefact made from them, which nothing public reads (see :mod:`kg.pipeline.restricted`).
 RESTRICTED_DIR = "data-restricted"
