@@ -15,6 +15,9 @@ The served store is never touched: the check runs on an in-memory copy of the so
 with a deadline (``REMIT_CHECK_TIMEOUT``; past it **503**) and a memory limit. Bodies over
 ``REMIT_MAX_BODY_BYTES``: **413**. Bad drafts (syntax, a remote ``@context``, ``owl:imports``, XML): **400**
 with the file, line and column.
+
+For people, ``GET /check`` and ``GET /diff`` are forms, and a post that asks for HTML (a browser's Accept, or
+``format=html``) gets the report or the diff as a page (:mod:`kg.api.check_pages`).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from kg.api import check_pages as pages
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, read_body
 from kg.revision.diff import DiffResult, diff_specs_in_worker, render_diff
@@ -101,11 +105,21 @@ def make_check_router(settings: Settings) -> APIRouter:
         finally:
             slots.release()
 
+    @router.api_route("/check", methods=["GET", "HEAD"], include_in_schema=False)
+    async def check_form(request: Request) -> Response:
+        return pages.check_page(request, pages.CheckForm())
+
+    @router.api_route("/diff", methods=["GET", "HEAD"], include_in_schema=False)
+    async def diff_form(request: Request) -> Response:
+        return pages.diff_page(request, pages.DiffForm())
+
     @router.post("/check", tags=["drafts"], summary="Check a draft agreement against the graph")
     async def check(request: Request) -> Response:
         # imported on the first check, not at start: kg.revision.check loads the build pipeline (0.5 s)
         from kg.revision.check import ParamError, check_draft, exit_code, render_check, validate_check_params
 
+        if pages.wants_page(request):
+            return await _check_page(request, settings, run)
         query: dict[str, Any] = dict(request.query_params)
         try:  # the same validation as kg check: 400 naming the parameter, never a silent default
             params = validate_check_params(query, allowed=_QUERY_PARAMS)
@@ -170,6 +184,8 @@ def make_check_router(settings: Settings) -> APIRouter:
 
     @router.post("/diff", tags=["drafts"], summary="Compare two versions of an agreement")
     async def diff(request: Request) -> Response:
+        if pages.wants_page(request):
+            return await _diff_page(request, settings, run)
         fmt = _pick(request, _DIFF_MEDIA)
         if fmt is None:
             return error_response(request, 406, "not acceptable", "available: application/json, text/markdown, text/plain")
@@ -278,3 +294,158 @@ async def _multipart(request: Request, body: bytes, detect_format: Any) -> tuple
         specs.append({"text": text, "format": fmt, "name": filename})
     raw = parts.get("raw", ("", "", ""))[0].strip().lower() in ("1", "true", "yes")
     return specs, raw
+
+
+# ----------------------------------------------------------------------------------------------- pages
+
+#: The fields of the check form (``format`` is the draft's syntax, ``auto`` to work it out).
+_CHECK_FIELDS = {"draft", "file", "format", "replaces", "asOf", "contactMaxAge", "failOn", "name"}
+_DIFF_FIELDS = {f"{side}{what}" for side in ("old", "new") for what in ("Text", "File", "Agreement")}
+_EXT = {"yaml": "yaml", "turtle": "ttl", "json-ld": "jsonld"}
+_AGREEMENT_REF = re.compile(r"^agreement:[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: After a refused body, at most this many times the body limit is read (and dropped) before the 413 page.
+_DRAIN_FACTOR = 4
+
+
+async def _read_page_fields(request: Request, settings: Settings, allowed: set[str]) -> dict[str, pages.FormField]:
+    """The fields of a form post (or, for the check, a raw draft body as the field ``draft``); raises
+    :class:`BodyTooLarge` or :class:`ValueError` (an unknown field, a bad form)."""
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+    except BodyTooLarge:
+        await pages.drain(request, _DRAIN_FACTOR * settings.max_body_bytes)
+        raise
+    ctype = request.headers.get("content-type", "")
+    media = ctype.split(";")[0].strip().lower()
+    if media in MEDIA_TYPES and "draft" in allowed:
+        try:
+            return {"draft": pages.FormField(body.decode("utf-8")), "format": pages.FormField(MEDIA_TYPES[media])}
+        except UnicodeDecodeError:
+            raise ValueError("the draft is not UTF-8 text") from None
+    fields = await pages.read_form(ctype, body)
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ValueError(f"the form has fields this page does not know: {', '.join(unknown[:5])}")
+    return fields
+
+
+def _too_large(settings: Settings) -> str:
+    return (f"The draft is too large: at most {settings.max_body_bytes:,} bytes are checked "
+            f"({settings.max_body_bytes // 1024} KiB). Split it, or check it with kg check on your own computer.")
+
+
+async def _check_page(request: Request, settings: Settings, run: Callable[..., Awaitable[Any]]) -> Response:
+    """``POST /check`` for a browser: the report (or what stopped it) as a page, with the form filled again."""
+    from kg.revision.check import ParamError, check_draft, exit_code, validate_check_params
+
+    form = pages.CheckForm()
+    try:
+        fields = await _read_page_fields(request, settings, _CHECK_FIELDS)
+    except BodyTooLarge:
+        return pages.check_page(request, form, 413, problem=_too_large(settings))
+    except ValueError as exc:
+        return pages.check_page(request, form, 400, problem=f"The form could not be read: {exc}.")
+
+    def text(name: str) -> str:
+        f = fields.get(name)
+        return f.text.strip() if f is not None else ""
+
+    upload = fields.get("file")
+    if upload is not None and upload.filename and upload.text.strip():
+        form.draft, form.filename = upload.text, upload.filename
+    elif "draft" in fields:
+        form.draft = fields["draft"].text
+    form.syntax = text("format") or "auto"
+    form.replaces, form.as_of = text("replaces"), text("asOf")
+    if form.syntax not in dict(pages.SYNTAXES):
+        form.syntax = "auto"
+        return pages.check_page(request, form, 400, problem="Choose YAML, Turtle or JSON-LD for the draft's syntax.")
+    if not form.draft.strip():
+        return pages.check_page(request, form, 400, problem="Paste a draft in the box, or choose a file, then check it.")
+    try:
+        syntax = form.syntax if form.syntax != "auto" else detect_format(form.filename, None, form.draft)
+    except DraftError as exc:
+        return pages.check_page(request, form, 400, errors=pages.located_errors(exc, form.draft))
+    name = form.filename or f"draft.{_EXT[syntax]}"
+    raw = {"inputFormat": syntax, "name": name}
+    for key in ("replaces", "asOf", "contactMaxAge", "failOn"):
+        if text(key):
+            raw[key] = text(key)
+    try:
+        params = validate_check_params(raw, {"inputFormat": "format"}, allowed=_BODY_PARAMS)
+    except ParamError as exc:
+        what = {"asOf": "The as-of date", "replaces": "The agreement it replaces"}.get(exc.param, exc.param)
+        return pages.check_page(request, form, 400, problem=f"{what}: {exc}")
+    options = params.options
+    options.data_dirs = [str(settings.data_dir)]
+    try:
+        result = await run(check_draft, form.draft, syntax, name, options, settings.check_timeout,
+                           settings.check_memory_mb << 20)
+    except _Busy:
+        return pages.check_page(request, form, 503, problem="Too many drafts are being checked; try again in a minute.")
+    except DraftTimeout:
+        return pages.check_page(request, form, 503, problem="The check took longer than this server allows "
+                                f"({settings.check_timeout:g} s); try again later, or run kg check on your own computer.")
+    except DraftError as exc:
+        return pages.check_page(request, form, 400, errors=pages.located_errors(exc, form.draft))
+    except ValueError as exc:
+        return pages.check_page(request, form, 400, problem=str(exc))
+    fails = bool(exit_code(result, params.fail_on))
+    response = pages.check_page(request, form, result=result, fails=fails)
+    response.headers["Remit-Check-Status"] = "fail" if fails else "pass"
+    return response
+
+
+async def _diff_page(request: Request, settings: Settings, run: Callable[..., Awaitable[Any]]) -> Response:
+    """``POST /diff`` for a browser: the domain diff as a page. A side is an uploaded file, pasted text or an
+    agreement of the served graph (in that order of preference)."""
+    form = pages.DiffForm()
+    try:
+        fields = await _read_page_fields(request, settings, _DIFF_FIELDS)
+    except BodyTooLarge:
+        return pages.diff_page(request, form, 413, problem=_too_large(settings).replace("The draft is", "The drafts are"))
+    except ValueError as exc:
+        return pages.diff_page(request, form, 400, problem=f"The form could not be read: {exc}.")
+    known = dict(pages.agreements(request))
+    specs: list[dict[str, Any]] = []
+    for which in ("old", "new"):
+        side = getattr(form, which)
+        upload = fields.get(which + "File")
+        pasted = fields.get(which + "Text")
+        side.agreement = (fields.get(which + "Agreement") or pages.FormField("")).text.strip()
+        if upload is not None and upload.filename and upload.text.strip():
+            side.text, side.filename = upload.text, upload.filename
+        elif pasted is not None:
+            side.text = pasted.text
+    for which in ("old", "new"):
+        side = getattr(form, which)
+        try:
+            if side.text.strip():
+                fmt = detect_format(side.filename, None, side.text)
+                specs.append({"text": side.text, "format": fmt, "name": side.filename or f"{which} draft"})
+            elif side.agreement:
+                if not _AGREEMENT_REF.match(side.agreement) or (known and side.agreement not in known):
+                    return pages.diff_page(request, form, 400, problem=f"The {which} version: Remit has no agreement "
+                                           f"named {side.agreement!r}; choose one from the list.")
+                specs.append({"ref": side.agreement})
+            else:
+                return pages.diff_page(request, form, 400, problem=f"Choose the {which} version: paste a draft, "
+                                       "upload a file" + (" or pick an agreement." if which == "old" else "."))
+        except DraftError as exc:
+            return pages.diff_page(request, form, 400, errors=pages.located_errors(exc, side.text), error_side=which)
+    try:
+        data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], False), settings.check_timeout,
+                         settings.check_memory_mb << 20)
+    except _Busy:
+        return pages.diff_page(request, form, 503, problem="Too many drafts are being compared; try again in a minute.")
+    except DraftTimeout:
+        return pages.diff_page(request, form, 503, problem="The comparison took longer than this server allows; "
+                               "try again later, or run kg diff on your own computer.")
+    except DraftError as exc:
+        which = next((w for w, s in zip(("old", "new"), specs) if s.get("name") == exc.name or s.get("ref") == exc.name),
+                     "old" if exc.name == specs[0].get("name") else "new")
+        return pages.diff_page(request, form, 400, errors=pages.located_errors(exc, getattr(form, which).text),
+                               error_side=which)
+    except ValueError as exc:
+        return pages.diff_page(request, form, 400, problem=str(exc))
+    return pages.diff_page(request, form, data=data)
