@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(16 << 10, ge=1024, description="Most bytes of a request line plus headers "
                                   "(uvicorn h11_max_incomplete_event_size); more: the connection is refused (431/400).")
     keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
+    max_header_count: int = Field(100, ge=0, description="Most header fields in a request; more: 431 before the "
+                                  "application sees it; 0: no limit (the head is still bounded by max_header_bytes).")
+    header_read_timeout: float = Field(10.0, ge=0, description="Seconds a client has to send a whole request line and "
+                                       "headers, from connecting (or from the first byte of the next request on a "
+                                       "keep-alive connection); then 408 and the connection is closed. A total, not an "
+                                       "idle time: a trickle of bytes does not extend it. 0: no limit.")
+    body_read_timeout: float = Field(30.0, ge=0, description="Seconds a client has to send a whole request body after "
+                                     "its headers; then 408 (if no answer has begun) and the connection is closed. "
+                                     "0: no limit.")
     max_connections: int = Field(0, ge=0, description="Most concurrent connections and tasks before uvicorn "
                                  "answers 503 (uvicorn limit_concurrency); 0: no limit.")
     access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Off saves a "

@@ -15,7 +15,7 @@ from typing import AsyncIterator, Optional
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from kg.api.admin import make_admin_router
@@ -102,6 +102,12 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
         return error_response(request, 400, "bad request", f"{where}: {first.get('msg', 'invalid')}")
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, exc: ClientDisconnect) -> Response:
+        # the client left (or kg.api.protocol timed its body out) while the body was read: nothing to answer
+        log.info("client gone while %s %s was read", request.method, request.url.path)
+        return Response(status_code=400)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
@@ -213,6 +219,8 @@ def serve(settings: Settings) -> None:
 
     import uvicorn
 
+    from kg.api.protocol import bounded_h11
+
     app = create_app(settings)
     pool = app.state.endpoint.pool
     reloader = app.state.reloader
@@ -236,7 +244,10 @@ def serve(settings: Settings) -> None:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, server_header=False, log_level="info",
                             access_log=settings.access_log,
                             proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "",
-                            http="h11",  # h11 bounds the request head (httptools buffers any size)
+                            # h11 bounds the request head (httptools buffers any size); kg.api.protocol adds
+                            # read deadlines for the head and the body and a header-count limit
+                            http=bounded_h11(settings.header_read_timeout, settings.body_read_timeout,
+                                             settings.max_header_count),
                             h11_max_incomplete_event_size=settings.max_header_bytes,
                             timeout_keep_alive=settings.keep_alive_timeout,
                             limit_concurrency=settings.max_connections or None,
