@@ -270,6 +270,36 @@ def query(
 
 
 @app.command()
+def search(
+    text: list[str] = typer.Argument(..., help="What to look for: a name, an acronym, words of a clause."),
+    limit: int = typer.Option(10, "--limit", "-n", help="Results to show (1 to 50)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON (as GET /search?format=json)."),
+    store: Optional[Path] = typer.Option(None, help="Built store folder (default build/store); the index is "
+                                         "search.sqlite beside it."),
+) -> None:
+    """Search bodies, agreements and their clauses, establishments, setting types and functions by name,
+    acronym or words (ranked; small spelling mistakes corrected)."""
+    from kg.search.index import index_path
+    from kg.search.query import IndexMissing, SearchError, SearchTimeout, results_table
+    from kg.search.query import search as run_search
+    from kg.settings import get_settings
+
+    settings = get_settings(store_path=store)
+    try:
+        res = run_search(index_path(settings.store_path), " ".join(text), limit=max(1, min(limit, 50)))
+    except SearchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    except (IndexMissing, SearchTimeout) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(3)
+    if as_json:
+        typer.echo(json.dumps(res.as_json(), ensure_ascii=False, indent=2))
+    else:
+        sys.stdout.write(results_table(res))
+
+
+@app.command()
 def publish(
     outdir: Path = typer.Argument(..., help="Folder to write the static site to (replaced if it exists)."),
     store: Optional[Path] = typer.Option(None, help="Built store folder (default REMIT_STORE_PATH or build/store)."),

@@ -26,6 +26,7 @@ from kg.api.limits import AcceptLengthLimit, UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.pages import install as install_publication
 from kg.api.remote_backend import make_unavailable_router
+from kg.api.search import make_search_router
 from kg.api.sparql import CacheHitShortcut, SparqlEndpoint, make_router
 from kg.api.reload import ReloadBusy, Reloader
 from kg.settings import Settings
@@ -40,6 +41,8 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     app.include_router(make_router(endpoint))
     app.include_router(make_named_router(endpoint))
     app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
+    app.include_router(make_search_router(  # /search: the build's index; the publication's site renders the page
+        endpoint.settings, lambda: getattr(getattr(app.state, "publication", None), "site", None)))
     if endpoint.settings.is_remote:  # pages read a local store: 503 with an external one
         app.include_router(make_unavailable_router(endpoint.settings.remote_store_url))
         return

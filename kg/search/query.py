@@ -39,7 +39,7 @@ from urllib.parse import quote
 from kg.search.index import FORMAT, tokens
 
 __all__ = ["MAX_QUERY", "MAX_WORDS", "MAX_WORD", "MAX_LIMIT", "DEADLINE", "CLOSE", "SearchError", "IndexMissing",
-           "SearchTimeout", "Hit", "Results", "search", "mark_html"]
+           "SearchTimeout", "Hit", "Results", "search", "mark_html", "results_table"]
 
 MAX_QUERY = 200
 MAX_WORDS = 8
@@ -90,9 +90,15 @@ class Results:
     ignored: list[str] = field(default_factory=list)  # words neither found nor corrected
     words: list[str] = field(default_factory=list)    # the words searched for
 
+    @property
+    def ambiguous(self) -> list[Hit]:
+        """The resources the whole text names exactly, when there are several (``HMIP``: two inspectorates)."""
+        exact = [h for h in self.hits if h.match == TIERS[0]]
+        return exact if len(exact) > 1 else []
+
     def as_json(self) -> dict[str, Any]:
         return {"query": self.query, "corrected": self.corrected, "ignored": self.ignored, "count": len(self.hits),
-                "results": [asdict(h) for h in self.hits]}
+                "ambiguous": [h.iri for h in self.ambiguous], "results": [asdict(h) for h in self.hits]}
 
 
 def mark_html(text: str) -> str:
@@ -256,3 +262,32 @@ def _hits(con: sqlite3.Connection, order: dict[int, tuple[int, float]], words: l
         hits.append(Hit(iri, label, kind, json.loads(names), TIERS[order[d][0]], mark_html(lab), plain,
                         mark_html(snippet), parent, parent_label, order[d][1]))
     return hits
+
+
+def _short(iri: str) -> str:
+    return iri.split("https://w3id.org/remit/", 1)[-1]
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rstrip() + "…"
+
+
+def results_table(res: Results, width: int = 100) -> str:
+    """``kg search``'s output: a plain text table (rank, kind, label, where it is), then the notes."""
+    lines = []
+    if res.corrected:
+        lines.append(f"Showing results for: {res.corrected}")
+    if res.ignored:
+        lines.append(f"Not found, left out: {', '.join(res.ignored)}")
+    if res.ambiguous:
+        lines.append(f"{res.query.strip()!r} names {len(res.ambiguous)} resources: "
+                     + "; ".join(h.label for h in res.ambiguous))
+    if not res.hits:
+        lines.append(f"No results for {res.query!r}.")
+        return "\n".join(lines) + "\n"
+    kind_w = max(len("kind"), *(len(h.kind) for h in res.hits))
+    label_w = max(20, min(60, width - kind_w - 40))
+    lines.append(f"{'#':>2}  {'kind':<{kind_w}}  {'label':<{label_w}}  resource")
+    for i, h in enumerate(res.hits, start=1):
+        lines.append(f"{i:>2}  {h.kind:<{kind_w}}  {_cut(h.label, label_w):<{label_w}}  {_short(h.iri)}")
+    return "\n".join(lines) + "\n"
