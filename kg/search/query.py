@@ -51,6 +51,8 @@ CLOSE = 0.75
 STOP = frozenset({"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "s", "the", "to", "with"})
 #: bm25 weights of the columns label, names, body, context.
 WEIGHTS = (10.0, 8.0, 1.0, 2.0)
+#: How much a kind earlier in :data:`kg.search.index.KIND_ORDER` scales its bm25 score (per place in the order).
+KIND_BOOST = 0.04
 _OPEN, _CLOSE_MARK = "\x01", "\x02"
 TIERS = ("exact name", "name prefix", "label words", "all words", "some words")
 
@@ -197,29 +199,32 @@ def _search(con: sqlite3.Connection, res: Results, words: list[str], limit: int)
         return res
     order: dict[int, tuple[int, float]] = {}  # doc → (tier, score), best first
 
+    cap = 2 * limit  # candidates: more than shown, so an agreement can move up before its clauses
+
     def add(tier: int, rows: list[tuple[Any, ...]]) -> None:
         for doc, score in rows:
-            if doc not in order and len(order) < limit:
+            if doc not in order and len(order) < cap:
                 order[doc] = (tier, score)
 
     def ranked(match: str, tier: int) -> None:
-        if len(order) >= limit:
+        if len(order) >= cap:
             return
         w1, w2, w3, w4 = WEIGHTS
+        # bm25 (negative: lower is better) scaled by the kind: a body or an establishment before a provision
         rows = con.execute(
-            "SELECT w.rowid, bm25(words, ?, ?, ?, ?) AS s FROM words w JOIN docs d ON d.id = w.rowid "
-            "WHERE words MATCH ? ORDER BY s, d.kind_rank, d.label LIMIT ?",
-            (w1, w2, w3, w4, match, limit + len(order))).fetchall()
+            "SELECT w.rowid, bm25(words, ?, ?, ?, ?) * (1.0 + ? * (12 - d.kind_rank)) AS s FROM words w "
+            "JOIN docs d ON d.id = w.rowid WHERE words MATCH ? ORDER BY s, d.kind_rank, d.label LIMIT ?",
+            (w1, w2, w3, w4, KIND_BOOST, match, cap)).fetchall()
         add(tier, [(doc, round(s, 6)) for doc, s in rows])
 
     for phrase in dict.fromkeys([" ".join(words), " ".join(used)]):
         add(0, con.execute("SELECT n.doc, 0 FROM names n JOIN docs d ON d.id = n.doc WHERE n.name = ? "
-                           "ORDER BY d.kind_rank, d.label LIMIT ?", (phrase, limit)).fetchall())
+                           "ORDER BY d.kind_rank, d.label LIMIT ?", (phrase, cap)).fetchall())
     for phrase in dict.fromkeys([" ".join(words), " ".join(used)]):
         if len(phrase) >= 2:
             add(1, con.execute("SELECT n.doc, MIN(length(n.name)) AS l FROM names n JOIN docs d ON d.id = n.doc "
                                "WHERE n.name > ? AND n.name < ? GROUP BY n.doc ORDER BY d.kind_rank, l, d.label "
-                               "LIMIT ?", (phrase, phrase + "\U0010ffff", limit)).fetchall())
+                               "LIMIT ?", (phrase, phrase + "\U0010ffff", cap)).fetchall())
 
     def group(g: list[str], prefix: bool) -> str:
         alts = [_q(w, prefix) for w in g]
@@ -231,8 +236,24 @@ def _search(con: sqlite3.Connection, res: Results, words: list[str], limit: int)
     ranked(all_words, 3)
     if len(content) > 1:
         ranked(" OR ".join(group(g, i == len(content) - 1) for i, g in enumerate(content)), 4)
-    res.hits = _hits(con, order, res.words)
+    res.hits = _parents_first(_hits(con, order, res.words))[:limit]
     return res
+
+
+def _parents_first(hits: list[Hit]) -> list[Hit]:
+    """An agreement found with its clauses comes before the first of them (the clauses keep their order)."""
+    out: list[Hit] = []
+    at = {h.iri: i for i, h in enumerate(hits)}
+    placed: set[str] = set()
+    for h in hits:
+        if h.iri in placed:
+            continue
+        if h.parent and h.parent in at and h.parent not in placed and at[h.parent] > at[h.iri]:
+            out.append(hits[at[h.parent]])
+            placed.add(h.parent)
+        out.append(h)
+        placed.add(h.iri)
+    return out
 
 
 def _hits(con: sqlite3.Connection, order: dict[int, tuple[int, float]], words: list[str]) -> list[Hit]:
