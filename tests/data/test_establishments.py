@@ -80,9 +80,15 @@ EXPECTED = {
     # Public Health Wales: "There are six male prisons in Wales"; the HIW briefing names the six
     # (Usk & Prescoed, Cardiff, Swansea, Berwyn; Parc in the private sector).
     ("prison", "wales"): 6,
+    # NOMS, 'Prisons and their resettlement providers' (prison register alpha data, lists/prison-estate):
+    # 111 English rows kept (designation 'Prison' or 'Dual Designated Prison' -> prison: 105; 'Young Offender
+    # Institution' -> YOI: 6), plus HMP Five Wells and HMP Fosse Way (Scribd summary, 2023) -> 107 prisons.
+    ("prison", "england"): 107,
+    ("young-offender-institution", "england"): 6,
     # Policing and Crime Act 2017 Explanatory Notes, Annex B: 37 police force areas in England outside
     # London; Police Act 1996 s1(2)(b),(c): the metropolitan police district and the City of London.
-    ("police-custody", "england"): 39,
+    # HMI Prisons press release, April 2020: BTP has one operational custody suite, in London.
+    ("police-custody", "england"): 40,
     # Wikipedia, Police forces of Wales: "Wales is served by four police forces".
     ("police-custody", "wales"): 4,
     # Corporate Watch, May 2018: "Eight long-term Immigration Removal Centres", seven in England and
@@ -109,11 +115,13 @@ def test_no_setting_outside_the_expected_types_and_nations() -> None:
     assert dict(seen) == EXPECTED
 
 
-def test_police_custody_covers_the_43_police_areas() -> None:
-    assert count("police-custody") == 43
+def test_police_custody_covers_the_43_police_areas_and_british_transport_police() -> None:
+    assert count("police-custody") == 44
     operators = {data().value(s, REMIT.operatedBy) for s in settings()
                  if (s, REMIT.settingType, st("police-custody")) in data()}
-    assert len(operators) == 43, "each force's custody is operated by that force, one force each"
+    assert len(operators) == 44, "each force's custody is operated by that force, one force each"
+    btp = URIRef(SETTING + "police-custody-british-transport-police")
+    assert data().value(btp, REMIT.operatedBy) == URIRef(BODY + "british-transport-police")
 
 
 # --------------------------------------------------------------------------- every setting is complete
@@ -171,6 +179,8 @@ def test_dates_are_typed_and_only_where_a_source_gives_them() -> None:
         (URIRef(SETTING + "parc"), REMIT.openedOn): Literal("1997-11", datatype=XSD.gYearMonth),
         (URIRef(SETTING + "brook-house-irc"), REMIT.openedOn): Literal("2009-03", datatype=XSD.gYearMonth),
         (URIRef(SETTING + "morton-hall-irc"), REMIT.closedOn): Literal("2021-07-23", datatype=XSD.date),
+        (URIRef(SETTING + "five-wells"), REMIT.openedOn): Literal("2022", datatype=XSD.gYear),
+        (URIRef(SETTING + "fosse-way"), REMIT.openedOn): Literal("2023", datatype=XSD.gYear),
     }
 
 
@@ -194,10 +204,56 @@ def test_hmp_parc_is_in_wales_operated_by_g4s_as_hiw_states() -> None:
 def test_welsh_public_sector_prisons_have_the_health_board_hiw_names() -> None:
     g = data()
     boards = {str(s)[len(SETTING):]: str(g.value(s, REMIT.healthBoard))[len(BODY):] for s in settings()
-              if (s, REMIT.settingType, st("prison")) in g}
+              if (s, REMIT.settingType, st("prison")) in g and (s, REMIT.jurisdiction, jur("wales")) in g}
     assert boards == {"berwyn": "betsi-cadwaladr-uhb", "cardiff": "cardiff-and-vale-uhb",
                       "prescoed": "aneurin-bevan-uhb", "usk": "aneurin-bevan-uhb",
                       "swansea": "swansea-bay-uhb", "parc": "swansea-bay-uhb"}
+
+
+# --------------------------------------------------------------------------- English prisons and YOIs
+
+NOMS_LIST = URIRef(DOC + "prison-register-alpha-data")
+SCRIBD = URIRef(DOC + "scribd-basic-prison-information-2023")
+
+
+def english_prisons() -> list[URIRef]:
+    g = data()
+    return [s for s in settings() if (s, REMIT.jurisdiction, jur("england")) in g
+            and g.value(s, REMIT.settingType) in (st("prison"), st("young-offender-institution"))]
+
+
+def test_each_english_prison_cites_its_list_row_the_list_scope_and_the_welsh_six() -> None:
+    g = data()
+    for s in english_prisons():
+        cites = {(g.value(c, REMIT.citedDocument), str(g.value(c, REMIT.locator))) for c in g.objects(s, REMIT.citation)}
+        docs = {d for d, _ in cites}
+        assert URIRef(DOC + "phw-prison-health-in-wales") in docs, s
+        if s in (URIRef(SETTING + "five-wells"), URIRef(SETTING + "fosse-way")):
+            assert SCRIBD in docs, s
+            continue
+        rows = [loc for d, loc in cites if d == NOMS_LIST and loc.startswith("lists/prison-estate/prison_estate.tsv, row ")]
+        assert len(rows) == 1, s
+        assert (NOMS_LIST, "README.md, first paragraph") in cites, s
+        operator = rows[0].split("operator '")[1].split("'")[0]
+        expected = {"PSP": "hm-prison-service", "G4S": "g4s", "Serco": "serco", "Sodexo": "sodexo"}[operator]
+        assert g.value(s, REMIT.operatedBy) == URIRef(BODY + expected), s
+        designation = rows[0].split("designation '")[1].split("'")[0]
+        assert g.value(s, REMIT.settingType) == st(
+            "young-offender-institution" if designation == "Young Offender Institution" else "prison"), s
+
+
+def test_english_prisons_as_the_list_gives_them() -> None:
+    g = data()
+    assert len(english_prisons()) == 113
+    assert g.value(URIRef(SETTING + "thameside"), REMIT.operatedBy) == URIRef(BODY + "serco")
+    assert g.value(URIRef(SETTING + "wetherby"), REMIT.settingType) == st("young-offender-institution")
+    assert g.value(URIRef(SETTING + "wetherby"), RDFS.label) == Literal("HMYOI Wetherby", lang="en")
+    # rows the list marks not in use, or that have closed without a sourced date, are left out
+    for gone in ("blantyre-house", "kennet", "glen-parva"):
+        assert (URIRef(SETTING + gone), RDF.type, REMIT.Setting) not in g
+    # no English prison also appears as a Welsh one
+    welsh = {str(g.value(s, RDFS.label)) for s in settings() if (s, REMIT.jurisdiction, jur("wales")) in g}
+    assert not welsh & {str(g.value(s, RDFS.label)) for s in english_prisons()}
 
 
 # --------------------------------------------------------------------------- sources
@@ -225,7 +281,7 @@ def test_mirrors_and_campaign_pages_are_src_weak_and_official_pages_src() -> Non
         page = str(src.value(d, FOAF.page) or "")
         status = str(src.value(d, REMIT.sourceStatus))
         if any(h in page for h in ("wikimili.com", "wikipedia.org", "corporatewatch.org", "detentionforum.org.uk",
-                                   "cypnow.co.uk", "g4s.com")):
+                                   "cypnow.co.uk", "g4s.com", "github.com/symroe", "scribd.com")):
             assert status == "SRC-weak", d
         if any(h in page for h in ("legislation.gov.uk", "gov.uk/government", "senedd.wales", "imb.org.uk",
                                    "publichealthwales.nhs.wales")):
