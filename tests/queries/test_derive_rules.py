@@ -36,7 +36,8 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 
 
 def test_every_rule_is_here_with_a_header() -> None:
-    assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text"}
+    assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
+                          "40-overlap", "45-overlap-agreement"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -153,3 +154,104 @@ def test_derive_clears_its_graph_and_names_a_bad_rule(tmp_path: Path) -> None:
     (tmp_path / "bad.rq").write_text("CONSTRUCT { ?s ?p } WHERE {", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.rq: invalid SPARQL"):
         derive(store, load_rules(tmp_path))
+
+
+OVERLAP_WORLD = """
+    ex:health skos:broader ex:inspection . ex:education skos:broader ex:inspection .
+    ex:wales skos:broader ex:ew . ex:england skos:broader ex:ew . ex:prison skos:broader ex:detention .
+    ex:a remit:jurisdiction ex:ew . ex:b remit:jurisdiction ex:wales . ex:c remit:jurisdiction ex:england .
+    ex:ra a remit:Responsibility ; remit:holder ex:a ; remit:function ex:inspection ; remit:settingType ex:prison .
+    ex:rb a remit:Responsibility ; remit:holder ex:b ; remit:function ex:health ; remit:settingType ex:prison ;
+        remit:citation [ remit:citedDocument ex:doc ; remit:locator "s. 1" ] .
+    ex:rc a remit:Responsibility ; remit:holder ex:c ; remit:function ex:education ; remit:settingType ex:prison .
+    ex:rc-yot a remit:Responsibility ; remit:holder ex:c ; remit:function ex:inspection ; remit:settingType ex:yot .
+"""
+
+
+def _overlaps(store: ox.Store) -> dict[str, dict[str, set[str]]]:
+    """Each derived record (overlap or cover) as {property local name: {objects}}, keyed by its IRI."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_DERIVED))):
+        if q.predicate.value.startswith(R) or q.predicate.value.endswith("#type"):
+            key = q.predicate.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+            val = q.object.value.rsplit("/", 1)[-1] if isinstance(q.object, ox.NamedNode) else q.object.value
+            out.setdefault(q.subject.value, {}).setdefault(key, set()).add(val)
+    return out
+
+
+def _derive_overlaps(turtle: str) -> dict[str, dict[str, set[str]]]:
+    store = ox.Store()
+    store.load(input=(PREFIXES + OVERLAP_WORLD + turtle).encode(), format=ox.RdfFormat.TURTLE,
+               to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES[n] for n in ("10-broader-or-self", "30-source-text", "40-overlap", "45-overlap-agreement")])
+    return {k: v for k, v in _overlaps(store).items() if "type" in v and v["type"] & {"Overlap", "OverlapCover"}}
+
+
+def test_overlap_records_fire() -> None:
+    recs = _derive_overlaps("")
+    overlaps = sorted((sorted(v["firstBody"])[0], sorted(v["secondBody"])[0], sorted(v["overlapJurisdiction"])[0],
+                       sorted(v["firstFunction"])[0], sorted(v["secondFunction"])[0])
+                      for v in recs.values() if v["type"] == {"Overlap"})
+    # a (England and Wales) with b (Wales) and with c (England), the narrower jurisdiction kept; b and c, Wales and
+    # England, never overlap; health and education are both narrower than inspection but not related to each other
+    assert overlaps == [("a", "b", "wales", "inspection", "health"), ("a", "c", "england", "inspection", "education")]
+    for iri, v in recs.items():
+        assert iri.startswith("https://w3id.org/remit/id/overlap/") and len(iri.rsplit("/", 1)[1]) == 32
+        assert v["overlapSettingType"] == {"prison"} and len(v["firstResponsibility"]) == 1
+    assert _derive_overlaps("") == recs  # the same IRIs in every build
+
+
+def test_overlap_records_are_quiet_without_related_pairs() -> None:
+    store = ox.Store()
+    store.load(input=(PREFIXES + """ex:a remit:jurisdiction ex:ew . ex:b remit:jurisdiction ex:ew .
+        ex:health a skos:Concept . ex:education a skos:Concept . ex:ew a skos:Concept .
+        ex:ra a remit:Responsibility ; remit:holder ex:a ; remit:function ex:health ; remit:settingType ex:prison .
+        ex:rb a remit:Responsibility ; remit:holder ex:b ; remit:function ex:education ; remit:settingType ex:prison .
+        ex:rc a remit:Responsibility ; remit:holder ex:b ; remit:function ex:health ; remit:settingType ex:yot .
+        ex:rd a remit:Responsibility ; remit:holder ex:a ; remit:function ex:education ; remit:settingType ex:yot .
+        """).encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    assert derive(store, [RULES["10-broader-or-self"], RULES["40-overlap"], RULES["45-overlap-agreement"]]) > 0
+    assert not list(store.quads_for_pattern(None, ox.NamedNode(R + "firstBody"), None, None))
+    assert not list(store.quads_for_pattern(None, ox.NamedNode(R + "coveringAgreement"), None, None))
+
+
+def test_overlap_covers_fire() -> None:
+    recs = _derive_overlaps("""
+        ex:mou remit:party ex:a , ex:b ; remit:scopeSettingType ex:detention ;
+            remit:areaOfJointWork ex:area-led , ex:area-unled , ex:area-yot ; remit:leadRule ex:rule-bare .
+        ex:area-led remit:function ex:health ; remit:leadBody ex:b ;
+            remit:citation [ remit:citedDocument ex:doc ; remit:locator "para 4" ] .
+        ex:area-unled remit:function ex:inspection .
+        ex:area-yot remit:function ex:inspection ; remit:settingType ex:yot .
+        ex:rule-bare remit:function ex:health .
+        ex:scoped remit:party ex:a , ex:b ; remit:scopeFunction ex:health .
+        ex:other remit:party ex:a , ex:b ; remit:scopeFunction ex:escorting . ex:escorting a skos:Concept .
+        ex:ac remit:party ex:a , ex:c ; remit:scopeFunction ex:health .""")
+    covers = {(sorted(v["coveringAgreement"])[0], sorted(v.get("coveringPart", {"-"}))[0]):
+              (bool(v.get("coversOverlap")), v.get("coverLead", set()), v.get("sourceText", set()))
+              for v in recs.values() if v["type"] == {"OverlapCover"}}
+    assert covers == {
+        ("mou", "area-led"): (True, {"b"}, {"https://example.org/doc <https://example.org/doc>, para 4"}),
+        ("mou", "area-unled"): (True, set(), set()),
+        ("mou", "rule-bare"): (False, set(), set()),  # concerns the overlap, names no lead: not a cover
+        ("scoped", "-"): (True, set(), set()),
+        ("ac", "-"): (True, set(), set()),  # the other overlap (a with c)
+    }
+    for v in recs.values():
+        if v["type"] == {"OverlapCover"}:
+            covered = recs["https://w3id.org/remit/id/overlap/" + sorted(v["concernsOverlap"])[0]]
+            assert covered["secondBody"] == ({"c"} if v["coveringAgreement"] == {"ac"} else {"b"})
+
+
+def test_every_derived_term_is_declared_in_the_ontology() -> None:
+    import re
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import RDFS, SKOS
+    onto = Graph().parse(ROOT / "ontology" / "remit.ttl")
+    for rule in RULES.values():
+        template = rule.text[rule.text.index("CONSTRUCT"):rule.text.index("WHERE")]
+        for name in set(re.findall(r"remit:(\w+)", template)):
+            term = URIRef(R + name)
+            assert onto.value(term, RDFS.label) and onto.value(term, SKOS.definition), (rule.name, name)
+            assert f"queries/derive/{rule.name}.rq" in str(onto.value(term, SKOS.definition)) or \
+                name == "sourceText", (rule.name, name)
