@@ -27,7 +27,7 @@ from kg.revision.draft import Draft, DraftError, detect_format, parse_draft, rea
 from kg.rdf.namespaces import RDF, RDFS, REMIT, SKOS, VCARD
 from kg.findings.model import label_of, short
 
-__all__ = ["Side", "DiffResult", "load_side", "diff_graphs", "diff_sides", "render_diff", "DIFF_FORMATS",
+__all__ = ["Side", "DiffResult", "load_side", "load_agreement", "diff_graphs", "diff_sides", "render_diff", "DIFF_FORMATS",
            "agreement_subgraph"]
 
 DIFF_FORMATS: tuple[str, ...] = ("text", "json", "markdown")
@@ -80,13 +80,18 @@ def agreement_subgraph(g: Graph, agreement: URIRef) -> Graph:
 
 def load_side(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = None) -> Side:
     """A file (Turtle, JSON-LD, YAML) or an agreement in the graph named by IRI or prefixed name."""
-    from kg.revision.check import resolve_agreement
-
     p = Path(ref)
     if p.exists() or ref.endswith((".ttl", ".yaml", ".yml", ".jsonld", ".json")):
         text = read_text(p)
         d = parse_draft(text, detect_format(ref, text=text), ref)
         return Side(ref, d.graph, d)
+    return load_agreement(ref, root, data_dirs)
+
+
+def load_agreement(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = None) -> Side:
+    """An agreement of the graph (``data/``) named by IRI, ``<IRI>`` or prefixed name, with its parts; never a file."""
+    from kg.revision.check import resolve_agreement
+
     try:
         iri = resolve_agreement(ref)
     except ValueError as exc:
@@ -383,8 +388,11 @@ __all__ += ["diff_in_worker", "run_diff_command"]
 
 
 def _side_in_worker(spec: dict[str, Any]) -> Side:
+    """One side sent over HTTP: a draft's text, or an agreement of the graph by IRI or prefixed name. A
+    reference is never read as a path (``load_side`` reads files for ``kg diff``): over HTTP that would let a
+    client read the server's files."""
     if "ref" in spec:
-        return load_side(str(spec["ref"]))
+        return load_agreement(str(spec["ref"]))
     d = parse_draft(spec["text"], spec["format"], spec.get("name") or "draft")
     return Side(d.name, d.graph, d)
 
