@@ -7,6 +7,7 @@ draft's JSON report is the oracle for the page."""
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 from html.parser import HTMLParser
@@ -29,6 +30,27 @@ MAX_BODY = 262144
 RAW = re.compile(r"https?://|\b(?:body|fn|st|jur|agreement|rsh|rule|remit|doc|status|id|vcard|rdfs|owl|skos|dcterms):[A-Za-z]")
 
 
+CHROMIUM = os.environ.get("REMIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright (as tests/publication/test_browser.py launches it)."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
 @pytest.fixture(scope="module")
 def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store = tmp_path_factory.mktemp("forms") / "store"
@@ -45,8 +67,12 @@ class Node:
     def __init__(self, tag: str, attrs: dict[str, str], parent: Optional["Node"]):
         self.tag, self.attrs, self.parent, self.children = tag, attrs, parent, []  # type: list[Any]
 
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+    def text(self, skip: tuple[str, ...] = ()) -> str:
+        return "".join(c if isinstance(c, str) else "" if c.tag in skip else c.text(skip) for c in self.children)
+
+    def words(self) -> str:
+        """The text people read as Remit's words: without the excerpts of their own draft (``pre``)."""
+        return self.text(skip=("pre", "textarea"))
 
     def all(self, tag: Optional[str] = None, **attrs: str) -> list["Node"]:
         out = []
@@ -166,7 +192,7 @@ def test_the_example_revision_posted_as_a_form_shows_its_findings_by_area_at_the
     area2 = areas["HMI Probation–CQC YOT MoU, area 2: reviews, studies and reports"].text()
     assert "The lead body HM Inspectorate of Probation holds no recorded responsibility" in area2
     # plain English: labels, no IRIs and no prefixed names anywhere in the report (the e-mail address reads as one)
-    visible = section.text()
+    visible = section.words()
     assert not RAW.search(visible), RAW.search(visible)
     assert "mailto:" not in visible and "yot-joint-work@cqc.example" in visible
     # the impact, as in the JSON report
@@ -242,6 +268,20 @@ def test_machine_answers_are_unchanged(real: Server) -> None:
     assert r.json()["agreements"][0]["change"] == "changed"
 
 
+def test_post_diff_never_reads_a_path_on_the_server(real: Server) -> None:
+    """Found while building the diff form: a side given as a string was read as a file when one existed
+    (``{"old": "/etc/hostname"}`` answered "a draft is a mapping", a missing one "no such file", and any YAML or
+    Turtle file the server could read was diffed and shown)."""
+    example = str(ROOT / "examples" / "hmi-probation-cqc-yot.yaml")
+    for ref in ("/etc/hostname", example, "data", "README.md"):
+        r = httpx.post(real.url + "/diff", json={"old": ref, "new": YOT}, timeout=60)
+        assert r.status_code == 400 and "no agreement" in r.text, (ref, r.text)
+        assert "a draft is a mapping" not in r.text and "no such file" not in r.text
+    files = {"old": (None, example, "text/plain"), "new": ("new.yaml", EXAMPLE.read_bytes())}
+    r = httpx.post(real.url + "/diff", files=files, timeout=60)
+    assert r.status_code == 400 and "no agreement" in r.text
+
+
 # ------------------------------------------------------------------------------------------ the diff form
 
 def test_get_diff_is_a_form(real: Server) -> None:
@@ -267,7 +307,7 @@ def test_diff_form_with_the_agreement_in_the_graph_as_old_version_shows_the_doma
     assert "HM Inspectorate of Probation" in sections["Lead changes"]
     assert "Youth Justice Joint Inspection Lead (fictional)" in sections["Contact points"]
     assert "cited document:" in sections["Contact points"]  # a citation reads as words, not remit:citedDocument
-    visible = section.text()
+    visible = section.words()
     assert not RAW.search(visible), RAW.search(visible)
     form = dom(r.text).one("form", class_="draft-form")
     assert form.one("select", name="oldAgreement").one("option", value=YOT).attrs.get("selected") is not None
@@ -286,3 +326,68 @@ def test_diff_form_refuses_what_is_not_an_agreement_and_shows_a_bad_draft_at_its
     assert html.unescape(dom(r.text).one("textarea", name="newText").text()) == "id: agreement:x\nparty: [body:cqc\n"
     r = httpx.post(real.url + "/diff", data={"oldText": ""}, headers=BROWSER, timeout=60)
     assert r.status_code == 400 and "Choose the old version" in r.text
+
+
+# ------------------------------------------------------------------------------------------ in a browser
+
+def _watch(page: Any) -> list[str]:
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("console", lambda m: problems.append(m.text) if "Content Security Policy" in m.text else None)
+    return problems
+
+
+def test_a_person_pastes_a_draft_into_the_form_and_sees_its_findings(real: Server, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = _watch(page)
+    page.goto(real.url + "/", wait_until="load")
+    page.get_by_role("link", name="Check a draft").click()
+    page.wait_for_url("**/check")
+    assert page.get_by_role("heading", level=1).inner_text() == "Check a draft agreement"
+    page.get_by_label("Paste the draft").fill(EXAMPLE.read_text(encoding="utf-8"))
+    page.get_by_label("The agreement it replaces").select_option(YOT)
+    page.get_by_label("As of").fill("2025-01-01")
+    page.get_by_role("button", name="Check the draft").click()
+    page.wait_for_selector("#report", timeout=120_000)
+    report = page.locator("#report")
+    assert report.get_by_role("heading", name="HMI Probation–CQC YOT MoU, area 3: advice and information").is_visible()
+    area3 = report.locator(".area-group", has=page.get_by_role("heading", name="HMI Probation–CQC YOT MoU, area 3: advice and information"))
+    assert "names no lead body for this area of joint work" in area3.inner_text()
+    assert "Line 113, column 3" in area3.inner_text()
+    assert report.locator("li.finding").count() >= 2
+    words = page.evaluate("""() => { const r = document.querySelector('#report').cloneNode(true);
+        r.querySelectorAll('pre').forEach(p => p.remove()); return r.innerText; }""")
+    assert "HMI Probation" in words and not RAW.search(words), RAW.search(words)
+    assert page.get_by_label("Paste the draft").input_value() == EXAMPLE.read_text(encoding="utf-8")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1280, width  # nothing runs off the side of a laptop screen
+    page.screenshot(path=str(ARTIFACTS / "check-report.png"), full_page=True)
+
+    # a draft with three mistakes: each shown at its line, the text kept in the box
+    page.get_by_label("Paste the draft").fill(THREE.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Check the draft").click()
+    page.wait_for_selector("#errors", timeout=120_000)
+    errors = page.locator("#errors li.located-error")
+    assert errors.count() == 3
+    assert errors.nth(1).locator(".where").inner_text().startswith("Line 13, column 3")
+    assert "body:hmi-probaton" in errors.nth(1).inner_text()
+    page.screenshot(path=str(ARTIFACTS / "check-errors.png"), full_page=True)
+    assert not problems, problems
+    page.close()
+
+
+def test_a_person_compares_the_agreement_in_the_graph_with_a_pasted_revision(real: Server, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = _watch(page)
+    page.goto(real.url + "/diff", wait_until="load")
+    page.locator("#oldAgreement").select_option(YOT)
+    page.locator("#newText").fill(EXAMPLE.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_selector("#diff", timeout=120_000)
+    leads = page.locator(".diff-section", has=page.get_by_role("heading", name="Lead changes"))
+    assert "HMI Probation–CQC YOT MoU, area 2: reviews, studies and reports" in leads.inner_text()
+    assert "HM Inspectorate of Probation" in leads.inner_text()
+    assert not RAW.search(page.locator("#diff").inner_text())
+    page.screenshot(path=str(ARTIFACTS / "diff.png"), full_page=True)
+    assert not problems, problems
+    page.close()
