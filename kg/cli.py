@@ -357,7 +357,7 @@ def push(
         raise typer.Exit(2 if "no built dataset" in str(exc) else 3)
     for g in result.graphs:
         typer.echo(f"  <{g.graph}>: {g.triples} triples (HTTP {g.status}; {g.stored} in the store)")
-    typer.echo(f"pushed {result.triples} triples to {gsp}")
+    typer.echo(f"pushed {result.triples} triples to {gsp}; version {result.version}")
 
 
 @app.command()

@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(64 << 20, ge=0, description="Most bytes kept by the response cache, "
                                  "answers and their keys (query texts) together.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
+    store_version_check_seconds: float = Field(
+        3.0, gt=0, le=3600, description="With an external store (`kg serve --store URL`): how often the version "
+        "`kg push` recorded in the store is read (one small SELECT, whatever the traffic); a new version empties "
+        "the response cache, so answers follow a push within this many seconds. Cacheable answers' max-age is "
+        "capped at it too.")
     guard_memo_entries: int = Field(4096, ge=0, description="Query texts whose guard analysis each query worker "
                                     "remembers (LRU).")
     guard_memo_bytes: int = Field(16 << 20, ge=0, description="Most bytes (query texts included) of each query "

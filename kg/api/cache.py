@@ -5,7 +5,10 @@ key is the normalised request (query text, dataset parameters, negotiated format
 bound parameters and the page) and every key is scoped by the **graph version**
 (:func:`kg.publication.publish.graph_version`) — a digest of the build manifest's ``sourceHash``, the store
 path and the worker pool's generation, which changes on every reload (:meth:`ResponseCache.set_version`
-also empties the cache then).
+also empties the cache then). With an external store (``kg serve --store URL``) the version is the one
+``kg push`` recorded in the store (:meth:`kg.query.remote.RemoteStore.version`), read every
+``REMIT_STORE_VERSION_CHECK_SECONDS`` by :meth:`kg.api.sparql.SparqlEndpoint.watch_store_version`; an empty
+version turns the cache off until a version is seen again.
 
 * Never kept: answers of queries that call a non-deterministic function — ``NOW()``, ``RAND()``,
   ``UUID()``, ``STRUUID()``, ``BNODE()`` (:func:`nondeterministic`, a conservative test of the query text);
@@ -150,8 +153,15 @@ class ResponseCache:
         self.misses = 0
 
     @property
-    def enabled(self) -> bool:
+    def configured(self) -> bool:
+        """Bounds above zero (``REMIT_CACHE_MAX_ENTRIES``, ``REMIT_CACHE_MAX_BYTES``)."""
         return self.max_entries > 0 and self.max_bytes > 0
+
+    @property
+    def enabled(self) -> bool:
+        """Configured and the graph's version known: an empty version (an external store with no version
+        recorded, or one that did not answer the version check) keeps and answers nothing."""
+        return self.configured and bool(self.version)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -9,6 +9,7 @@ include, as long as the app awaits ``endpoint.start()``/``endpoint.close()`` in 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 from pathlib import Path
@@ -27,6 +28,7 @@ from kg.publication.publish import graph_version
 from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
 from kg.api.remote_backend import remote_graph_counts
+from kg.query.remote import RemoteError, RemoteStore
 from kg.api.service_description import service_description
 from kg.api.workers import PoolBusy, PoolUnavailable, QueryTimeout, WorkerCrashed, WorkerPool
 from kg.rdf.store import open_store
@@ -55,8 +57,11 @@ class SparqlEndpoint:
         self._graph_counts: Optional[dict[str, int]] = None
         self._sd_cache: dict[str, bytes] = {}
         self.started = False
-        # the response cache (kg/api/cache.py); off with an external store, whose changes Remit cannot see
-        self.cache = ResponseCache(0 if settings.is_remote else settings.cache_max_entries, settings.cache_max_bytes)
+        # the response cache (kg/api/cache.py); with an external store keyed by the version `kg push` recorded
+        # there, read every REMIT_STORE_VERSION_CHECK_SECONDS (watch_store_version), off while it is unknown
+        self.cache = ResponseCache(settings.cache_max_entries, settings.cache_max_bytes)
+        self._watcher: Optional[asyncio.Task[None]] = None
+        self.store_version = ""  # the external store's version as recorded by kg push ("" unknown)
         #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
         #: repeated query's format is negotiated here and its cached answer found without a worker
         #: (bounded by bytes too: its keys are query texts of up to REMIT_MAX_QUERY_LENGTH characters)
@@ -67,12 +72,51 @@ class SparqlEndpoint:
         self.queries = load_queries(Path(self.settings.queries_dir))
         await self.pool.start()
         self.graph_changed()
+        if self.settings.is_remote and self.cache.configured:
+            await self.check_store_version()
+            self._watcher = asyncio.create_task(self.watch_store_version())
         self.started = True
 
     def graph_changed(self) -> None:
-        """The served graph changed (start, reload): new graph version, empty response cache."""
-        if self.cache.enabled:
+        """The served graph changed (start, reload): new graph version, empty response cache. (An external
+        store's version is read from the store instead: :meth:`check_store_version`.)"""
+        if self.cache.configured and not self.settings.is_remote:
             self.cache.set_version(graph_version(Path(self.pool.store_path), self.pool.generation))
+
+    def _read_store_version(self) -> str:
+        timeout = max(2.0, min(10.0, self.settings.store_version_check_seconds))
+        try:
+            return RemoteStore(str(self.settings.remote_store_url), timeout=timeout).version()
+        except RemoteError as exc:
+            log.warning("version check of the external store failed; response cache off until it answers: %s", exc)
+            return ""
+
+    async def check_store_version(self) -> str:
+        """Read the version ``kg push`` recorded in the external store (one small SELECT, in a thread); a new
+        one empties the response cache and scopes new answers by it, none ("" : a push is running, or the
+        store did not answer) turns the cache off. The cache version is a digest of the store's version
+        alone, so every ``kg serve --store`` on the same store gives the same ETags."""
+        found = await asyncio.get_running_loop().run_in_executor(None, self._read_store_version)
+        version = hashlib.sha256(f"store\n{found}".encode("utf-8")).hexdigest()[:20] if found else ""
+        if version != self.cache.version:
+            if found != self.store_version:
+                log.info("external store version %s (was %s): response cache emptied", found or "unknown",
+                         self.store_version or "unknown")
+            self.cache.set_version(version)
+            self.store_version = found
+            self._graph_counts = None  # the graphs may have changed too (service description figures)
+            self._sd_cache = {}
+        return found
+
+    async def watch_store_version(self) -> None:
+        """Every ``REMIT_STORE_VERSION_CHECK_SECONDS``, :meth:`check_store_version` (not per request)."""
+        while True:
+            await asyncio.sleep(self.settings.store_version_check_seconds)
+            try:
+                await self.check_store_version()
+            except Exception:  # never let the watcher die: the next round tries again
+                log.exception("version check of the external store failed")
+                self.cache.set_version("")
 
     def lookup(self, query: str, dg: list[str], ng: list[str], accept: Optional[str],
                formats: list[str]) -> Optional[CachedAnswer]:
@@ -94,7 +138,10 @@ class SparqlEndpoint:
         return self.cache.get(("sparql", query, tuple(dg), tuple(ng), fmt_key))
 
     def cache_headers(self, ans: CachedAnswer, state: str) -> dict[str, str]:
-        return {"ETag": ans.etag, "Cache-Control": f"public, max-age={self.settings.cache_max_age}",
+        age = self.settings.cache_max_age
+        if self.settings.is_remote:  # a push may change the answer: clients keep it no longer than a check
+            age = min(age, int(self.settings.store_version_check_seconds))
+        return {"ETag": ans.etag, "Cache-Control": f"public, max-age={age}",
                 "Vary": "Accept", "Remit-Cache": state}
 
     def cached(self, request: Request, key: Any) -> Optional[Response]:
@@ -121,6 +168,9 @@ class SparqlEndpoint:
         return self.answer(request, ans, "miss")
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         await self.pool.close()
         self.started = False
 

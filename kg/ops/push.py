@@ -12,6 +12,12 @@ Graph-store URL forms (``--graph-store``): Oxigraph ``http://host:7878/store``; 
 Virtuoso ``http://host:8890/sparql-graph-crud-auth`` (``--user``: an account with the ``SPARQL_UPDATE`` role;
 HTTP digest, which is met with a bodiless ``HEAD`` before the first PUT). See ``docs/scale.md``.
 
+Version. Before the first PUT the metadata graph ``id:graph/meta`` (:data:`kg.rdf.namespaces.GRAPH_META`) is
+deleted, and after the last graph it is written with one triple, ``id:dataset dcat:version "sha256:…"``: the
+SHA-256 of the pushed file (:func:`dataset_version`). While a push runs the store has no version, so ``kg serve
+--store URL`` keeps nothing in its response cache; once the new version is there every graph is the new one, and
+the cache keyed by it (``kg.api.cache``) is emptied within ``REMIT_STORE_VERSION_CHECK_SECONDS``.
+
 Blank nodes: the protocol has no way to send one blank node in two graphs, so a blank node that occurs
 in two graphs (a citation node in ``asserted`` that an inferred triple also mentions) becomes two blank
 nodes in the store. Queries over one graph, or over the union through IRIs, are unaffected.
@@ -19,6 +25,7 @@ nodes in the store. Queries over one graph, or over the union through IRIs, are 
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -30,7 +37,9 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import pyoxigraph as ox
 
-__all__ = ["PushError", "GraphPush", "PushResult", "push", "graph_store_url", "read_dataset"]
+from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_META
+
+__all__ = ["PushError", "GraphPush", "PushResult", "push", "graph_store_url", "read_dataset", "dataset_version"]
 
 _CHUNK_TRIPLES = 20_000
 
@@ -51,6 +60,7 @@ class GraphPush:
 class PushResult:
     graph_store: str
     graphs: list[GraphPush] = field(default_factory=list)
+    version: str = ""  # written to the metadata graph after the last graph (dataset_version)
 
     @property
     def triples(self) -> int:
@@ -69,6 +79,21 @@ def graph_store_url(store: str) -> str:
             path = path[: -len(tail)]
             break
     return urlunsplit((parts.scheme, parts.netloc, path + "/store", "", ""))
+
+
+def dataset_version(path: Path) -> str:
+    """The version ``kg push`` records: ``sha256:`` and the hex SHA-256 of the dataset file's bytes (a
+    byte-identical rebuild gives the same version; any changed triple a new one)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def _meta_body(version: str) -> bytes:
+    triple = ox.Triple(ox.NamedNode(str(DATASET)), ox.NamedNode(str(DATASET_VERSION)), ox.Literal(version))
+    return ox.serialize([triple], format=ox.RdfFormat.N_TRIPLES)
 
 
 def read_dataset(path: Path) -> dict[str, list[ox.Triple]]:
@@ -162,11 +187,21 @@ def push(
     store's reply on any non-2xx answer, on a connection failure, or when a count read back differs.
     """
     graphs = read_dataset(Path(dataset))
-    result = PushResult(graph_store=graph_store)
+    result = PushResult(graph_store=graph_store, version=dataset_version(Path(dataset)))
+    meta = str(GRAPH_META)
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
         gsp_auth = _graph_store_auth(client, graph_store, auth, next(iter(sorted(graphs)), ""))
         if isinstance(gsp_auth, httpx.BasicAuth):
             client.auth = gsp_auth  # basic: the query endpoint may want it too (Fuseki, GraphDB)
+        per_request = gsp_auth if gsp_auth is not None else httpx.USE_CLIENT_DEFAULT
+        # no version while the graphs change: a server keyed by it caches nothing meanwhile
+        try:
+            r = client.delete(graph_store, params={"graph": meta}, auth=per_request)
+        except httpx.HTTPError as exc:
+            raise PushError(f"{graph_store}: cannot send graph <{meta}> (DELETE, before the data): {exc}") from None
+        if not (200 <= r.status_code < 300 or r.status_code == 404):
+            raise PushError(f"{graph_store}: the store refused to delete graph <{meta}>: HTTP {r.status_code} "
+                            f"{r.reason_phrase}: {r.text.strip()[:500]}")
         for graph in sorted(graphs):
             triples = graphs[graph]
             if not graph:
@@ -183,7 +218,7 @@ def push(
                     size, body = _ntriples_body(triples, spool, tick)
                     r = client.put(graph_store, params={"graph": graph}, content=body,
                                    headers={"Content-Type": "application/n-triples", "Content-Length": str(size)},
-                                   auth=gsp_auth if gsp_auth is not None else httpx.USE_CLIENT_DEFAULT)
+                                   auth=per_request)
             except httpx.HTTPError as exc:
                 raise PushError(f"{graph_store}: cannot send graph <{graph}>: {exc}") from None
             if not 200 <= r.status_code < 300:
@@ -196,4 +231,15 @@ def push(
                     raise PushError(f"{query_url}: graph <{graph}> holds {item.stored} triples after the push, "
                                     f"expected {item.triples}")
             result.graphs.append(item)
+        body = _meta_body(result.version)
+        try:
+            r = client.put(graph_store, params={"graph": meta}, content=body, auth=per_request,
+                           headers={"Content-Type": "application/n-triples", "Content-Length": str(len(body))})
+        except httpx.HTTPError as exc:
+            raise PushError(f"{graph_store}: cannot send graph <{meta}>: {exc}") from None
+        if not 200 <= r.status_code < 300:
+            raise PushError(f"{graph_store}: the store refused graph <{meta}>: HTTP {r.status_code} "
+                            f"{r.reason_phrase}: {r.text.strip()[:500]}")
+        if query_url and _count(client, query_url, meta) != 1:
+            raise PushError(f"{query_url}: graph <{meta}> does not hold the one version triple after the push")
     return result

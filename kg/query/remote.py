@@ -37,7 +37,7 @@ from kg.query.registry import (
 )
 from kg.query.binding import bind_with_values, scan
 from kg.query.terms import resolve_bindings
-from kg.rdf.namespaces import GRAPH_ASSERTED
+from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_META
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["DIALECTS", "RemoteError", "RemoteStore", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
@@ -224,6 +224,14 @@ class RemoteStore:
         has_more = len(rows) > limit
         return ResultPage(columns=columns, rows=rows[:limit], limit=limit, offset=offset, has_more=has_more,
                           params={k: v[1] for k, v in bindings.items()})
+
+    def version(self) -> str:
+        """The version ``kg push`` recorded in the metadata graph (``id:graph/meta``: ``id:dataset dcat:version``),
+        or ``""`` when there is none (a push is running, failed, or the store was loaded another way).
+        One small query; ``kg serve --store`` asks it every ``REMIT_STORE_VERSION_CHECK_SECONDS``."""
+        _, rows = self.select(f"SELECT ?v WHERE {{ GRAPH <{GRAPH_META}> {{ <{DATASET}> <{DATASET_VERSION}> ?v }} }}",
+                              {}, [])
+        return " ".join(sorted(r["v"]["value"] for r in rows if "v" in r))
 
     def count(self, graph: str) -> int:
         """Triples in one named graph of the store."""

@@ -11,7 +11,7 @@ The ontology's version lives in ``owl:versionIRI``/``owl:versionInfo`` only.
 
 from __future__ import annotations
 
-from rdflib import Graph, Namespace
+from rdflib import Graph, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, ORG, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD
 
 __all__ = [
@@ -19,7 +19,7 @@ __all__ = [
     "ORG", "PROV", "SKOS", "DCTERMS", "DCAT", "VOID", "SD", "VCARD", "OWL", "RDF", "RDFS",
     "SH", "XSD", "FOAF", "TIME", "SCHEMA", "LEG", "PREFIXES", "bind_all",
     "GRAPH_ASSERTED", "GRAPH_INFERRED", "GRAPH_ONTOLOGY", "GRAPH_SHAPES", "GRAPH_REPORT", "GRAPH_DERIVED",
-    "GRAPH_RESTRICTED",
+    "GRAPH_RESTRICTED", "GRAPH_META", "DATASET", "DATASET_VERSION",
 ]
 
 BASE = "https://w3id.org/remit/"
@@ -46,6 +46,14 @@ GRAPH_DERIVED = ID["graph/derived"]
 #: Personal data (named officials and their direct contact details): written only to
 #: ``build/restricted.trig``, never to ``remit.trig``, the store, the dumps or the site (``kg.pipeline.restricted``).
 GRAPH_RESTRICTED = ID["graph/restricted"]
+#: Written by ``kg push`` into an external store, last, and only there: one triple
+#: ``<DATASET> <DATASET_VERSION> "sha256:…"`` naming the content digest of the pushed ``remit.trig``. ``kg serve
+#: --store URL`` keys its response cache by it (``kg.api.cache``; docs/scale.md). Not in the default graph.
+GRAPH_META = ID["graph/meta"]
+#: The dataset as a whole (VoID/DCAT's subject, ``kg.publication.publish.DATASET_IRI``).
+DATASET = ID["dataset"]
+#: DCAT 3 ``dcat:version``: the pushed build's version (its content digest) in :data:`GRAPH_META`.
+DATASET_VERSION = URIRef("http://www.w3.org/ns/dcat#version")  # rdflib's closed DCAT namespace predates DCAT 3
 
 #: One prefix per kind of instance (Turtle prefixed names cannot contain "/").
 ID_PREFIXES: dict[str, str] = {
