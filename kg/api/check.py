@@ -422,7 +422,10 @@ async def _diff_page(request: Request, settings: Settings, run: Callable[..., Aw
         try:
             if side.text.strip():
                 fmt = detect_format(side.filename, None, side.text)
-                specs.append({"text": side.text, "format": fmt, "name": side.filename or f"{which} draft"})
+                name = side.filename or f"{which} draft"
+                if specs and specs[0].get("name") == name:  # two uploads of the same name: errors name their side
+                    name = f"{name} (new version)"
+                specs.append({"text": side.text, "format": fmt, "name": name})
             elif side.agreement:
                 if not _AGREEMENT_REF.match(side.agreement) or (known and side.agreement not in known):
                     return pages.diff_page(request, form, 400, problem=f"The {which} version: Remit has no agreement "
@@ -442,8 +445,7 @@ async def _diff_page(request: Request, settings: Settings, run: Callable[..., Aw
         return pages.diff_page(request, form, 503, problem="The comparison took longer than this server allows; "
                                "try again later, or run kg diff on your own computer.")
     except DraftError as exc:
-        which = next((w for w, s in zip(("old", "new"), specs) if s.get("name") == exc.name or s.get("ref") == exc.name),
-                     "old" if exc.name == specs[0].get("name") else "new")
+        which = next((w for w, s in zip(("old", "new"), specs) if exc.name in (s.get("name"), s.get("ref"))), "new")
         return pages.diff_page(request, form, 400, errors=pages.located_errors(exc, getattr(form, which).text),
                                error_side=which)
     except ValueError as exc:

@@ -80,7 +80,7 @@ async def read_form(ctype: str, body: bytes) -> dict[str, FormField]:
         except UnicodeDecodeError:
             raise ValueError("the form is not UTF-8") from None
         pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_PARTS)
-        return {k: FormField(v) for k, v in pairs}
+        return {k: FormField(v.replace("\r\n", "\n")) for k, v in pairs}  # browsers send a textarea's lines with CRLF
     if media != "multipart/form-data":
         raise ValueError("a form is sent as application/x-www-form-urlencoded or multipart/form-data")
     boundary = _BOUNDARY.search(ctype)
@@ -349,10 +349,25 @@ def _count_text(n: int, severity: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def suggestions_labelled(message: str, label: Callable[[str], str]) -> str:
+    """A located error's suggestions with what they name: "did you mean body:hmi-probation (HM Inspectorate of
+    Probation)?". The names the author wrote stay as written: they are what to change in the draft."""
+    head, sep, tail = message.partition("did you mean ")
+    if not sep:
+        return message
+
+    def named(m: re.Match[str]) -> str:
+        text = label(PREFIXES[m.group(1)] + m.group(2))
+        return m.group(0) if text == _humanise(PREFIXES[m.group(1)] + m.group(2)) else f"{m.group(0)} ({text})"
+    return head + sep + _CURIE.sub(named, tail)
+
+
 def check_page(request: Request, form: CheckForm, status: int = 200, result: Any = None, fails: bool = False,
                errors: Optional[list[Located]] = None, problem: Optional[str] = None) -> HTMLResponse:
     """The check page: the form (filled with ``form``), and the report, the draft's located errors or a problem."""
     label = _labeller(request)
+    for e in errors or []:
+        e.message = suggestions_labelled(e.message, label)
     report = check_view(result, label, form.draft) if result is not None else None
     return _render(request, "check.html", "/check", status, title="Check a draft agreement", form=form,
                    syntaxes=SYNTAXES, agreements=agreements(request), report=report, fails=fails,

@@ -218,7 +218,10 @@ def test_three_mistakes_uploaded_as_a_file_are_each_shown_at_their_line(real: Se
     assert [e.one("p", class_="where").text().split(" (")[0] for e in errors] == \
         ["Line 10, column 1", "Line 13, column 3", "Line 20, column 3"]
     assert "three-mistakes.yaml:13:3" in errors[1].text()
-    assert "unknown body body:hmi-probaton" in errors[1].text() and "did you mean body:hmi-probation" in errors[1].text()
+    assert "unknown body body:hmi-probaton" in errors[1].text()
+    assert "did you mean body:hmi-probation (HM Inspectorate of Probation)" in errors[1].text()
+    excerpt = errors[1].one("pre").text().split("\n")
+    assert excerpt[0].split() == ["13", "-", "body:hmi-probaton"] and excerpt[1].index("^") == excerpt[0].index("body:")
     assert "owl:sameAs is not a term of Remit's vocabulary" in errors[0].text()
     assert "fn:inspecton" in errors[2].text() and "- fn:inspecton" in errors[2].one("pre").text()
     # the uploaded file is put in the box, so the person can fix it there
@@ -237,6 +240,10 @@ def test_invalid_yaml_is_a_400_page_with_its_place_and_the_pasted_text_back(real
     assert "Opened at line 4, column 8" in err.text() or "opened at line 3" in err.text()
     assert html.unescape(page.one("textarea").text()) == bad
     assert page.one("option", value="yaml").attrs.get("selected") is not None
+    # a browser sends the box's lines with CRLF: the same place, the same text back
+    again = dom(_post_check(real, {"draft": bad.replace("\n", "\r\n"), "format": "yaml"}).text)
+    assert again.one("div", id="errors").one("li", class_="located-error").all("p", class_="where")[0].text() == where
+    assert html.unescape(again.one("textarea").text()) == bad
 
 
 def test_bad_input_on_the_form_is_a_4xx_page_never_a_500(real: Server) -> None:
