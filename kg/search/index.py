@@ -61,7 +61,8 @@ KINDS: tuple[tuple[str, Optional[str]], ...] = (
     (_R + "Agreement", "agreement"),
     (_R + "Arrangement", "arrangement"),
     (_R + "Office", "office"),
-    (_R + "OversightBody", "body"),
+    (_R + "OversightBody", "body"), (_R + "Inspectorate", "body"), (_R + "Regulator", "body"),
+    (_R + "LayMonitoringBody", "body"), (_R + "Ombudsman", "body"),  # also without the reasoner's closure
     (_R + "OtherOrganisation", "organisation"),
     (_R + "SettingType", "setting type"),
     (_R + "Function", "function"),
