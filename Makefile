@@ -76,9 +76,10 @@ serve: $(STAMP) $(NODE_STAMP)
 test: $(STAMP) $(NODE_STAMP) browser jena virtuoso
 	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider
 
-## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test)
+## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test), then search recall@5 and latency
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.search
 
 ## load: the bounded load test with runaway queries (long; not part of test)
 load: $(STAMP)
