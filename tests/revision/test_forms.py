@@ -262,6 +262,20 @@ def test_bad_input_on_the_form_is_a_4xx_page_never_a_500(real: Server) -> None:
     assert r.status_code == 413 and "at most 262,144 bytes" in r.text
 
 
+def test_the_turtle_twin_pasted_with_its_syntax_worked_out_gets_the_same_findings(real: Server) -> None:
+    fields = {"replaces": YOT, "asOf": "2025-01-01", "format": "auto"}
+    yaml_page = _report_section(_post_check(real, {**fields, "draft": EXAMPLE.read_text(encoding="utf-8")}).text)
+    r = _post_check(real, {**fields, "draft": EXAMPLE.with_suffix(".ttl").read_text(encoding="utf-8")})
+    assert r.status_code == 200, r.text[:2000]
+    ttl_page = _report_section(r.text)
+    assert "draft.ttl (Turtle," in ttl_page.one("dl").text()
+
+    def findings(section: Node) -> list[tuple[str, str]]:
+        return sorted((a.one("h4").text(), li.all("p")[0].text()) for a in section.all("div", class_="area-group")
+                      for li in a.all("li", class_="finding"))
+    assert findings(ttl_page) == findings(yaml_page) != []
+
+
 def test_machine_answers_are_unchanged(real: Server) -> None:
     draft = EXAMPLE.read_bytes()
     r = httpx.post(real.url + "/check", content=draft, headers={"Content-Type": "application/yaml"},
@@ -384,7 +398,9 @@ def test_a_person_pastes_a_draft_into_the_form_and_sees_its_findings(real: Serve
 
 
 def test_a_person_compares_the_agreement_in_the_graph_with_a_pasted_revision(real: Server, browser: Any) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    """With JavaScript switched off: the forms need none."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    page = context.new_page()
     problems = _watch(page)
     page.goto(real.url + "/diff", wait_until="load")
     page.locator("#oldAgreement").select_option(YOT)
@@ -397,4 +413,4 @@ def test_a_person_compares_the_agreement_in_the_graph_with_a_pasted_revision(rea
     assert not RAW.search(page.locator("#diff").inner_text())
     page.screenshot(path=str(ARTIFACTS / "diff.png"), full_page=True)
     assert not problems, problems
-    page.close()
+    context.close()
