@@ -307,7 +307,7 @@ def results_table(res: Results, width: int = 100) -> str:
         lines.append(f"No results for {res.query!r}.")
         return "\n".join(lines) + "\n"
     kind_w = max(len("kind"), *(len(h.kind) for h in res.hits))
-    label_w = max(20, min(60, width - kind_w - 40))
+    label_w = max(20, min(60, max(len(h.label) for h in res.hits)))
     lines.append(f"{'#':>2}  {'kind':<{kind_w}}  {'label':<{label_w}}  resource")
     for i, h in enumerate(res.hits, start=1):
         lines.append(f"{i:>2}  {h.kind:<{kind_w}}  {_cut(h.label, label_w):<{label_w}}  {_short(h.iri)}")
