@@ -37,7 +37,7 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 
 def test_every_rule_is_here_with_a_header() -> None:
     assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
-                          "40-overlap", "45-overlap-agreement"}
+                          "40-overlap", "45-overlap-agreement", "47-overlap-assignment"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -241,6 +241,25 @@ def test_overlap_covers_fire() -> None:
         if v["type"] == {"OverlapCover"}:
             covered = recs["https://w3id.org/remit/id/overlap/" + sorted(v["concernsOverlap"])[0]]
             assert covered["secondBody"] == ({"c"} if v["coveringAgreement"] == {"ac"} else {"b"})
+
+
+def test_overlap_assignments_fire() -> None:
+    store = ox.Store()
+    store.load(input=(PREFIXES + OVERLAP_WORLD + """
+        ex:ss-2002 a remit:LegalBasis ; remit:leadBody ex:a ; remit:function ex:inspection ; remit:settingType ex:detention .
+        ex:welsh a remit:LegalBasis ; remit:leadBody ex:b ; remit:function ex:health ; remit:settingType ex:prison ;
+            remit:jurisdiction ex:wales .
+        ex:narrow a remit:LegalBasis ; remit:leadBody ex:a ; remit:function ex:health ; remit:settingType ex:yot .
+        ex:unled a remit:LegalBasis ; remit:function ex:inspection ; remit:settingType ex:prison .
+        """).encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES[n] for n in ("10-broader-or-self", "40-overlap", "47-overlap-assignment")])
+    second = {q.subject: q.object.value.rsplit("/", 1)[1]
+              for q in store.quads_for_pattern(None, ox.NamedNode(R + "secondBody"), None, None)}
+    got = {(second[q.subject], q.object.value.rsplit("/", 1)[1])
+           for q in store.quads_for_pattern(None, ox.NamedNode(R + "settledBy"), None, None)}
+    # the broad assignment settles both overlaps; the Welsh one only the overlap in Wales (a with b); one for
+    # another setting type, or naming no lead, settles nothing
+    assert got == {("b", "ss-2002"), ("c", "ss-2002"), ("b", "welsh")}
 
 
 def test_every_derived_term_is_declared_in_the_ontology() -> None:
