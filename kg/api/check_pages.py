@@ -269,7 +269,9 @@ def _labeller(request: Request) -> Callable[[str], str]:
 
 
 def _humanise(iri: str) -> str:
-    local = re.split(r"[/#]", iri.rstrip("/"))[-1]
+    local = re.split(r"[/#:]", iri.rstrip("/"))[-1]
+    if re.search(r"[a-z][A-Z]", local):  # a vocabulary's term without a label: hasValue -> has value
+        local = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", local).lower()
     return local.replace("-", " ").replace("_", " ") or iri
 
 
