@@ -121,6 +121,10 @@ class Settings(BaseSettings):
     body_read_timeout: float = Field(30.0, ge=0, description="Seconds a client has to send a whole request body after "
                                      "its headers; then 408 (if no answer has begun) and the connection is closed. "
                                      "0: no limit.")
+    gil_switch_interval: float = Field(0.0005, ge=0, le=0.1, description="Seconds between the interpreter's thread "
+                                       "switches in the web process (sys.setswitchinterval; Python's default is "
+                                       "0.005). Pages render in threads; a shorter interval keeps the event loop, "
+                                       "and so /health, from waiting behind them. 0: Python's default.")
     max_connections: int = Field(0, ge=0, description="Most concurrent connections and tasks before uvicorn "
                                  "answers 503 (uvicorn limit_concurrency); 0: no limit.")
     access_log: bool = Field(True, description="Log one line per request (uvicorn's access log). Off saves a "

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from typing import AsyncIterator, Optional
 
 from fastapi import FastAPI
@@ -224,6 +225,10 @@ def serve(settings: Settings) -> None:
 
     from kg.api.protocol import bounded_h11
 
+    if settings.gil_switch_interval:
+        # pages render in threads of this process; a shorter interval hands the GIL back to the event loop
+        # sooner, so /health and other I/O wait less behind them (docs/operations.md, "Load test")
+        sys.setswitchinterval(settings.gil_switch_interval)
     app = create_app(settings)
     pool = app.state.endpoint.pool
     reloader = app.state.reloader
