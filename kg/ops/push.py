@@ -200,7 +200,7 @@ def push(
         except httpx.HTTPError as exc:
             raise PushError(f"{graph_store}: cannot send graph <{meta}> (DELETE, before the data): {exc}") from None
         if not (200 <= r.status_code < 300 or r.status_code == 404):
-            raise PushError(f"{graph_store}: the store refused to delete graph <{meta}>: HTTP {r.status_code} "
+            raise PushError(f"{graph_store}: the store refused graph <{meta}> (DELETE, before the data): HTTP {r.status_code} "
                             f"{r.reason_phrase}: {r.text.strip()[:500]}")
         for graph in sorted(graphs):
             triples = graphs[graph]

@@ -73,6 +73,81 @@ _COALESCE_SAME_TERMS = re.compile(r"\bCOALESCE\(\s*(" + _SAME_TERM + r"(?:\s*\|\
                                   re.I)
 _BIG_LIMIT = re.compile(r"\bLIMIT\s+(\d{10,})", re.I)
 _VIRTUOSO_MAX_LIMIT = 1_000_000_000  # a LIMIT this large or larger is no limit
+_STRLEN = re.compile(r"\bSTRLEN\s*\(", re.I)
+_OPERATOR_BEFORE = re.compile(r"(<=|>=|!=|<|>|=)\s*$")
+
+
+def _matching(text: str, code: list[int], at: int) -> Optional[int]:
+    """Offset of the ``)`` closing the ``(`` at offset ``at`` (code characters only), or None."""
+    depth = 0
+    for i in code[code.index(at):]:
+        if text[i] == "(":
+            depth += 1
+        elif text[i] == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+_UNBOUND = "?remit_adapter_unbound"  # a variable no query binds: Virtuoso's NULL, SPARQL's error
+
+
+def _guard_substr_lengths(text: str) -> str:
+    """``X op SUBSTR(D, B, STRLEN(X))`` → ``IF(COALESCE(STRLEN(X), -1) >= 0, X op SUBSTR(D, B,
+    COALESCE(STRLEN(X), 0)), ?remit_adapter_unbound)`` (Virtuoso).
+
+    The dates-to-the-precision-given idiom compares a date ``X`` (``SUBSTR(STR(?from), 1, 10)``) with the day
+    cut to ``X``'s length. With ``?from`` unbound SPARQL makes ``STRLEN(X)``, the ``SUBSTR`` and so the
+    comparison an error, which the query's ``COALESCE(…, true)`` skips. Virtuoso makes ``STRLEN(X)`` NULL and
+    fails the *whole query* ("SR008: rdf_substr_impl needs an integer as argument 3"), and makes ``X`` itself
+    an empty string, not NULL (so ``X > …`` would be false, not an error). The rewrite never gives ``SUBSTR``
+    a NULL length and makes the comparison an unbound variable (Virtuoso's NULL, SPARQL's error) when
+    ``STRLEN(X)`` is not a number; with ``X`` bound it is the comparison as written. Only where the same
+    ``X`` (same text) is the other operand of the comparison."""
+    code = [i for i, _ in scan(text)]
+    in_code = set(code)
+    edits: list[tuple[int, int, str]] = []
+    for m in _STRLEN.finditer(text):
+        if m.start() not in in_code:
+            continue
+        open_at = m.end() - 1
+        close = _matching(text, code, open_at)
+        if close is None:
+            continue
+        operand = text[open_at + 1:close]
+        rest = text[close + 1:].lstrip()
+        if not rest.startswith(")"):  # STRLEN(X) must be SUBSTR's last argument
+            continue
+        depth, call = 0, None  # the unmatched "(" before STRLEN: SUBSTR's own
+        for i in reversed([i for i in code if i < m.start()]):
+            if text[i] == ")":
+                depth += 1
+            elif text[i] == "(":
+                if depth == 0:
+                    call = i
+                    break
+                depth -= 1
+        if call is None or not re.search(r"\bSUBSTR\s*$", text[:call], re.I):
+            continue
+        before = re.sub(r"SUBSTR\s*$", "", text[:call], flags=re.I)
+        op = _OPERATOR_BEFORE.search(before)
+        if op is None:
+            continue
+        left = before[:op.start()].rstrip()
+        x = operand.strip()
+        if not left.endswith(x):
+            continue
+        ahead = left[:len(left) - len(x)].rstrip()
+        if ahead and ahead[-1] not in "(,|&!":  # X must be the whole left operand (not "a + X")
+            continue
+        start, end = len(left) - len(x), close + 1 + (len(text) - close - 1 - len(rest)) + 1
+        length = text[m.start():close + 1]
+        edits.append((start, end, f"IF(COALESCE({length}, -1) >= 0, {text[start:m.start()]}COALESCE({length}, 0)"
+                                  f"{text[close + 1:end]}, {_UNBOUND})"))
+    for start, end, new in reversed(edits):
+        text = text[:start] + new + text[end:]
+    return text
 
 
 def detect_dialect(endpoint: str, timeout: float = 10.0) -> str:
@@ -106,7 +181,8 @@ def adapt_query(text: str, dialect: str) -> str:
     ``COALESCE`` turns the error into ``true``). And a ``LIMIT`` above 2^31 (``LIMIT 1000000000000 # @page``,
     "no limit" in a keys sub-select) is a 32-bit ``TOP`` in Virtuoso, read as negative ("SR352: TOP
     parameter < 0"), and any sorted ``TOP`` above ``MaxSortedTopRows`` (10,000 by default) is refused
-    ("SR353"): a ``LIMIT`` of 10^9 or more, no limit for any Remit dataset, is left out."""
+    ("SR353"): a ``LIMIT`` of 10^9 or more, no limit for any Remit dataset, is left out. And
+    ``X op SUBSTR(D, 1, STRLEN(X))`` gets a length that is never NULL (:func:`_guard_substr_lengths`)."""
     if dialect != "virtuoso":
         return text
     code = {i for i, _ in scan(text)}
@@ -122,7 +198,8 @@ def adapt_query(text: str, dialect: str) -> str:
 
     text = _BIG_LIMIT.sub(capped, text)
     code = {i for i, _ in scan(text)}
-    return _COALESCE_SAME_TERMS.sub(guarded, text)
+    text = _COALESCE_SAME_TERMS.sub(guarded, text)
+    return _guard_substr_lengths(text)
 
 
 # --------------------------------------------------------------------------------------------- results
