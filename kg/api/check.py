@@ -16,8 +16,8 @@ with a deadline (``REMIT_CHECK_TIMEOUT``; past it **503**) and a memory limit. B
 ``REMIT_MAX_BODY_BYTES``: **413**. Bad drafts (syntax, a remote ``@context``, ``owl:imports``, XML): **400**
 with the file, line and column.
 
-For people, ``GET /check`` and ``GET /diff`` are forms, and a post that asks for HTML (a browser's Accept, or
-``format=html``) gets the report or the diff as a page (:mod:`kg.api.check_pages`).
+For people, ``GET /check`` and ``GET /diff`` are forms, and a post that asks for HTML (a browser's Accept)
+gets the report or the diff as a page (:mod:`kg.api.check_pages`).
 """
 
 from __future__ import annotations

@@ -44,12 +44,11 @@ _BOUNDARY = re.compile(r'boundary="?([^";,\s]+)"?', re.IGNORECASE)
 
 
 def wants_page(request: Request) -> bool:
-    """The client is a browser asking for a page: ``?format=html``, or an Accept header that names
-    ``text/html`` at a q at least that of every machine format it names (browsers send
-    ``text/html,…,*/*;q=0.8``). A missing Accept, ``*/*`` or a machine type keeps the machine answer."""
-    fmt = request.query_params.get("format")
-    if fmt:
-        return fmt == "html"
+    """The client is a browser asking for a page: its Accept header names ``text/html`` at a q at least that
+    of every machine format it names (browsers send ``text/html,…,*/*;q=0.8``). A missing Accept, ``*/*``, a
+    machine type or a ``format`` parameter (a machine format, validated as before) keeps the machine answer."""
+    if "format" in request.query_params:
+        return False
     ranges = parse_accept(request.headers.get("accept"))
     html_q = max((q for rng, q, _ in ranges if rng in _HTML), default=0.0)
     machine_q = max((q for rng, q, _ in ranges if rng in _MACHINE), default=0.0)
