@@ -6,6 +6,8 @@ Routes (see ``docs/publication.md``):
   path answers ``303 See Other`` to a document chosen by content negotiation (``.html``, ``.ttl``,
   ``.jsonld``, ``.nt``, ``.rdf``); the documents themselves are served directly. Unknown: 404 page.
 * ``/`` (home), ``/agreements.html``, ``/bodies.html``, ``/matrix.html``, ``/matrix/{setting}/{function}.html``
+* ``/places/index.html``, ``/places/{setting type}/{nation}.html`` and their ``.csv`` downloads,
+  ``/places/establishments/{establishment}.csv`` (:mod:`kg.publication.places`)
 * ``/.well-known/void`` (VoID + DCAT, Turtle by default; a page for browsers, also at ``void.html``), ``/context.jsonld``, ``/dumps/…``
 
 :func:`install` adds all of it (and the ``/static`` files) to an app. The documents themselves come from a
@@ -133,11 +135,26 @@ def make_router(pub: Publication) -> APIRouter:
     @get("/matrix.html", response_class=HTMLResponse)
     @get("/dumps/index.html", response_class=HTMLResponse)
     @get("/matrix/{st}/{fn}.html", response_class=HTMLResponse)
+    @get("/places/index.html", response_class=HTMLResponse)
+    @get("/places/{st}/{nation}.html", response_class=HTMLResponse)
     def fixed(request: Request) -> Response:
         html = pub.page(request.url.path)
         if html is None:
             return not_found(request, request.url.path)
         return HTMLResponse(html)
+
+    @get("/places/{st}/{name}.csv")
+    def place_csv(request: Request, st: str, name: str) -> Response:
+        """A place page's or an establishment's table as CSV (UTF-8 with a byte-order mark), an attachment."""
+        data = pub.download(request.url.path)
+        if data is None:
+            return not_found(request, request.url.path)
+        return Response(data, media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{st}-{name}.csv"'})
+
+    @get("/places/")
+    def places_index() -> Response:
+        return HTMLResponse(pub.page("/places/index.html") or "")
 
     @get("/dumps/")
     def dumps_index() -> Response:

@@ -26,7 +26,7 @@ from typing import Any, Optional
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.publication import views
+from kg.publication import places, views
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
                                     publication_date, rdf_document, read_publication_cache, serialize,
@@ -319,10 +319,13 @@ class Publication:
                                onto_href=site.rel(page, "/def.html#" + self.term_anchor(iri)))
         if views.is_kind(site, iri, "Agreement"):
             return site.render("agreement.html", page, r=views.agreement_view(site, page, iri))
+        if views.is_kind(site, iri, "Setting"):  # an establishment: its remit card (kg.publication.places)
+            return site.render("setting.html", page, c=places.card_view(site, page, iri))
         if (views.is_kind(site, iri, "FunctionHolder") or views.is_kind(site, iri, "OversightBody")
                 or site.select("SELECT ?r WHERE { ?r <https://w3id.org/remit/def/holder> ?b } LIMIT 1", b=iri)):
             return site.render("body.html", page, r=views.body_view(site, page, iri))
-        return site.render("resource.html", page, r=site.resource(iri, page), kind="resource")
+        return site.render("resource.html", page, r=site.resource(iri, page), kind="resource",
+                           places=places.setting_type_places(site, page, iri) if iri.startswith(ST_PREFIX) else [])
 
     def not_found(self, page: str, path: str) -> str:
         sugg = self.site.suggestions(page, iri_local_name(path) or path)
@@ -365,7 +368,7 @@ class Publication:
                    for n, q in sorted(site.queries.items())]
         return site.render("home.html", page, title="Remit", counts=site.counts(), queries=queries,
                            version=self.version(), agreements=len(site.agreements(page)),
-                           bodies=len(site.bodies(page)))
+                           bodies=len(site.bodies(page)), grid=places.places_grid(site, page))
 
     def page(self, path: str) -> Optional[str]:
         """A fixed page by path, or None."""
@@ -377,7 +380,17 @@ class Publication:
         if path == "/bodies.html":
             return site.render("bodies.html", path, title="Bodies and offices", rows=site.bodies(path))
         if path == "/matrix.html":
-            return site.render("matrix.html", path, m=views.matrix_view(site, path))
+            mv = views.matrix_view(site, path)
+            for row in mv["grid"]:  # each row header links to its place pages (setting type × nation)
+                row["places"] = places.setting_type_places(site, path, row["setting"].iri or "")
+            return site.render("matrix.html", path, m=mv)
+        if path == "/places/index.html":
+            return site.render("places.html", path, grid=places.places_grid(site, path))
+        place = places.resolve_place(path)
+        if place is not None and place[2] == "html":
+            if place[0] not in places.place_types(site):
+                return None
+            return site.render("place.html", path, v=places.place_view(site, path, place[0], place[1]))
         if path == "/dumps/index.html":
             return site.render("dumps.html", path, title="Data dumps", dumps=self.dumps(), version=self.version())
         m = re.match(r"^/matrix/([a-z0-9-]+)/([a-z0-9-]+)\.html$", path)
@@ -387,6 +400,19 @@ class Publication:
                 return None
             return site.render("explain.html", path, e=views.explain_view(site, path, st, fn))
         return None
+
+    def download(self, path: str) -> Optional[bytes]:
+        """A place page's CSV (``/places/{setting type}/{nation}[-establishments].csv``) or an establishment's
+        (``/places/establishments/{slug}.csv``), or None."""
+        site = self.site
+        m = re.match(r"^/places/establishments/([a-z0-9-]+)\.csv$", path)
+        if m:
+            iri = places.SETTING_PREFIX + m.group(1)
+            return places.card_csv(site, iri) if views.is_kind(site, iri, "Setting") else None
+        place = places.resolve_place(path)
+        if place is None or place[2] == "html" or place[0] not in places.place_types(site):
+            return None
+        return places.place_csv(site, place[0], place[1], "establishments" if place[2] == "establishments" else "")
 
     def cell_paths(self) -> list[str]:
         out = []
@@ -439,6 +465,11 @@ class StaticWriter:
         for path in ["/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
                      *pub.cell_paths()]:
             self._write(path, pub.page(path) or "", "pages")
+        for path in places.place_paths(site):  # place pages and their CSV downloads (kg.publication.places)
+            if path.endswith(".csv"):
+                self._write(path, pub.download(path) or b"")
+            else:
+                self._write(path, pub.page(path) or "", "pages")
         self._write("/404.html", pub.not_found("/404.html", "/404"), "pages")
         # the ontology
         self._write("/def.html", pub.ontology_docs()[0], "pages")
