@@ -122,6 +122,10 @@ def is_fresh(layout: Layout, digest: str) -> bool:
     assert out is not None
     if not all((out / name).exists() for name in ARTEFACTS):
         return False
+    from kg.search.index import FORMAT, INDEX_FILE, index_format  # an index of an older format: rebuild
+
+    if index_format(out / INDEX_FILE) != FORMAT:
+        return False
     try:
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -4,11 +4,12 @@ Python's standard library).
 One row per resource people look for: oversight bodies and other organisations, offices, agreements and
 their clauses (areas of joint work, lead rules, principles, ...), establishments (``remit:Setting``),
 setting types, functions, jurisdictions, statutes and provisions. Contact points and signatures are not
-indexed (people's names). Each row has the resource's IRI, its label, its kind and four text fields:
+indexed (people's names). Each row has the resource's IRI, its label, its kind and five text fields:
 
 * ``label`` — the label (``skos:prefLabel``, else ``rdfs:label``, ``dcterms:title``, ``foaf:name``; English first);
-* ``names`` — the other labels, ``skos:altLabel`` and ``remit:acronym`` (a sub-property of it), and the long
-  forms of "HM"/"HMP" (Her/His Majesty's, HM Prison) that people type;
+* ``names`` — the other labels, ``skos:altLabel`` and ``remit:acronym`` (a sub-property of it);
+* ``aliases`` — the long forms of "HM"/"HMP" (Her/His Majesty's, HM Prison) that people type (searched,
+  never shown);
 * ``body`` — what the resource says: ``remit:statement`` (a clause's text), ``dcterms:description``,
   ``skos:definition``, ``remit:scopeNote``;
 * ``context`` — the labels (and acronyms) of what it hangs on: an establishment's setting type,
@@ -39,12 +40,12 @@ import pyoxigraph as ox
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 __all__ = ["INDEX_FILE", "FORMAT", "KINDS", "KIND_ORDER", "Entry", "collect", "write_index", "index_path",
-           "normalise", "tokens"]
+           "normalise", "tokens", "index_format"]
 
 #: The index's file name, beside ``store/`` in a build folder.
 INDEX_FILE = "search.sqlite"
 #: Changes when the schema changes (``meta`` table); a reader refuses another format.
-FORMAT = "remit-search-1"
+FORMAT = "remit-search-2"
 
 _R = "https://w3id.org/remit/def/"
 _SKOS = "http://www.w3.org/2004/02/skos/core#"
@@ -200,7 +201,7 @@ _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE docs(id INTEGER PRIMARY KEY, iri TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, label TEXT NOT NULL,
                   names TEXT NOT NULL, parent TEXT, parent_label TEXT, kind_rank INTEGER NOT NULL);
-CREATE VIRTUAL TABLE words USING fts5(label, names, body, context,
+CREATE VIRTUAL TABLE words USING fts5(label, names, aliases, body, context,
                                       tokenize = 'porter unicode61 remove_diacritics 2', prefix = '2 3');
 CREATE TABLE names(name TEXT NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY(name, doc)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE temp.plain USING fts5(text, tokenize = 'unicode61 remove_diacritics 2');
@@ -213,6 +214,22 @@ CREATE VIRTUAL TABLE grams USING fts5(term, tokenize = 'trigram', detail = 'none
 def index_path(store_path: os.PathLike[str] | str) -> Path:
     """Where the index of the build whose store is ``store_path`` lives (``build/search.sqlite``)."""
     return Path(store_path).parent / INDEX_FILE
+
+
+def index_format(path: Path) -> Optional[str]:
+    """The format an index file was written in (``meta``), or None when it is missing or unreadable: a build
+    whose index is of another format than :data:`FORMAT` is not fresh (:func:`kg.pipeline.layout.is_fresh`)."""
+    if not Path(path).is_file():
+        return None
+    try:
+        con = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
 
 
 def write_index(store: ox.Store, path: Path, graphs: Optional[Sequence[str]] = None) -> int:
@@ -232,8 +249,9 @@ def write_index(store: ox.Store, path: Path, graphs: Optional[Sequence[str]] = N
             con.execute("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (i, e.iri, e.kind, e.label, json.dumps(e.names, ensure_ascii=False), e.parent,
                          e.parent_label, order.get(e.kind, len(order))))
-            fields = (e.label, " · ".join(e.names + e.aliases), "\n".join(e.body), " · ".join(e.context))
-            con.execute("INSERT INTO words(rowid, label, names, body, context) VALUES (?, ?, ?, ?, ?)", (i, *fields))
+            fields = (e.label, " · ".join(e.names), " · ".join(e.aliases), "\n".join(e.body), " · ".join(e.context))
+            con.execute("INSERT INTO words(rowid, label, names, aliases, body, context) VALUES (?, ?, ?, ?, ?, ?)",
+                        (i, *fields))
             con.execute("INSERT INTO temp.plain(rowid, text) VALUES (?, ?)", (i, "\n".join(fields)))
             for n in sorted({normalise(x) for x in [e.label, *e.names, *e.aliases]} - {""}):
                 con.execute("INSERT INTO names VALUES (?, ?)", (n, i))

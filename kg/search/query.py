@@ -49,8 +49,8 @@ DEADLINE = 2.0
 CLOSE = 0.75
 #: Words left out of the "some words" tier (they match nearly everything).
 STOP = frozenset({"a", "an", "and", "at", "by", "for", "in", "of", "on", "or", "s", "the", "to", "with"})
-#: bm25 weights of the columns label, names, body, context.
-WEIGHTS = (10.0, 8.0, 1.0, 2.0)
+#: bm25 weights of the columns label, names, aliases, body, context.
+WEIGHTS = (10.0, 8.0, 8.0, 1.0, 2.0)
 #: How much a kind earlier in :data:`kg.search.index.KIND_ORDER` scales its bm25 score (per place in the order).
 KIND_BOOST = 0.04
 _OPEN, _CLOSE_MARK = "\x01", "\x02"
@@ -209,12 +209,12 @@ def _search(con: sqlite3.Connection, res: Results, words: list[str], limit: int)
     def ranked(match: str, tier: int) -> None:
         if len(order) >= cap:
             return
-        w1, w2, w3, w4 = WEIGHTS
+        w1, w2, w3, w4, w5 = WEIGHTS
         # bm25 (negative: lower is better) scaled by the kind: a body or an establishment before a provision
         rows = con.execute(
-            "SELECT w.rowid, bm25(words, ?, ?, ?, ?) * (1.0 + ? * (12 - d.kind_rank)) AS s FROM words w "
+            "SELECT w.rowid, bm25(words, ?, ?, ?, ?, ?) * (1.0 + ? * (12 - d.kind_rank)) AS s FROM words w "
             "JOIN docs d ON d.id = w.rowid WHERE words MATCH ? ORDER BY s, d.kind_rank, d.label LIMIT ?",
-            (w1, w2, w3, w4, KIND_BOOST, match, cap)).fetchall()
+            (w1, w2, w3, w4, w5, KIND_BOOST, match, cap)).fetchall()
         add(tier, [(doc, round(s, 6)) for doc, s in rows])
 
     for phrase in dict.fromkeys([" ".join(words), " ".join(used)]):
@@ -232,7 +232,7 @@ def _search(con: sqlite3.Connection, res: Results, words: list[str], limit: int)
 
     content = [g for g in groups if not all(w in STOP for w in g)] or groups  # "of", "in": not required
     all_words = " AND ".join(group(g, i == len(content) - 1) for i, g in enumerate(content))
-    ranked("{label names} : (" + all_words + ")", 2)
+    ranked("{label names aliases} : (" + all_words + ")", 2)
     ranked(all_words, 3)
     if len(content) > 1:
         ranked(" OR ".join(group(g, i == len(content) - 1) for i, g in enumerate(content)), 4)
@@ -264,21 +264,22 @@ def _hits(con: sqlite3.Connection, order: dict[int, tuple[int, float]], words: l
     expr = " OR ".join(_q(w, True) for w in dict.fromkeys(words))
     o, c = _OPEN, _CLOSE_MARK
     for row in con.execute(
-            f"SELECT rowid, highlight(words, 0, ?, ?), snippet(words, 1, ?, ?, '…', 12), snippet(words, 2, ?, ?, '…', 24), "
-            f"snippet(words, 3, ?, ?, '…', 12) FROM words WHERE words MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
+            f"SELECT rowid, highlight(words, 0, ?, ?), snippet(words, 1, ?, ?, '…', 12), snippet(words, 3, ?, ?, '…', 24), "
+            f"snippet(words, 4, ?, ?, '…', 12) FROM words WHERE words MATCH ? AND rowid IN ({','.join('?' * len(ids))})",
             (o, c, o, c, o, c, o, c, expr, *ids)):
         marks[row[0]] = row[1:]
     docs = {r[0]: r[1:] for r in con.execute(
-        f"SELECT d.id, d.iri, d.kind, d.label, d.names, d.parent, d.parent_label, w.body FROM docs d "
+        f"SELECT d.id, d.iri, d.kind, d.label, d.names, d.parent, d.parent_label, w.body, w.context FROM docs d "
         f"JOIN words w ON w.rowid = d.id WHERE d.id IN ({','.join('?' * len(ids))})", ids)}
     # insertion order is the ranking: tier by tier, each tier's rows as SQLite ordered them
     hits = []
     for d in ids:
-        iri, kind, label, names, parent, parent_label, body = docs[d]
+        iri, kind, label, names, parent, parent_label, body, context = docs[d]
         lab, nam, bod, ctx = marks.get(d, (label, "", "", ""))
         snippet = next((s for s in (bod, nam, ctx) if _OPEN in s), "")
-        if not snippet and body:
-            snippet = body if len(body) <= 160 else body[:157].rsplit(" ", 1)[0] + "…"
+        if not snippet:  # no match outside the label: what it is (a clause's text, an establishment's type and nation)
+            text = body or context or ""
+            snippet = text if len(text) <= 160 else text[:157].rsplit(" ", 1)[0] + "…"
         plain = snippet.replace(_OPEN, "").replace(_CLOSE_MARK, "")
         hits.append(Hit(iri, label, kind, json.loads(names), TIERS[order[d][0]], mark_html(lab), plain,
                         mark_html(snippet), parent, parent_label, order[d][1]))
