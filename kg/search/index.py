@@ -130,8 +130,9 @@ def _select(store: ox.Store, query: str, graphs: Sequence[str]) -> list[tuple[An
     return [tuple(sol) for sol in res]  # type: ignore[union-attr]
 
 
-def _in(preds: Sequence[str]) -> str:
-    return ", ".join(f"<{p}>" for p in preds)
+def _values(iris: Sequence[str]) -> str:
+    """A ``VALUES`` list: the store then reads each predicate's (or class's) triples only, not every triple."""
+    return " ".join(f"<{p}>" for p in iris)
 
 
 def collect(store: ox.Store, graphs: Optional[Sequence[str]] = None) -> list[Entry]:
@@ -139,20 +140,21 @@ def collect(store: ox.Store, graphs: Optional[Sequence[str]] = None) -> list[Ent
     graphs = list(graphs or (str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_ONTOLOGY)))
     rank = {cls: i for i, (cls, _k) in enumerate(KINDS)}
     best: dict[str, int] = {}
-    for s, t in _select(store, "SELECT DISTINCT ?s ?t WHERE { ?s a ?t FILTER(isIRI(?s) && ?t IN (%s)) }"
-                        % _in([c for c, _k in KINDS]), graphs):
+    for s, t in _select(store, "SELECT DISTINCT ?s ?t WHERE { VALUES ?t { %s } ?s a ?t FILTER(isIRI(?s)) }"
+                        % _values([c for c, _k in KINDS]), graphs):
         i = rank[t.value]
         if s.value not in best or i < best[s.value]:
             best[s.value] = i
     kinds = {s: KINDS[i][1] for s, i in best.items() if KINDS[i][1] is not None}
 
     literals: dict[str, dict[str, set[tuple[str, str]]]] = defaultdict(lambda: defaultdict(set))
-    for s, p, o in _select(store, "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isIRI(?s) && isLiteral(?o) "
-                           "&& ?p IN (%s)) }" % _in(_LABELS + _NAMES + _BODY), graphs):
+    for s, p, o in _select(store, "SELECT DISTINCT ?s ?p ?o WHERE { VALUES ?p { %s } ?s ?p ?o "
+                           "FILTER(isIRI(?s) && isLiteral(?o)) }" % _values(_LABELS + _NAMES + _BODY), graphs):
         if s.value in kinds:
             literals[s.value][p.value].add((_clean(o.value), o.language or ""))
     labels: dict[str, str] = {}
-    label_q = "SELECT DISTINCT ?s ?p ?o WHERE { ?s ?p ?o FILTER(isIRI(?s) && isLiteral(?o) && ?p IN (%s)) }" % _in(_LABELS)
+    label_q = ("SELECT DISTINCT ?s ?p ?o WHERE { VALUES ?p { %s } ?s ?p ?o FILTER(isIRI(?s) && isLiteral(?o)) }"
+               % _values(_LABELS))
     all_labels: dict[str, dict[str, set[tuple[str, str]]]] = defaultdict(lambda: defaultdict(set))
     for s, p, o in _select(store, label_q, graphs):
         all_labels[s.value][p.value].add((_clean(o.value), o.language or ""))
@@ -163,8 +165,8 @@ def collect(store: ox.Store, graphs: Optional[Sequence[str]] = None) -> list[Ent
                         graphs):
         acronyms[s.value].append(_clean(o.value))
     context: dict[str, set[str]] = defaultdict(set)
-    for s, o in _select(store, "SELECT DISTINCT ?s ?o WHERE { ?s ?p ?o FILTER(isIRI(?s) && isIRI(?o) && ?p IN (%s)) }"
-                        % _in(_CONTEXT), graphs):
+    for s, o in _select(store, "SELECT DISTINCT ?s ?o WHERE { VALUES ?p { %s } ?s ?p ?o FILTER(isIRI(?s) && isIRI(?o)) }"
+                        % _values(_CONTEXT), graphs):
         if s.value in kinds:
             if o.value in labels:
                 context[s.value].add(labels[o.value])
