@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import quote
 
-from kg.search.index import FORMAT, tokens
+from kg.search.index import FORMAT, KIND_ORDER, tokens
 
 __all__ = ["MAX_QUERY", "MAX_WORDS", "MAX_WORD", "MAX_LIMIT", "DEADLINE", "CLOSE", "SearchError", "IndexMissing",
            "SearchTimeout", "Hit", "Results", "search", "mark_html", "results_table"]
@@ -212,9 +212,9 @@ def _search(con: sqlite3.Connection, res: Results, words: list[str], limit: int)
         w1, w2, w3, w4, w5 = WEIGHTS
         # bm25 (negative: lower is better) scaled by the kind: a body or an establishment before a provision
         rows = con.execute(
-            "SELECT w.rowid, bm25(words, ?, ?, ?, ?, ?) * (1.0 + ? * (12 - d.kind_rank)) AS s FROM words w "
+            "SELECT w.rowid, bm25(words, ?, ?, ?, ?, ?) * (1.0 + ? * (? - d.kind_rank)) AS s FROM words w "
             "JOIN docs d ON d.id = w.rowid WHERE words MATCH ? ORDER BY s, d.kind_rank, d.label LIMIT ?",
-            (w1, w2, w3, w4, w5, KIND_BOOST, match, cap)).fetchall()
+            (w1, w2, w3, w4, w5, KIND_BOOST, len(KIND_ORDER), match, cap)).fetchall()
         add(tier, [(doc, round(s, 6)) for doc, s in rows])
 
     for phrase in dict.fromkeys([" ".join(words), " ".join(used)]):
