@@ -20,7 +20,12 @@ same process tree on the same data:
 * **HTTP load** — ``--clients`` concurrent clients for ``--seconds`` on loopback (an asyncio + httpx
   generator) against ``kg serve``, the Oxigraph server (``serve-read-only``) and rdflib-endpoint, for a
   lookup repeated (cacheable), lookups of a different IRI each time (uncached) and the overlaps query;
-* **start-up** — from spawning ``kg serve`` on a built store to the first answer.
+* **start-up** — from spawning ``kg serve`` on a built store to the first answer;
+* **external stores** (``--external-stores oxigraph,virtuoso``) — the build pushed with ``kg push`` into an
+  Oxigraph server and a Virtuoso 7 started here on free loopback ports (``tests/support/servers.py``, stopped
+  by PID), and each named query's first page (``limit=1000``, default parameters) through
+  :class:`kg.query.remote.RemoteStore` (SPARQL protocol, the Virtuoso adapter) beside the embedded store in
+  process; ``--external-only`` measures just that (one ``kg build``, no baselines, HTTP load or start-up).
 
 Prints one Markdown table with the targets (met/missed) and writes ``bench/results/bench-<date>.json``.
 Figures are medians with min–max over the runs. Child processes are stopped by PID.
@@ -348,6 +353,110 @@ def bench_queries(build: Path, names: list[str], repeats: int, cap: float, basel
     return out
 
 
+# --------------------------------------------------------------------------------------------- external stores
+
+#: Not sent to an engine in the bench: Virtuoso 7.2.5 compiles ``reviews-due`` for ~50 s and then refuses it
+#: (SQ199, docs/scale.md), and would keep a core busy after the client gave up.
+EXTERNAL_SKIP = {"virtuoso": {"reviews-due"}}
+
+
+def _remote_series(url: str, name: str, repeats: int, cap: float) -> dict[str, Any]:
+    from kg.query.registry import load_queries
+    from kg.query.remote import RemoteError, RemoteStore, run_named_remote
+
+    nq = load_queries(ROOT / "queries")[name]
+    store = RemoteStore(url, timeout=cap)
+    times: list[float] = []
+    rows = None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        try:
+            page = run_named_remote(store, nq, {}, 1000, 0)
+        except RemoteError as exc:
+            text = str(exc)
+            capped = "timed out" in text or "timeout" in text.lower()
+            code = next((w.rstrip(":") for w in text.split() if w[:2] in ("SP", "SQ", "SR") and w[2:5].isdigit()), "")
+            return {"stats": _stats(times), "rows": rows, "capped": capped,
+                    "error": None if capped else (code or text[-200:])}
+        times.append(time.perf_counter() - t)
+        rows = len(page.rows)
+    return {"stats": _stats(times), "rows": rows, "capped": False, "error": None}
+
+
+def bench_external(build: Path, work: Path, names: list[str], repeats: int, cap: float,
+                   stores: Sequence[str]) -> dict[str, Any]:
+    """Named-query first pages on the embedded store and on each external store the build is pushed into."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from support.servers import oxigraph_server, virtuoso_server  # the test suite's starters (free ports, PIDs)
+
+    from kg.ops.push import push
+    from kg.query.registry import load_queries
+
+    registry = load_queries(ROOT / "queries")
+    names = [n for n in names if not any(p.required for p in registry[n].params)]  # explain, establishment
+    out: dict[str, Any] = {name: {} for name in names}
+    for name in names:
+        r = _child(_INPROC, [str(build / "store"), name, str(repeats), "remit"], cap)
+        out[name]["embedded"] = {"stats": _stats(r.get("times", [])), "rows": r.get("rows"), "capped": r["capped"],
+                                 "error": r.get("error")}
+    dataset = build / "remit.trig"
+    for engine in stores:
+        folder = work / f"store-{engine}"
+        try:
+            if engine == "oxigraph":
+                ctx: Any = oxigraph_server(folder, "--timeout-s", str(int(cap) + 1))
+            elif engine == "virtuoso":
+                ctx = virtuoso_server(folder)
+            else:
+                raise ValueError(f"unknown external store {engine!r} (oxigraph, virtuoso)")
+            with ctx as started:
+                if engine == "oxigraph":
+                    url, gsp, auth = started + "/query", started + "/store", None
+                else:
+                    url, gsp, auth = started.sparql, started.graph_store, (started.user, started.password)
+                t = time.perf_counter()
+                push(dataset, gsp, url, auth=auth)
+                out.setdefault("_push", {})[engine] = round(time.perf_counter() - t, 2)
+                for name in names:
+                    print(f"  {engine}: {name}", file=sys.stderr, flush=True)
+                    if name in EXTERNAL_SKIP.get(engine, ()):
+                        out[name][engine] = {"stats": None, "rows": None, "capped": False, "error": "not run"}
+                        continue
+                    out[name][engine] = _remote_series(url, name, repeats, cap)
+        except (RuntimeError, OSError) as exc:
+            for name in names:
+                out[name][engine] = {"stats": None, "rows": None, "capped": False, "error": f"store: {exc}"[:200]}
+    return out
+
+
+def render_external(results: dict[str, Any]) -> str:
+    """One table per size: p50 (p95) of each named query's first page, embedded beside each external store."""
+    parts = []
+    for size, r in results["sizes"].items():
+        ext = r.get("external")
+        if not ext:
+            continue
+        engines = [e for e in ("embedded", "oxigraph", "virtuoso") if any(e in v for k, v in ext.items() if k != "_push")]
+        title = {"embedded": "embedded (in process)", "oxigraph": "Oxigraph server", "virtuoso": "Virtuoso 7"}
+        push_s = ", ".join(f"{title[e]} {s} s" for e, s in ext.get("_push", {}).items())
+        parts += [f"Named queries at {size}, first page (limit 1000), p50 (p95) of {results.get('external_repeats', '?')} runs, "
+                  f"rows on the page; kg push: {push_s or '–'}", "",
+                  "| query | " + " | ".join(title[e] for e in engines) + " |", "|---" * (len(engines) + 1) + "|"]
+
+        def cell(x: dict[str, Any]) -> str:
+            if x.get("stats"):
+                st = x["stats"]
+                return f"{st['median'] * 1000:.0f} ms ({st['p95'] * 1000:.0f}), {x.get('rows')} rows"
+            if x.get("capped"):
+                return f"> cap ({results.get('query_cap', '?'):g} s)"
+            return f"departs: {x.get('error')}" if x.get("error") not in (None, "not run") else (x.get("error") or "–")
+
+        for name in sorted(k for k in ext if k != "_push"):
+            parts.append(f"| {name} | " + " | ".join(cell(ext[name].get(e, {})) for e in engines) + " |")
+        parts.append("")
+    return "\n".join(parts)
+
+
 # --------------------------------------------------------------------------------------------- HTTP load
 
 async def _load(url: str, queries: list[str], clients: int, seconds: float, param: str, method: str) -> dict[str, Any]:
@@ -564,7 +673,8 @@ def render(results: dict[str, Any], cap: float) -> str:
 
 def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: int, seconds: float,
               baselines: bool, work: Path, seed: int = 1, query_cap: float = 120.0,
-              baseline_cap: float | None = None, build_only_from: int = 1_000_000) -> dict[str, Any]:
+              baseline_cap: float | None = None, build_only_from: int = 1_000_000,
+              external_stores: Sequence[str] = (), external_only: bool = False) -> dict[str, Any]:
     from kg.query.registry import load_queries
     from kg.ops.synth import parse_size, synthesize
 
@@ -579,8 +689,10 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
     names = sorted(load_queries(ROOT / "queries"))
-    print("[real data] build and check", file=sys.stderr, flush=True)
-    results["real"] = bench_real()
+    results["external_repeats"] = 3
+    if not external_only:
+        print("[real data] build and check", file=sys.stderr, flush=True)
+        results["real"] = bench_real()
     for size in sizes:
         n = parse_size(size)
         rep = 1 if n >= 100_000 else repeats
@@ -592,6 +704,14 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         syn = synthesize(sw / "data", n, seed)
         r: dict[str, Any] = {"triples": syn.triples}
         print(f"[{size}] build", file=sys.stderr, flush=True)
+        if external_only:  # one kg build, then the named queries on each store only
+            r["build"] = bench_build(sw / "data", sw, 1, cap, False, baseline_cap)
+            build = sw / "kg-build"
+            if (build / "store").is_dir():
+                print(f"[{size}] named queries: embedded and {', '.join(external_stores)}", file=sys.stderr, flush=True)
+                r["external"] = bench_external(build, sw, names, results["external_repeats"], query_cap, external_stores)
+            results["sizes"][size] = r
+            continue
         r["build"] = bench_build(sw / "data", sw, rep, cap, baselines and n < build_only_from, baseline_cap)
         if n >= build_only_from:  # 1M: the build figures only (queries and HTTP are measured at 10k/100k)
             results["sizes"][size] = r
@@ -621,6 +741,9 @@ def run_bench(sizes: list[str], date: str, repeats: int, cap: float, clients: in
         print(f"[{size}] http", file=sys.stderr, flush=True)
         r["http"] = bench_http(build, sw, clients, seconds, baselines, cap)
         r["startup"] = bench_startup(build, sw, 3)
+        if external_stores:
+            print(f"[{size}] named queries on {', '.join(external_stores)}", file=sys.stderr, flush=True)
+            r["external"] = bench_external(build, sw, names, results["external_repeats"], query_cap, external_stores)
         results["sizes"][size] = r
     results["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     return results
@@ -642,6 +765,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--no-baselines", action="store_true", help="measure Remit only")
     ap.add_argument("--work", type=Path, default=None, help="scratch folder (default: a temporary one)")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--external-stores", default="oxigraph,virtuoso",
+                    help="external stores to push into and run the named queries on, below --build-only-from "
+                    "(oxigraph, virtuoso; empty: none)")
+    ap.add_argument("--external-only", action="store_true",
+                    help="only the named queries on the embedded store and the external stores (one kg build)")
     args = ap.parse_args(argv)
     from kg.ops.synth import parse_size
 
@@ -655,11 +783,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         results = run_bench(sizes, date, args.repeats, args.cap, args.clients, args.seconds,
                             not args.no_baselines, work, query_cap=args.query_cap, baseline_cap=args.baseline_cap,
-                            build_only_from=parse_size(args.build_only_from))
+                            build_only_from=parse_size(args.build_only_from),
+                            external_stores=[e.strip() for e in args.external_stores.split(",") if e.strip()],
+                            external_only=args.external_only)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
     table = render(results, args.cap)
+    external = render_external(results)
+    if external:
+        table += "\n" + external
     results["table"] = table
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench-{date}.json"
