@@ -12,10 +12,10 @@ three more bounds, each per request:
 * **header count**: a request with more than ``max_header_count`` header fields is answered 431.
 
 A timeout answers ``408 Request Timeout`` (when the client sent something and no response has begun) and
-closes the connection; the
-application sees the client as gone (``http.disconnect``). The deadlines are totals, not idle times, so a
-trickle of bytes cannot extend them. One timer per connection, armed and cancelled on the event loop; no
-thread, no polling.
+closes the connection; the application sees the client as gone (``http.disconnect``). The deadlines are
+totals, not idle times, so a trickle of bytes cannot extend them. One timer per connection, armed and
+cancelled on the event loop; no thread, no polling. The header count is checked by wrapping the connection's
+``h11.Connection.next_event``, so the refused request never reaches the application.
 """
 
 from __future__ import annotations
