@@ -37,7 +37,8 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 
 def test_every_rule_is_here_with_a_header() -> None:
     assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
-                          "40-overlap", "45-overlap-agreement", "46-overlap-scope", "47-overlap-assignment"}
+                          "40-overlap", "45-overlap-agreement", "45-overlap-lead-rule", "46-overlap-scope",
+                          "47-overlap-assignment"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -184,7 +185,7 @@ def _derive_overlaps(turtle: str) -> dict[str, dict[str, set[str]]]:
     store.load(input=(PREFIXES + OVERLAP_WORLD + turtle).encode(), format=ox.RdfFormat.TURTLE,
                to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
     derive(store, [RULES[n] for n in ("10-broader-or-self", "30-source-text", "40-overlap", "45-overlap-agreement",
-                                        "46-overlap-scope")])
+                                        "45-overlap-lead-rule", "46-overlap-scope")])
     return {k: v for k, v in _overlaps(store).items() if "type" in v and v["type"] & {"Overlap", "OverlapCover"}}
 
 
@@ -211,7 +212,8 @@ def test_overlap_records_are_quiet_without_related_pairs() -> None:
         ex:rc a remit:Responsibility ; remit:holder ex:b ; remit:function ex:health ; remit:settingType ex:yot .
         ex:rd a remit:Responsibility ; remit:holder ex:a ; remit:function ex:education ; remit:settingType ex:yot .
         """).encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
-    assert derive(store, [RULES[n] for n in ("10-broader-or-self", "40-overlap", "45-overlap-agreement", "46-overlap-scope")]) > 0
+    assert derive(store, [RULES[n] for n in ("10-broader-or-self", "40-overlap", "45-overlap-agreement",
+                                             "45-overlap-lead-rule", "46-overlap-scope")]) > 0
     assert not list(store.quads_for_pattern(None, ox.NamedNode(R + "firstBody"), None, None))
     assert not list(store.quads_for_pattern(None, ox.NamedNode(R + "coveringAgreement"), None, None))
 
