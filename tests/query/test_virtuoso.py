@@ -33,7 +33,10 @@ from query.test_remote_serve import CONSTRUCT, FEW_BODIES, SETTINGS, _ask, embed
 
 pytestmark = pytest.mark.timeout(180)
 
-ENV = {"REMIT_QUERIES_DIR": str(ROOT / "queries"), "REMIT_WORKERS": "1", "REMIT_QUEUE_LIMIT": "4"}
+#: the served instance compares answers, not deadlines: devolved-boundary takes ~1-2 s on Virtuoso here, and
+#: the suite's 2 s deadline (api.conftest.DEADLINE) cut it off under load (seen at load average 10)
+ENV = {"REMIT_QUERIES_DIR": str(ROOT / "queries"), "REMIT_WORKERS": "1", "REMIT_QUEUE_LIMIT": "4",
+       "REMIT_QUERY_TIMEOUT": "20"}
 
 
 @pytest.fixture(scope="module")
