@@ -25,7 +25,7 @@ from kg.rdf.namespaces import ID
 
 __all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path",
            "place_title", "plural", "place_types", "place_paths", "places_grid", "place_view", "card_view",
-           "place_csv", "card_csv", "csv_bytes", "resolve_place", "setting_type_places"]
+           "place_csv", "card_csv", "csv_bytes", "resolve_place", "setting_type_places", "establishment_iris"]
 
 JUR_PREFIX = str(ID) + "jurisdiction/"
 SETTING_PREFIX = str(ID) + "setting/"
@@ -137,6 +137,11 @@ def _establishments(site: Site) -> list[dict[str, str]]:
                          "opened": r["opened"].value if r["opened"] else "",
                          "closed": r["closed"].value if r["closed"] else ""} for r in rows]
     return memo["rows"]
+
+
+def establishment_iris(site: Site) -> list[str]:
+    """The establishments in the nations that have place pages (each has a remit card)."""
+    return sorted({e["iri"] for e in _establishments(site) if slug(e["nation"], JUR_PREFIX) in NATIONS})
 
 
 def _matrix_rows(site: Site) -> list[dict[str, Any]]:

@@ -46,7 +46,10 @@ def test_static_site_has_the_publication(site: Path) -> None:
                 "id/agreement/fixture-alpha-beta/area-1.jsonld", "id/agreement/fixture-alpha-beta/index.html",
                 "id/setting-type/prison.nt", "def/AreaOfJointWork.rdf", "shapes/AreaOfJointWorkShape.html",
                 ".well-known/void", ".well-known/void.jsonld", "context.jsonld", "static/remit.css",
-                "matrix/prison/inspection.html", "dumps/index.html", "dumps/latest/remit.ttl"):
+                "matrix/prison/inspection.html", "dumps/index.html", "dumps/latest/remit.ttl",
+                "places/index.html", "places/prison/england.html", "places/prison/wales.html", "places/prison/england.csv",
+                "places/prison/england-establishments.csv", "places/establishments/fixture-one.csv",
+                "id/setting/fixture-one.html"):
         assert (site / rel).is_file(), rel
     Graph().parse(site / "id/agreement/fixture-alpha-beta/area-1.jsonld", format="json-ld")
     # pyLODE documentation, not a hand-written page
