@@ -334,9 +334,11 @@ def card_view(site: Site, page: str, iri: str) -> dict[str, Any]:
     places = [Value(place_title(site, st, n), site.rel(page, place_path(st, n) or "/"))
               for st in sorted(set(by.get("settingType", []))) for n in sorted(set(by.get("jurisdiction", [])))
               if place_path(st, n) and st in place_types(site) and slug(n, JUR_PREFIX) in NATIONS]
-    missing = []
+    missing, said = [], set()
     for r in rows:
-        if r["lead"]["state"] == "duplication":
+        pair = (r["function"].text, frozenset([r["body"].text, *(v.text for v in r["lead"]["without_lead"])]))
+        if r["lead"]["state"] == "duplication" and pair not in said:  # once per function and set of bodies
+            said.add(pair)
             missing.append(f"No lead named for {r['function'].text}: {r['body'].text} and "
                            + ", ".join(v.text for v in r["lead"]["without_lead"]) + " both do this here.")
         if r["basis"] is None:
