@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import gc
 import logging
 import multiprocessing as mp
 import os
@@ -33,7 +32,7 @@ from typing import Any, Callable, Optional
 
 from kg.api.jobs import job_error, run_job, store_graphs
 from kg.api.remote_backend import open_remote, restrict_connections
-from kg.rdf.store import open_store
+from kg.rdf.store import open_store, release_memory
 from kg.settings import is_remote
 
 __all__ = ["WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable", "start_forkserver"]
@@ -85,15 +84,6 @@ def _rss() -> int:
         return 0
 
 
-def _release_memory() -> None:
-    """Give freed memory back to the system after a large answer (glibc keeps it otherwise)."""
-    gc.collect()
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
 #: Answers up to this many pickled bytes are read on the event loop; larger ones in a thread.
 _INLINE_ANSWER_BYTES = 256 << 10
 
@@ -108,7 +98,7 @@ def _retire_now(size: int, base_rss: int, max_growth: int) -> bool:
     """After an answer of ``size`` bytes was sent and freed: True when this worker should exit, because its
     memory grew more than ``max_growth`` bytes past ``base_rss`` (what it held when it started)."""
     if size > _INLINE_ANSWER_BYTES:
-        _release_memory()
+        release_memory()
     return bool(max_growth and base_rss and _rss() - base_rss > max_growth)
 
 

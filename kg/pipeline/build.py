@@ -30,7 +30,7 @@ from kg.pipeline.steps import run
 from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
 from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
-from kg.rdf.store import write_store
+from kg.rdf.store import release_memory, write_store
 from kg.search.index import INDEX_FILE, write_index
 
 __all__ = ["ARTEFACTS", "BuildError", "BuildResult", "Layout", "build", "validate"]
@@ -81,7 +81,8 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
     write_index(store, tmp / INDEX_FILE)  # the search index (kg.search.index), from the same store
     # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
     # straight across (Store.bulk_extend) is faster at 1M triples but needs both in memory (2.1 GB).
-    del store, result
+    del store, result, labels
+    release_memory()  # the in-memory store's ~1 GB at 1M triples, before the store step's bulk load adds its own
     (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
     (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
     t0 = timed(timings, "write", t0)

@@ -6,6 +6,8 @@ reader sees the old store or the new one, never a half-written one.
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import shutil
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pyoxigraph as ox
 
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
-__all__ = ["write_store", "open_store", "DEFAULT_GRAPHS", "default_graph_nodes"]
+__all__ = ["write_store", "open_store", "release_memory", "DEFAULT_GRAPHS", "default_graph_nodes"]
 
 #: The graphs whose union is the default graph of every query Remit serves.
 DEFAULT_GRAPHS: tuple[str, ...] = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_DERIVED))
@@ -48,6 +50,16 @@ def write_store(dataset_file: Path, store_dir: Path) -> int:
     if old.exists():
         shutil.rmtree(old)
     return count
+
+
+def release_memory() -> None:
+    """Give freed memory back to the system (glibc keeps what a large store or answer used otherwise), so
+    the next large step (an answer, a bulk load) does not add its peak on top of the last one's."""
+    gc.collect()
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def open_store(store_dir: Path) -> ox.Store:
