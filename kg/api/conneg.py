@@ -143,9 +143,12 @@ def negotiate(available: Sequence[Format], accept: Optional[str],
     values = [v.strip() for v in format_values if v and v.strip()]
     if values:
         names = FORMAT_NAMES[family]
-        by_key = {f.key: f for f in available}
+        # a format is found by its own key (a file extension such as "ttl") or by its canonical name ("turtle")
+        by_key = {k: f for f in available for k in (f.key, names.get(f.key, f.key))}
         for v in values:
             lv = v.lower()
+            if lv in by_key:  # one of this resource's own forms, by its key (html, ttl, rdf, ...)
+                return by_key[lv]
             if lv in names:
                 fmt = by_key.get(names[lv])
                 if fmt is not None:

@@ -104,11 +104,14 @@ def make_router(pub: Publication) -> APIRouter:
         if site.iri_to_path(iri) is None or not pub.exists(iri):
             return not_found(request, path)
         try:
-            fmt = negotiate(DOC_NEGOTIATION, request.headers.get("accept"), family="graph")
+            fmt = negotiate(DOC_NEGOTIATION, request.headers.get("accept"), request.query_params.getlist("format"),
+                            family="graph")
         except NotAcceptable as exc:
             links = "".join(f"{f.media_type}: {iri_local_name(path)}.{f.key}\n" for f in DOC_NEGOTIATION)
             return _negotiated(f"406 Not Acceptable: {exc}\nAvailable documents:\n{links}", "text/plain; charset=utf-8",
                                status=406)
+        except ValueError as exc:  # an unknown format= value
+            return _negotiated(f"400 Bad Request: {exc}\n", "text/plain; charset=utf-8", status=400)
         if fmt.key == "html" and pub.is_ontology_term(iri):
             target = site.rel(path, "/def.html#" + pub.term_anchor(iri))
         else:

@@ -56,3 +56,30 @@ def test_format_parameter_wins_over_a_browser_accept(client: httpx.Client) -> No
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/n-triples")
     page = client.get("/.well-known/void.html")
     assert page.status_code == 200 and "<h1>About the dataset</h1>" in page.text
+
+
+@pytest.mark.parametrize("value,media", [
+    ("ttl", "text/turtle"), ("turtle", "text/turtle"), ("rdf", "application/rdf+xml"),
+    ("rdfxml", "application/rdf+xml"), ("xml", "application/rdf+xml"), ("jsonld", "application/ld+json"),
+    ("nt", "application/n-triples"),
+])
+def test_every_graph_format_name_is_served(client: httpx.Client, value: str, media: str) -> None:
+    """Regression: ``?format=ttl``, ``rdf`` and ``rdfxml`` answered 406 (the format names and the file
+    extensions these documents are keyed by did not meet); the same on a resource's own IRI."""
+    r = client.get("/.well-known/void", params={"format": value}, headers={"accept": CHROMIUM})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].split(";")[0] == media
+    assert "remit/id/dataset" in r.text
+    body = client.get("/id/body/fixture-alpha", params={"format": value}, headers={"accept": CHROMIUM},
+                      follow_redirects=True)  # 303 to the document in that format
+    assert body.status_code == 200, body.text
+    assert body.headers["content-type"].split(";")[0] == media
+    assert "fixture-alpha" in body.text
+
+
+def test_format_on_a_resource_iri(client: httpx.Client) -> None:
+    """``?format=`` on a bare IRI picks the document it is sent to (html too); an unknown name is a 400."""
+    r = client.get("/id/body/fixture-alpha", params={"format": "html"}, headers={"accept": "text/turtle"})
+    assert r.status_code == 303 and r.headers["location"] == "fixture-alpha.html"
+    bad = client.get("/id/body/fixture-alpha", params={"format": "bogus"})
+    assert bad.status_code == 400 and "bogus" in bad.text
