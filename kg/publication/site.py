@@ -84,6 +84,13 @@ def _humanise(iri: str) -> str:
     return iri_local_name(iri).replace("-", " ").replace("_", " ") or iri
 
 
+def _words(name: str) -> str:
+    """A camelCase term name as lower-case words, in British spelling: ``resultingOrganization`` →
+    ``resulting organisation``, ``FormalOrganization`` → ``formal organisation``."""
+    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name).replace("_", " ").replace("-", " ").lower()
+    return re.sub(r"organiz", "organis", words) or name
+
+
 def _term_value(t: Any) -> Optional[str]:
     return None if t is None else t.value
 
@@ -231,7 +238,7 @@ class Site:
             return iri.split(":", 1)[1]
         curie = self.curie(iri)
         if curie != iri and not iri.startswith(self.iri_base):
-            return curie
+            return _words(curie.split(":", 1)[1])  # a term of another vocabulary (ORG, PROV, ...): words, no prefix
         return _humanise(iri)
 
     def curie(self, iri: str) -> str:

@@ -38,7 +38,7 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 def test_every_rule_is_here_with_a_header() -> None:
     assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
                           "40-overlap", "45-overlap-agreement", "45-overlap-lead-rule", "46-overlap-scope",
-                          "47-overlap-assignment"}
+                          "47-overlap-assignment", "48-overlap-label"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -201,6 +201,25 @@ def test_overlap_records_fire() -> None:
         assert iri.startswith("https://w3id.org/remit/id/overlap/") and len(iri.rsplit("/", 1)[1]) == 32
         assert v["overlapSettingType"] == {"prison"} and len(v["firstResponsibility"]) == 1
     assert _derive_overlaps("") == recs  # the same IRIs in every build
+
+
+LABELS = """
+    ex:a skos:prefLabel "Body A"@en ; rdfs:label "Zed"@en . ex:b skos:prefLabel "Body B"@en ; skos:prefLabel "Corff B"@cy .
+    ex:c rdfs:label "Body C" . ex:inspection skos:prefLabel "inspection"@en . ex:health skos:prefLabel "health"@en .
+    ex:prison skos:prefLabel "prison"@en . ex:wales skos:prefLabel "Wales"@en .
+"""
+
+
+def test_overlap_labels_fire() -> None:
+    store = ox.Store()
+    store.load(input=(PREFIXES + OVERLAP_WORLD + LABELS).encode(), format=ox.RdfFormat.TURTLE,
+               to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES[n] for n in ("10-broader-or-self", "40-overlap", "48-overlap-label")])
+    labels = {(q.object.value, q.object.language) for q in store.quads_for_pattern(
+        None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None, ox.NamedNode(str(GRAPH_DERIVED)))}
+    # English labels only, the first in order where there are two (Body A, not Zed); the a-c overlap has no
+    # label for education, so it stays unnamed rather than being named by an IRI
+    assert labels == {("Body A (inspection) and Body B (health): prison, Wales", "en")}
 
 
 def test_overlap_records_are_quiet_without_related_pairs() -> None:
