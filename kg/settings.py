@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     cache_max_bytes: int = Field(64 << 20, ge=0, description="Most bytes kept by the response cache, "
                                  "answers and their keys (query texts) together.")
     cache_max_age: int = Field(60, ge=0, description="Cache-Control max-age (seconds) of cacheable answers.")
+    page_cache_max_entries: int = Field(512, ge=0, description="Most pages and linked-data documents kept by the "
+                                        "page cache (kg/api/page_cache.py), per graph version; 0 turns it off.")
+    page_cache_max_bytes: int = Field(32 << 20, ge=0, description="Most bytes kept by the page cache, pages and "
+                                      "their keys together; a page over an eighth of this is never kept.")
     store_version_check_seconds: float = Field(
         3.0, gt=0, le=3600, description="With an external store (`kg serve --store URL`): how often the version "
         "`kg push` recorded in the store is read (one small SELECT, whatever the traffic); a new version empties "

@@ -26,6 +26,7 @@ from kg.api.headers import HtmlSecurityHeaders
 from kg.api.limits import AcceptLengthLimit, UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.pages import install as install_publication
+from kg.api.page_cache import PageCache
 from kg.api.remote_backend import make_unavailable_router
 from kg.api.search import make_search_router
 from kg.api.sparql import CacheHitShortcut, SparqlEndpoint, make_router
@@ -122,6 +123,8 @@ def create_app(settings: Optional[Settings] = None) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if settings.admin_token:  # no token configured: no admin routes at all
         app.include_router(make_admin_router(reloader, settings.admin_token))
+    app.add_middleware(PageCache, endpoint=endpoint,  # repeated pages, per graph version (kg/api/page_cache.py)
+                       publication=lambda: getattr(app.state, "publication", None))
     app.add_middleware(CacheHitShortcut, endpoint=endpoint)  # cached GET /sparql answers, before routing
     app.add_middleware(UrlLengthLimit, max_length=settings.max_url_length)
     app.add_middleware(AcceptLengthLimit, max_length=settings.max_accept_length)  # before any negotiation
