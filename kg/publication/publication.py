@@ -218,6 +218,10 @@ class Publication:
                 # landmarks and language for assistive technology (pyLODE's page has neither)
                 html = html.replace("<html>", '<html lang="en">', 1)
                 html = html.replace('<div id="content">', '<div id="content" role="main">', 1)
+                # colours of pyLODE's stylesheet under the 4.5:1 contrast of WCAG 2 AA on white (axe-core,
+                # tests/publication/test_accessibility.py): grey, lightskyblue and orange, darkened
+                html = html.replace("</head>", "<style>#pylode { color: #595959; } .sup-fp { color: #0b6fa4; } "
+                                    ".sup-c, .sup-con { color: #a35200; }</style></head>", 1)
                 # pyLODE links rdfs:isDefinedBy <ontology> to "#<local name>", which it never defines: anchor
                 # that name on the ontology's metadata section
                 own = iri_local_name(ONTOLOGY_IRI)

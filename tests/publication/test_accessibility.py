@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -32,21 +32,54 @@ BLOCKING = {"serious", "critical"}
 # #yasgui; every rule is applied to the rest of that page, and every rule inside #yasgui other than these.
 YASGUI_RULES = ("aria-required-children", "aria-valid-attr-value", "label", "scrollable-region-focusable")
 
-# (name, path, what to wait for before running axe, (third-party container, rules not applied inside it) or None)
-PAGES: list[tuple[str, str, str | None, tuple[str, tuple[str, ...]] | None]] = [
-    ("home", "/", None, None),
-    ("query-overlaps", "/queries/overlaps", None, None),
-    ("matrix", "/matrix.html", None, None),
-    ("matrix-cell", "/matrix/prison/inspection.html", None, None),
-    ("body", "/id/body/cqc", None, None),
-    ("agreement", "/id/agreement/cqc-hmi-prisons", None, None),
-    ("establishment", "/id/setting/parc", None, None),
-    ("place", "/places/prison/wales.html", None, None),
-    ("search", "/search?q=prison", None, None),
-    ("check", "/check", None, None),
-    ("diff", "/diff", None, None),
-    ("void", "/.well-known/void", None, None),
-    ("sparql", "/sparql", "#yasgui .yasqe .CodeMirror", ("#yasgui", YASGUI_RULES)),
+REVISION = ROOT / "examples" / "hmi-probation-cqc-yot-revision.yaml"
+YOT = "agreement:hmi-probation-cqc-yot"
+
+
+def check_a_draft(page: Any) -> None:
+    """As a person revising an agreement: paste the example revision into /check and submit it."""
+    page.locator("#draft").fill(REVISION.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Check the draft").click()
+    page.wait_for_selector("section#report")
+
+
+def compare_with_the_graph(page: Any) -> None:
+    """/diff: the agreement in the graph as the old version, the example revision pasted as the new one."""
+    page.locator("#oldAgreement").select_option(YOT)
+    page.locator("#newText").fill(REVISION.read_text(encoding="utf-8"))
+    page.get_by_role("button", name="Compare").click()
+    page.wait_for_selector("section#diff article")
+
+
+# (name, path, HTTP status, what to do or wait for before running axe, (third-party container, rules not applied
+# inside it) or None). Every <details> is opened before axe runs, so folded sources are checked too.
+PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[str, ...]] | None]] = [
+    ("home", "/", 200, None, None),
+    ("query-overlaps", "/queries/overlaps", 200, None, None),
+    ("query-reviews-due", "/queries/reviews-due", 200, None, None),
+    ("query-explain-form", "/queries/explain", 200, None, None),
+    ("matrix", "/matrix.html", 200, None, None),
+    ("matrix-cell", "/matrix/prison/inspection.html", 200, None, None),
+    ("bodies", "/bodies.html", 200, None, None),
+    ("body", "/id/body/cqc", 200, None, None),
+    ("agreements", "/agreements.html", 200, None, None),
+    ("agreement", "/id/agreement/cqc-hmi-prisons", 200, None, None),
+    ("agreement-area", "/id/agreement/cqc-hmi-prisons/area-1.html", 200, None, None),
+    ("establishment", "/id/setting/parc", 200, None, None),
+    ("places", "/places/index.html", 200, None, None),
+    ("place", "/places/prison/wales.html", 200, None, None),
+    ("search", "/search?q=prison", 200, None, None),
+    ("search-nothing", "/search?q=zzqxv", 200, None, None),
+    ("check", "/check", 200, None, None),
+    ("check-report", "/check", 200, check_a_draft, None),
+    ("diff", "/diff", 200, None, None),
+    ("diff-report", "/diff", 200, compare_with_the_graph, None),
+    ("ontology", "/def.html", 200, None, None),
+    ("dumps", "/dumps/index.html", 200, None, None),
+    ("void", "/.well-known/void", 200, None, None),
+    ("not-found", "/id/body/no-such-body", 404, None, None),
+    ("sparql", "/sparql", 200, lambda page: page.wait_for_selector("#yasgui .yasqe .CodeMirror", timeout=30_000),
+     ("#yasgui", YASGUI_RULES)),
 ]
 
 
@@ -102,18 +135,19 @@ def axe(page: Any, context: Any, disabled: tuple[str, ...] = ()) -> dict[str, An
     return page.evaluate("async ([context, options]) => await axe.run(context, options)", [context, options])
 
 
-@pytest.mark.parametrize("name,path,wait_for,third_party", PAGES, ids=[p[0] for p in PAGES])
+@pytest.mark.parametrize("name,path,status,action,third_party", PAGES, ids=[p[0] for p in PAGES])
 def test_page_has_no_serious_or_critical_axe_violation(browser: Any, real_server: str, name: str, path: str,
-                                                       wait_for: str | None,
+                                                       status: int, action: Callable[[Any], None] | None,
                                                        third_party: tuple[str, tuple[str, ...]] | None) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     try:
         page = context.new_page()
         response = page.goto(real_server + path, wait_until="load")
-        assert response is not None and response.status == 200, (path, response and response.status)
+        assert response is not None and response.status == status, (path, response and response.status)
         assert "text/html" in response.headers.get("content-type", ""), response.headers.get("content-type")
-        if wait_for:
-            page.wait_for_selector(wait_for, timeout=30_000)
+        if action:
+            action(page)
+        page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         page.screenshot(path=str(ARTIFACTS / f"a11y-{name}.png"), full_page=True)
         page.add_script_tag(path=str(AXE))
         if third_party is None:
