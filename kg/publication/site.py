@@ -269,7 +269,15 @@ class Site:
         for p in nq.params:
             if p.type == "date" and p.default == "today" and not params.get(p.name):
                 params[p.name] = self.status_date().isoformat()
-        return run_named(self.store, nq, params, limit=limit, max_limit=max(limit, 1000))
+        # memoised per site (one site per served or published build): a remit card and its CSV, a place page
+        # and the cards under it ask the same questions
+        memo: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_named_memo", {})
+        key = (name, tuple(sorted(params.items())), limit)
+        if key not in memo:
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[key] = run_named(self.store, nq, params, limit=limit, max_limit=max(limit, 1000))
+        return memo[key]
 
     # ------------------------------------------------------------------ IRIs and links
     def iri_to_path(self, iri: str) -> Optional[str]:
