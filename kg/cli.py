@@ -307,6 +307,8 @@ def publish(
                                               "(default REMIT_PUBLIC_BASE_URL or http://host:port)."),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="Judge review and in-force statuses on this day, "
                                         "YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the latest date in the data)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes writing the resource pages and "
+                                       "documents (default: one per CPU; the same bytes either way)."),
 ) -> None:
     """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
     from kg.publication.publication import publish_site
@@ -319,7 +321,7 @@ def publish(
         raise typer.Exit(2)
     try:
         counts = publish_site(settings, outdir, service_base=service_url,
-                              as_of=parse_as_of(as_of) if as_of is not None else None)
+                              as_of=parse_as_of(as_of) if as_of is not None else None, jobs=jobs)
     except ValueError as exc:  # a malformed --as-of or SOURCE_DATE_EPOCH
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import json
+import multiprocessing as mp
 import os
 import re
 import shutil
@@ -439,19 +440,40 @@ class StaticWriter:
     """Writes every page and document of a :class:`Publication` as files (``kg publish``)."""
 
     def __init__(self, settings: Any, outdir: Path, store: Optional[ox.Store] = None,
-                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = "",
+                 jobs: int = 1):
         self.outdir = Path(outdir)
         self.pub = Publication(settings, store=store, static=True,
                                service_base=service_base or settings.base_url, as_of=as_of, as_of_basis=as_of_basis)
         if as_of is None:  # never the clock: the publication's own date basis
             self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
+        # several processes only over a store they can each open by path (a store object cannot be shared)
+        self.jobs = max(1, min(jobs, os.cpu_count() or 1)) if store is None else 1
+        self._spec = (settings, self.outdir, service_base, self.pub.site.as_of, self.pub.site.as_of_basis)
 
     def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:
         target = self.outdir / path.lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         self.counts[kind] += 1
+
+    def write_resources(self, iris: list[str]) -> None:
+        """Each resource's page (or its redirect to the ontology documentation) and its four RDF documents."""
+        pub, site = self.pub, self.pub.site
+        for iri in iris:
+            path = site.iri_to_path(iri)
+            assert path is not None
+            if path == "/def":
+                continue
+            if pub.is_ontology_term(iri):
+                to = site.rel(path + ".html", "/def.html#" + pub.term_anchor(iri))
+                self._write(path + ".html", _REDIRECT.format(to=to), "pages")
+            else:
+                self._write(path + ".html", pub.html(iri, path + ".html"), "pages")
+            for ext in ("ttl", "jsonld", "nt", "rdf"):
+                self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
+            self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
 
     def resources(self) -> list[str]:
         site = self.pub.site
@@ -480,19 +502,17 @@ class StaticWriter:
         for ext in ("ttl", "jsonld", "nt", "rdf"):
             self._write(f"/def.{ext}", pub.rdf(ONTOLOGY_IRI, ext), "documents")
         self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
-        for iri in self.resources():
-            path = site.iri_to_path(iri)
-            assert path is not None
-            if path == "/def":
-                continue
-            if pub.is_ontology_term(iri):
-                to = site.rel(path + ".html", "/def.html#" + pub.term_anchor(iri))
-                self._write(path + ".html", _REDIRECT.format(to=to), "pages")
-            else:
-                self._write(path + ".html", pub.html(iri, path + ".html"), "pages")
-            for ext in ("ttl", "jsonld", "nt", "rdf"):
-                self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
-            self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
+        iris = self.resources()
+        if self.jobs > 1 and len(iris) >= 2 * _MIN_SHARE:
+            # Each resource's files depend on nothing but the store: forked workers, each with its own
+            # read-only store and site, write an equal share (the same bytes as one process writes)
+            with mp.get_context("fork").Pool(self.jobs) as pool:
+                shares = pool.map(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+            for counts in shares:
+                for kind, n in counts.items():
+                    self.counts[kind] += n
+        else:
+            self.write_resources(iris)
         for d in pub.dumps():
             self._write(f"/dumps/{d.name}", d.data, "dumps")
             self._write(f"/dumps/{d.name}.sha256", d.checksum_file)
@@ -510,8 +530,21 @@ class StaticWriter:
         return dict(self.counts)
 
 
+#: Below twice this many resources a publication is written by one process (forking costs more than it saves).
+_MIN_SHARE = 200
+
+
+def _write_share(job: tuple[tuple[Any, ...], list[str]]) -> dict[str, int]:
+    """In a forked worker: open the store afresh and write these resources' files; return the counts."""
+    (settings, outdir, service_base, as_of, as_of_basis), iris = job
+    writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis)
+    writer.write_resources(iris)
+    return dict(writer.counts)
+
+
 def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
-                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None) -> dict[str, int]:
+                 service_base: Optional[str] = None, as_of: Optional[dt.date] = None,
+                 jobs: Optional[int] = None) -> dict[str, int]:
     """Write the publication as a static site under ``outdir``; return counts of what was written.
 
     Statuses are judged on ``as_of`` (default :func:`kg.publication.publish.publication_date`): the same
@@ -522,5 +555,6 @@ def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True)
     writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
-                          as_of_basis="--as-of" if as_of is not None else "")
+                          as_of_basis="--as-of" if as_of is not None else "",
+                          jobs=jobs if jobs is not None else (os.cpu_count() or 1))
     return writer.write_all()

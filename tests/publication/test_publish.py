@@ -189,3 +189,20 @@ def test_live_pages_say_which_date_they_used(client: httpx.Client) -> None:
     days = {(real_dt.date.today() + real_dt.timedelta(days=d)).isoformat() for d in (-1, 0)}  # across midnight
     assert any(f'Judged as of <time datetime="{d}">' in text for d in days)
     assert "the server&#39;s current date" in text or "the server's current date" in text
+
+
+def test_publish_in_two_processes_writes_the_same_bytes(tmp_path: Path, store_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``kg publish --jobs 2`` (forked workers, each with its own store) writes the same tree as one process."""
+    import kg.publication.publication
+    from kg.publication.publication import publish_site
+    from kg.settings import get_settings
+
+    monkeypatch.setattr(kg.publication.publication, "_MIN_SHARE", 1)  # the fixture is small: fork anyway
+    monkeypatch.setenv("REMIT_QUERIES_DIR", str(ROOT / "queries"))
+    settings = get_settings(store_path=store_path)
+    one = publish_site(settings, tmp_path / "one", service_base="https://remit.example", jobs=1)
+    two = publish_site(settings, tmp_path / "two", service_base="https://remit.example", jobs=2)
+    assert one == two and one["pages"] > 20
+    a, b = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
