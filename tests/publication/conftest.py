@@ -15,6 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fixture import ROOT, build_fixture  # noqa: E402
+from support.browser import browser  # noqa: E402,F401  (the shared Chromium fixture)
 from support.servers import free_port  # noqa: E402
 
 

@@ -19,8 +19,8 @@ import pytest
 
 from conftest import run_server
 from fixture import ROOT
+from support.browser import ARTIFACTS
 from support.realbuild import ensure_real_build
-from test_browser import ARTIFACTS, ARGS, CHROMIUM
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
@@ -102,21 +102,6 @@ def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
-    assert AXE.is_file(), f"no {AXE}: run `make node` (npm ci installs axe-core as pinned in package-lock.json)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
 def blocking(results: dict[str, Any]) -> list[str]:
     """One line per serious or critical violation: rule id, impact, help and up to five target nodes."""
     out = []
@@ -138,6 +123,12 @@ def test_blocking_lists_only_serious_and_critical() -> None:
     assert lines[0] == "color-contrast [serious] contrast: ['a.x']"
     assert lines[1].startswith("label [critical] labels: ['#i0', '#i1', '#i2', '#i3', '#i4']") and "(+2 more)" in lines[1]
     assert len(lines) == 2
+
+
+def add_axe(page: Any) -> None:
+    """Inject axe-core from node_modules into the page."""
+    assert AXE.is_file(), f"no {AXE}: run `make node` (npm ci installs axe-core as pinned in package-lock.json)"
+    page.add_script_tag(path=str(AXE))
 
 
 def axe(page: Any, context: Any, disabled: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -173,7 +164,7 @@ def check_page(browser: Any, url: str, status: int, action: Callable[[Any], None
             action(page)
         page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
         page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
-        page.add_script_tag(path=str(AXE))
+        add_axe(page)
         if third_party is None:
             runs = [axe(page, {"include": [["html"]]})]
         else:
@@ -200,7 +191,7 @@ def test_every_rule_left_out_for_yasgui_still_fails_there(browser: Any, real_ser
             page = context.new_page()
             page.goto(real_server + path, wait_until="load")
             page.wait_for_selector(ready, timeout=30_000)
-            page.add_script_tag(path=str(AXE))
+            add_axe(page)
             results = page.evaluate("async ([rules]) => await axe.run({include: [['#yasgui']]}, "
                                     "{runOnly: {type: 'rule', values: rules}})", [list(YASGUI_RULES)])
             failing |= {v["id"] for v in results["violations"]}

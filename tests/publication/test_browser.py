@@ -3,32 +3,7 @@ and a query run in YASGUI. Screenshots go to test-artifacts/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-from typing import Iterator
-
-import pytest
-
-from fixture import ROOT
-
-CHROMIUM = os.environ.get("REMIT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
+from support.browser import ARTIFACTS
 
 
 def test_home_to_agreement_and_matrix(browser: object, server: str) -> None:

@@ -4,21 +4,14 @@ reads the corrected, marked result and follows its link. A screenshot goes to te
 
 from __future__ import annotations
 
-import os
 import shutil
-from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from conftest import run_server
-from fixture import ROOT
+from support.browser import ARTIFACTS
 from support.realbuild import ensure_real_build
-
-CHROMIUM = os.environ.get("REMIT_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts"
 
 
 @pytest.fixture(scope="module")
@@ -29,31 +22,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def test_a_misspelt_establishment_is_found_from_the_header_box(server: str) -> None:
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = b.new_page(viewport={"width": 1280, "height": 900})
-            page.goto(server + "/", timeout=120_000)
-            box = page.get_by_role("search", name="Site search").get_by_role("searchbox")
-            box.fill("Harmondsworht")
-            box.press("Enter")
-            page.wait_for_url("**/search?q=Harmondsworht", timeout=60_000)
-            assert page.title() == "Search: Harmondsworht · Remit"
-            assert "Showing results for harmondsworth" in page.locator(".search-corrected").inner_text()
-            first = page.locator("ol.search-results > li").first
-            link = first.locator(".search-title a")
-            assert link.inner_text() == "Harmondsworth Immigration Removal Centre"
-            assert first.locator("mark").first.inner_text() == "Harmondsworth"
-            assert first.locator(".search-kind").inner_text() == "establishment"
-            page.screenshot(path=str(ARTIFACTS / "search-harmondsworth.png"), full_page=True)
-            # the same box on the results page, and a page at most as wide as the window
-            assert page.evaluate("document.documentElement.scrollWidth") <= 1280
-            link.click(no_wait_after=True)
-            page.wait_for_url("**/id/setting/harmondsworth-irc.html", wait_until="commit", timeout=180_000)
-        finally:
-            b.close()
+def test_a_misspelt_establishment_is_found_from_the_header_box(browser: Any, server: str) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server + "/", timeout=120_000)
+    box = page.get_by_role("search", name="Site search").get_by_role("searchbox")
+    box.fill("Harmondsworht")
+    box.press("Enter")
+    page.wait_for_url("**/search?q=Harmondsworht", timeout=60_000)
+    assert page.title() == "Search: Harmondsworht · Remit"
+    assert "Showing results for harmondsworth" in page.locator(".search-corrected").inner_text()
+    first = page.locator("ol.search-results > li").first
+    link = first.locator(".search-title a")
+    assert link.inner_text() == "Harmondsworth Immigration Removal Centre"
+    assert first.locator("mark").first.inner_text() == "Harmondsworth"
+    assert first.locator(".search-kind").inner_text() == "establishment"
+    page.screenshot(path=str(ARTIFACTS / "search-harmondsworth.png"), full_page=True)
+    # the same box on the results page, and a page at most as wide as the window
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    link.click(no_wait_after=True)
+    page.wait_for_url("**/id/setting/harmondsworth-irc.html", wait_until="commit", timeout=180_000)

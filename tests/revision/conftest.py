@@ -10,6 +10,7 @@ from typing import Iterator
 import pytest
 
 from kg.rdf.store import write_store
+from support.browser import browser  # noqa: F401  (the shared Chromium fixture)
 from support.servers import free_port, spawn_serve, terminate, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]

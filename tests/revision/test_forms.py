@@ -7,16 +7,15 @@ draft's JSON report is the oracle for the page."""
 from __future__ import annotations
 
 import html
-import os
 import re
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import httpx
 import pytest
 
+from support.browser import ARTIFACTS
 from support.realbuild import ROOT, ensure_real_build
 
 from .conftest import Server, start, stop
@@ -28,27 +27,6 @@ YOT = "agreement:hmi-probation-cqc-yot"
 MAX_BODY = 262144
 #: What must never be shown to people in a report or a diff: full IRIs and the project's prefixed names.
 RAW = re.compile(r"https?://|\b(?:body|fn|st|jur|agreement|rsh|rule|remit|doc|status|id|vcard|rdfs|owl|skos|dcterms):[A-Za-z]")
-
-
-CHROMIUM = os.environ.get("REMIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-ARTIFACTS = ROOT / "test-artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """Debian's headless Chromium through Playwright (as tests/publication/test_browser.py launches it)."""
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).is_file(), f"no chromium at {CHROMIUM}: run `make browser` (apt-get install chromium)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture(scope="module")
