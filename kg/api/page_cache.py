@@ -36,6 +36,7 @@ __all__ = ["PageCache", "PAGE_PATHS"]
 #: The paths whose 200 answers are kept.
 PAGE_PATHS = re.compile(
     r"^/(?:index\.html|agreements\.html|bodies\.html|matrix\.html|matrix/[^/]+/[^/]+\.html"
+    r"|network\.html|charts/overlaps\.html"
     r"|places/|places/.+\.(?:html|csv)"
     r"|(?:id|def|shapes)/.+\.(?:html|ttl|jsonld|nt|rdf)|def\.(?:html|ttl|jsonld|nt|rdf)"
     r"|\.well-known/void(?:\.(?:html|ttl|jsonld|nt|rdf))?|context\.jsonld)?$")

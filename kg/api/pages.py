@@ -8,6 +8,8 @@ Routes (see ``docs/publication.md``):
 * ``/`` (home), ``/agreements.html``, ``/bodies.html``, ``/matrix.html``, ``/matrix/{setting}/{function}.html``
 * ``/places/index.html``, ``/places/{setting type}/{nation}.html`` and their ``.csv`` downloads,
   ``/places/establishments/{establishment}.csv`` (:mod:`kg.publication.places`)
+* ``/network.html`` (bodies and agreements) and ``/charts/overlaps.html`` (overlaps by setting type and nation),
+  the pictures (:mod:`kg.publication.pictures`)
 * ``/.well-known/void`` (VoID + DCAT, Turtle by default; a page for browsers, also at ``void.html``), ``/context.jsonld``, ``/dumps/…``
 
 :func:`install` adds all of it (and the ``/static`` files) to an app. The documents themselves come from a
@@ -140,6 +142,8 @@ def make_router(pub: Publication) -> APIRouter:
     @get("/matrix/{st}/{fn}.html", response_class=HTMLResponse)
     @get("/places/index.html", response_class=HTMLResponse)
     @get("/places/{st}/{nation}.html", response_class=HTMLResponse)
+    @get("/network.html", response_class=HTMLResponse)
+    @get("/charts/overlaps.html", response_class=HTMLResponse)
     def fixed(request: Request) -> Response:
         html = pub.page(request.url.path)
         if html is None:

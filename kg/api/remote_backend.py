@@ -253,7 +253,8 @@ def remote_graph_counts(url: str, timeout: float = 120.0) -> dict[str, int]:
 
 #: The publication's routes (kg/api/pages.py, kg/api/ui.py); they read a local store.
 PAGE_ROUTES = ("/", "/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
-               "/matrix/{st}/{fn}.html", "/dumps/", "/dumps/{name:path}", "/id/{rest:path}", "/shapes/{rest:path}",
+               "/matrix/{st}/{fn}.html", "/network.html", "/charts/overlaps.html", "/dumps/", "/dumps/{name:path}",
+               "/id/{rest:path}", "/shapes/{rest:path}",
                "/def", "/def.{ext}", "/def/{rest:path}", "/.well-known/void", "/.well-known/void.{ext}",
                "/context.jsonld", "/ui")
 

@@ -27,7 +27,7 @@ from typing import Any, Optional
 import pyoxigraph as ox
 from rdflib import Graph
 
-from kg.publication import places, views
+from kg.publication import pictures, places, views
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
                                     publication_date, rdf_document, read_publication_cache, serialize,
@@ -389,6 +389,10 @@ class Publication:
             for row in mv["grid"]:  # each row header links to its place pages (setting type × nation)
                 row["places"] = places.setting_type_places(site, path, row["setting"].iri or "")
             return site.render("matrix.html", path, m=mv)
+        if path == pictures.NETWORK_PATH:  # the pictures (kg.publication.pictures)
+            return site.render("network.html", path, v=pictures.network_view(site, path))
+        if path == pictures.OVERLAPS_CHART_PATH:
+            return site.render("overlaps_chart.html", path, v=pictures.overlaps_chart_view(site, path))
         if path == "/places/index.html":
             return site.render("places.html", path, grid=places.places_grid(site, path))
         place = places.resolve_place(path)
@@ -489,7 +493,7 @@ class StaticWriter:
     def write_all(self) -> dict[str, int]:
         pub, site = self.pub, self.pub.site
         for path in ["/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
-                     *pub.cell_paths()]:
+                     *pictures.PAGE_PATHS, *pub.cell_paths()]:
             self._write(path, pub.page(path) or "", "pages")
         for path in places.place_paths(site):  # place pages and their CSV downloads (kg.publication.places)
             if path.endswith(".csv"):
