@@ -32,7 +32,7 @@ from fastapi.staticfiles import StaticFiles
 
 from kg.api.conneg import Format, NotAcceptable, browser_wants_html, negotiate
 from kg.api.errors import error_response
-from kg.api.ui import make_ui_router, mount_ui_assets
+from kg.api.ui import make_ui_router, mount_frontend, mount_ui_assets
 from kg.publication.publication import Publication, PublicationFailed, PublicationPending
 from kg.publication.publish import DATASET_IRI, RDF_MEDIA
 from kg.publication.site import DOC_FORMATS, STATIC, iri_local_name
@@ -258,6 +258,7 @@ def install(app: FastAPI, settings: Any, store: Optional[ox.Store] = None) -> Pu
     threading.Thread(target=pub.warm_up, name="remit-publication-warm-up", daemon=True).start()
     app.include_router(make_router(pub))
     app.include_router(make_ui_router(pub))
+    mount_frontend(app)  # before /static: its path is under it
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="remit-static")
     mount_ui_assets(app)
     return pub

@@ -1,4 +1,5 @@
-"""The browser query UI at ``/ui``: YASGUI (npm ``@zazuko/yasgui``, pinned in package-lock.json and
+"""The npm packages behind the pages: GOV.UK Frontend's stylesheet at ``/static/govuk/`` (:func:`mount_frontend`), and
+the browser query UI at ``/ui``: YASGUI (npm ``@zazuko/yasgui``, pinned in package-lock.json and
 installed by ``make node``) served from ``node_modules`` — no CDN — pointed at ``/sparql``, with every named
 query of ``queries/`` preloaded as a tab. ``/ui?query=…`` opens an extra tab with that query and runs it.
 """
@@ -6,17 +7,21 @@ query of ``queries/`` preloaded as a tab. ``/ui?query=…`` opens an extra tab w
 from __future__ import annotations
 
 from kg.paths import NODE_MODULES
+from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css_file
 
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-__all__ = ["make_ui_router", "mount_ui_assets", "yasgui_dir", "UI_ASSETS"]
+__all__ = ["make_ui_router", "mount_frontend", "mount_ui_assets", "yasgui_dir", "UI_ASSETS"]
+
+log = logging.getLogger("kg.api.ui")
 
 UI_ASSETS = "/ui/assets"
 
@@ -33,6 +38,23 @@ def mount_ui_assets(app: FastAPI) -> bool:
     if not (d / "yasgui.min.js").is_file():
         return False
     app.mount(UI_ASSETS, StaticFiles(directory=str(d)), name="yasgui")
+    return True
+
+
+def mount_frontend(app: FastAPI) -> bool:
+    """Serve GOV.UK Frontend's compiled stylesheet (only that file: not its fonts nor its crown) at
+    :data:`~kg.publication.frontend.GOVUK_CSS`; False, and a warning in the log, when ``make node`` has not run.
+    Must come before the ``/static`` mount."""
+    f = govuk_css_file()
+    if f is None:
+        log.warning(MISSING)
+        return False
+
+    @app.api_route(GOVUK_CSS, methods=["GET", "HEAD"], include_in_schema=False)
+    def govuk_css() -> Response:
+        return FileResponse(f, media_type="text/css; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=3600"})
+
     return True
 
 

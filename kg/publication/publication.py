@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import importlib.metadata
 import json
+import logging
 import multiprocessing as mp
 import os
 import re
@@ -28,12 +29,15 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.publication import pictures, places, views
+from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css_file
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
                                     publication_date, rdf_document, read_publication_cache, serialize,
                                     source_date_epoch, void_dir, void_graph)
 from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Publication", "PublicationPending", "PublicationFailed", "StaticWriter", "publish_site"]
 
@@ -531,6 +535,11 @@ class StaticWriter:
         for f in sorted(STATIC.iterdir()):
             if f.is_file():
                 self._write(f"/static/{f.name}", f.read_bytes())
+        govuk = govuk_css_file()
+        if govuk is not None:  # the GOV.UK Frontend stylesheet, from node_modules (never kept in the repository)
+            self._write(GOVUK_CSS, govuk.read_bytes())
+        else:
+            log.warning(MISSING)
         return dict(self.counts)
 
 

@@ -25,15 +25,19 @@ from urllib.parse import quote
 import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from kg.publication.frontend import GOVUK_CSS, govuk_css_file
 from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
 from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
 from kg.rdf.namespaces import REMIT
 from kg.rdf.store import open_store
 
-__all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI"]
+__all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI", "ENVIRONMENT", "TEMPLATES", "plain_reference"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: The one Jinja environment of every page for people (the site's pages, the search and named-query pages).
+ENVIRONMENT = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
+                          trim_blocks=True, lstrip_blocks=True)
 #: The stylesheet and other static files of the pages.
 STATIC = Path(__file__).parent / "static"
 
@@ -106,6 +110,28 @@ def humanise_duration(duration: str) -> str:
     return ", ".join(parts) or duration
 
 
+#: A part of a locator or title that names the project's own working papers, not the public document: its
+#: fact-sheet rows ("fact sheet row T3") and its source-text file names ("source text 000_f93c….txt").
+_INTERNAL_REF = re.compile(r"^\s*(?:fact sheet\b|(?:the same text as )?source text\b)", re.I)
+_BRACKETED = re.compile(r"\s*\(([^()]*)\)")
+_LOOSE_ROWS = re.compile(r"\s*\bfact sheet rows? [A-Z]\d+(?:(?:,| and) [A-Z]\d+)*", re.I)
+
+
+def plain_reference(text: str) -> str:
+    """``text`` (a citation's locator, a document's title) without the project's internal references: the
+    bracketed parts that name a fact-sheet row or a source-text file go, the rest of the words stay."""
+    def keep(m: "re.Match[str]") -> str:
+        parts = [p.strip() for p in m.group(1).split(";") if p.strip() and not _INTERNAL_REF.match(p)]
+        return f" ({'; '.join(parts)})" if parts else ""
+
+    if not text or ("fact sheet" not in text.lower() and "source text" not in text.lower()):
+        return text
+    return _LOOSE_ROWS.sub("", _BRACKETED.sub(keep, text)).strip()
+
+
+ENVIRONMENT.filters["plain"] = plain_reference  # templates: {{ text|plain }}
+
+
 @dataclass
 class Value:
     """One value of a property, ready for a template."""
@@ -155,8 +181,9 @@ class Site:
         self.queries_from: Optional[Callable[[], Optional[dict[str, Any]]]] = None
         #: Anchor of an ontology term in the ontology's HTML documentation (set by the publication).
         self.term_anchor = iri_local_name
-        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                               trim_blocks=True, lstrip_blocks=True)
+        self.env = ENVIRONMENT
+        #: Whether the GOV.UK Frontend stylesheet is installed (kg.publication.frontend): linked from every page if so.
+        self.govuk = govuk_css_file() is not None
 
     # ------------------------------------------------------------------ store, labels, queries
     @property
@@ -346,6 +373,7 @@ class Site:
 
         return self.env.get_template(template).render(
             page=page, url=url, svc=svc, static=self.static, as_of=self.status_date().isoformat(),
+            govuk_css=url(GOVUK_CSS) if self.govuk else None,
             as_of_basis=self.status_basis(), iri_base=self.iri_base, **ctx)
 
     # ------------------------------------------------------------------ resource pages
