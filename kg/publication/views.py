@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration,
+from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration, plain_reference,
                             iri_local_name, slug)
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
@@ -70,13 +70,46 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
             elif v["type"] == "uri":
                 cells.append(site.link(page, v["value"]))
             elif c in lists:  # GROUP_CONCAT has no defined order (SPARQL 1.1 §18.5.1.7): sort its parts
-                cells.append(Value(LIST_SEPARATOR.join(sorted(v["value"].split(LIST_SEPARATOR)))))
+                parts = sorted(v["value"].split(LIST_SEPARATOR))
+                cells.append(Value(LIST_SEPARATOR.join(_plain_cell(x) for x in parts)))
+            elif v.get("datatype") == XSD_DURATION:
+                cells.append(Value(every(v["value"])))
             else:
-                cells.append(Value(v["value"]))
+                cells.append(Value(_plain_cell(v["value"])))
         rows.append(cells)
     nq = site.queries[name]
     return {"name": name, "summary": nq.summary, "columns": res.columns, "rows": rows, "error": None,
+            "headers": [column_words(c) for c in res.columns], "show": _shown_columns(res.columns, params or {}),
             "params": params or {}}
+
+
+XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
+_IRI_IN_TEXT = re.compile(r"\s*<https?://[^<>\s]*>")
+
+
+def _plain_cell(text: str) -> str:
+    """A literal cell of a named query as people read it: no IRIs in angle brackets, no internal references."""
+    return plain_reference(_IRI_IN_TEXT.sub("", text))
+
+
+def _shown_columns(columns: list[str], params: dict[str, str]) -> list[int]:
+    """The columns a page shows of a named query's table: not ``xLabel`` beside ``x`` (the link already reads as
+    the label), nor a column that only repeats a parameter the page bound (the body or agreement of the page)."""
+    cols = set(columns)
+    return [i for i, c in enumerate(columns)
+            if not (c.endswith("Label") and c[:-5] in cols) and not (c in params and len(columns) > 1)]
+
+
+def column_words(name: str) -> str:
+    """A query's column name in words: ``reviewInterval`` → "Review interval", ``body1`` → "Body 1"."""
+    words = re.sub(r"(?<=[a-z])(?=[A-Z0-9])|(?<=[0-9])(?=[A-Za-z])", " ", name.replace("_", " ")).lower().strip()
+    return words[:1].upper() + words[1:]
+
+
+def every(duration: str) -> str:
+    """A review interval for a sentence: ``P1Y`` → "every year", ``P3Y`` → "every 3 years"."""
+    text = humanise_duration(duration)
+    return "every " + (text[2:] if text.startswith("1 ") and "," not in text else text)
 
 
 #: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention).
@@ -184,6 +217,7 @@ def review_status(site: Site, agreement: str, today: Optional[dt.date] = None) -
     basis_label, basis = (("last reviewed", last) if last else ("signed", signed) if signed
                           else ("document date", date) if date else ("", None))
     out: dict[str, Any] = {"interval": humanise_duration(interval) if interval else "", "on_request": either,
+                           "every": every(interval) if interval else "",
                            "basis_label": basis_label, "basis": basis or "", "due": "", "state": "unknown"}
     if not interval:
         out["state"] = "no-interval"

@@ -252,7 +252,7 @@ def test_three_clicks_from_matrix_to_the_clause_naming_a_lead(client: httpx.Clie
     url1 = urljoin(str(matrix.url), cell.group(1))  # click 1
     explain = client.get(url1)
     assert explain.status_code == 200 and "Fixture Inspectorate Alpha" in explain.text
-    area = re.search(r'<td><a href="([^"]+area-1\.html)">Joint inspection of prison healthcare</a></td>', explain.text)
+    area = re.search(r'<td[^>]*><a href="([^"]+area-1\.html)"[^>]*>Joint inspection of prison healthcare</a></td>', explain.text)
     assert area, "the explanation does not link the agreement area"
     url2 = urljoin(url1, area.group(1))  # click 2
     page = client.get(url2)
@@ -296,7 +296,7 @@ def test_pages_are_accessible_by_structure(client: httpx.Client) -> None:
     for path in ("/index.html", "/matrix.html", "/id/agreement/fixture-alpha-beta.html", "/id/body/fixture-alpha.html",
                  "/agreements.html", "/bodies.html", "/ui"):
         html = client.get(path).text
-        assert '<html lang="en">' in html and 'class="skip-link" href="#main"' in html, path
+        assert re.search(r'<html lang="en"[ >]', html) and re.search(r'class="[^"]*skip-link[^"]*" href="#main"', html), path
         assert '<main id="main"' in html and "<nav" in html and "<header" in html and "<footer" in html, path
         assert len(re.findall(r"<h1[ >]", html)) == 1, path
         levels = [int(x) for x in re.findall(r"<h([1-6])[ >]", html)]
