@@ -201,8 +201,14 @@ def _column(nodes: list[str], labels: dict[str, list[str]], height: float) -> di
 
 
 def _text(x: float, y: float, lines: list[str], anchor: str, extra: str = "") -> str:
+    """Lines of a label, one ``tspan`` each, centred on ``y``. The space between two lines is kept at the line's
+    far end from the anchor (unseen), so the text reads as the whole label (it is the link's accessible name)."""
     top = y - (len(lines) - 1) * _LINE / 2 + 5
-    spans = "".join(f'<tspan x="{_n(x)}" y="{_n(top + i * _LINE)}">{_e(t)}</tspan>' for i, t in enumerate(lines))
+    if anchor == "end":
+        parts = [(" " if i else "") + t for i, t in enumerate(lines)]
+    else:
+        parts = [t + (" " if i < len(lines) - 1 else "") for i, t in enumerate(lines)]
+    spans = "".join(f'<tspan x="{_n(x)}" y="{_n(top + i * _LINE)}">{_e(t)}</tspan>' for i, t in enumerate(parts))
     return f'<text text-anchor="{anchor}"{extra}>{spans}</text>'
 
 
@@ -251,14 +257,14 @@ def network_svg(site: Site, page: str, net: Network) -> Markup:
         y = by[b]
         href = site.href(page, b) or ""
         fill = BLUE if b in leads_any else "#ffffff"
-        out.append(f'<a class="node node-body" href="{_e(href)}" data-iri="{_e(b)}" aria-label="{_e(site.label(b))}">'
+        out.append(f'<a class="node node-body" href="{_e(href)}" data-iri="{_e(b)}">'
                    f'<circle cx="{_BODY_X}" cy="{_n(y)}" r="7" fill="{fill}" stroke="{BLUE}" stroke-width="2"/>'
                    + _text(_BODY_X - 14, y, blab[b], "end", f' fill="{BLUE}"') + '</a>')
     out.append('</g><g class="nodes agreements">')
     for a in agreements:
         y = ay[a]
         href = site.href(page, a) or ""
-        out.append(f'<a class="node node-agreement" href="{_e(href)}" data-iri="{_e(a)}" aria-label="{_e(site.label(a))}">'
+        out.append(f'<a class="node node-agreement" href="{_e(href)}" data-iri="{_e(a)}">'
                    f'<rect x="{_AGR_X - 7}" y="{_n(y - 7)}" width="14" height="14" fill="#ffffff" stroke="{GREY}" '
                    f'stroke-width="2"/>' + _text(_AGR_X + 14, y, alab[a], "start", f' fill="{BLUE}"') + '</a>')
     out.append("</g></svg>")
@@ -362,8 +368,7 @@ def overlaps_chart_svg(site: Site, page: str, groups: dict[tuple[str, str], list
         fill = PALE if settings.index(st) % 2 == 0 else "#ffffff"
         out.append(f'<g class="row"><rect x="0" y="{_n(y)}" width="{width}" height="{h}" fill="{fill}" aria-hidden="true"/>')
         href = site.href(page, st) or ""
-        out.append(f'<a class="node node-setting-type" href="{_e(href)}" data-iri="{_e(st)}" '
-                   f'aria-label="{_e(site.label(st))}">' + _text(10, mid, labels[st], "start", f' fill="{BLUE}"') + "</a>")
+        out.append(f'<a class="node node-setting-type" href="{_e(href)}" data-iri="{_e(st)}">' + _text(10, mid, labels[st], "start", f' fill="{BLUE}"') + "</a>")
         for i, j in enumerate(jurisdictions):
             recs = groups.get((st, j), [])
             if not recs:
@@ -371,8 +376,10 @@ def overlaps_chart_svg(site: Site, page: str, groups: dict[tuple[str, str], list
             dup = sum(1 for o in recs if o["duplication"])
             x0 = _LABEL_W + i * _COL_W
             wd, ws = _BAR_MAX * dup / peak, _BAR_MAX * (len(recs) - dup) / peak
-            name = (f"{site.label(st)} in {site.label(j) if j else 'no stated jurisdiction'}: {len(recs)} overlap"
-                    f"{'s' if len(recs) != 1 else ''}, {dup} without a lead")
+            words = (f"{dup} no lead" if dup == len(recs) else f"{len(recs)}: {dup} no lead" if dup
+                     else f"{len(recs)} lead named")
+            name = (f"{words}: {_capital(site.label(st))} in {site.label(j) if j else 'no stated jurisdiction'}, "
+                    f"{len(recs)} overlap{'s' if len(recs) != 1 else ''}, {dup} with no lead named")
             out.append(f'<a class="bar" href="#{_anchor(st, j)}" data-setting-type="{_e(st)}" data-jurisdiction="{_e(j)}" '
                        f'data-overlaps="{len(recs)}" data-duplications="{dup}" aria-label="{_e(name)}">'
                        f'<title>{_e(name)}</title>')
@@ -380,8 +387,6 @@ def overlaps_chart_svg(site: Site, page: str, groups: dict[tuple[str, str], list
                 out.append(f'<rect x="{_n(x0)}" y="{_n(mid - 9)}" width="{_n(wd)}" height="18" fill="{RED}"/>')
             if len(recs) - dup:
                 out.append(f'<rect x="{_n(x0 + wd)}" y="{_n(mid - 9)}" width="{_n(ws)}" height="18" fill="{BLUE}"/>')
-            words = (f"{dup} no lead" if dup == len(recs) else f"{len(recs)}: {dup} no lead" if dup
-                     else f"{len(recs)} lead named")
             out.append(f'<text x="{_n(x0 + wd + ws + 6)}" y="{_n(mid + 5)}" fill="{INK}">{_e(words)}</text></a>')
         out.append("</g>")
         y += h
@@ -407,7 +412,7 @@ def overlaps_chart_view(site: Site, page: str) -> dict[str, Any]:
                 continue
             dup = sum(1 for o in recs if o["duplication"])
             rows.append({
-                "anchor": _anchor(st, j), "setting": site.link(page, st),
+                "anchor": _anchor(st, j), "setting": Value(_capital(site.label(st)), site.href(page, st), iri=st),
                 "place": f"{_capital(site.label(st))} in {site.label(j) if j else 'a jurisdiction not stated'}",
                 "where": site.link(page, j) if j else Value("not stated"),
                 "setting_iri": st, "jurisdiction_iri": j,

@@ -56,6 +56,32 @@ def compare_with_the_graph(page: Any) -> None:
     page.wait_for_selector("section#diff article")
 
 
+def network_renders(page: Any) -> None:
+    """/network.html: the picture is drawn, with the expected bodies and agreements as links and lead edges."""
+    svg = page.locator("svg.remit-network")
+    box = svg.bounding_box()
+    assert box is not None and box["width"] > 600 and box["height"] > 400, box
+    nodes = svg.locator("a.node").evaluate_all("els => els.map(e => e.textContent)")
+    for name in ("Care Quality Commission", "HM Inspectorate of Prisons", "Healthcare Inspectorate Wales",
+                 "CQC–HMI Prisons memorandum of understanding on prison healthcare inspections (December 2016)"):
+        assert name in nodes, (name, nodes)
+    assert svg.locator("a.node-body").count() >= 10 and svg.locator("a.node-agreement").count() >= 10
+    lead = svg.locator('path.edge-lead[data-body$="/body/cqc"][data-agreement$="/agreement/cqc-hmi-prisons-2016"]')
+    assert lead.count() == 1 and float(lead.evaluate("e => e.getTotalLength()")) > 100
+    assert page.get_by_role("link", name="Care Quality Commission", exact=True).first.is_visible()
+
+
+def chart_renders(page: Any) -> None:
+    """/charts/overlaps.html: a bar per setting type and nation with overlaps, prisons in Wales among them."""
+    svg = page.locator("svg.remit-chart")
+    box = svg.bounding_box()
+    assert box is not None and box["width"] > 600 and box["height"] > 300, box
+    wales = svg.locator('a.bar[data-setting-type$="/setting-type/prison"][data-jurisdiction$="/jurisdiction/wales"]')
+    assert wales.count() == 1 and int(wales.get_attribute("data-overlaps")) >= 1
+    assert wales.locator("rect").first.bounding_box()["width"] > 5
+    assert svg.locator("a.node-setting-type").count() >= 5
+
+
 # (name, path, HTTP status, what to do or wait for before running axe, (third-party container, rules not applied
 # inside it) or None). Every <details> is opened before axe runs, so folded sources are checked too.
 PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[str, ...]] | None]] = [
@@ -72,6 +98,8 @@ PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[
     ("agreement-area", "/id/agreement/cqc-hmi-prisons/area-1.html", 200, None, None),
     ("establishment", "/id/setting/parc", 200, None, None),
     ("places", "/places/index.html", 200, None, None),
+    ("network", "/network.html", 200, network_renders, None),
+    ("overlaps-chart", "/charts/overlaps.html", 200, chart_renders, None),
     ("place", "/places/prison/wales.html", 200, None, None),
     ("search", "/search?q=prison", 200, None, None),
     ("search-nothing", "/search?q=zzqxv", 200, None, None),
@@ -90,7 +118,7 @@ PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[
 ]
 
 # the same checks at a phone's width (the layout reflows: navigation, tables, the matrix's scroller)
-PHONE = ["home", "matrix", "agreement", "establishment", "place", "search", "check-report"]
+PHONE = ["home", "matrix", "agreement", "establishment", "place", "search", "check-report", "network"]
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +204,24 @@ def check_page(browser: Any, url: str, status: int, action: Callable[[Any], None
             assert results["passes"], "axe ran no passing check: was it injected?"
         problems = [line for results in runs for line in blocking(results)]
         assert not problems, f"{url} at {size[0]}px: " + json.dumps(problems, indent=1)
+    finally:
+        context.close()
+
+
+def test_a_node_of_the_network_opens_its_page_and_a_bar_its_overlaps(browser: Any, real_server: str) -> None:
+    """Without JavaScript: a body in the network picture is a link to the body's page; a bar of the chart is a
+    link to its row of the table under it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(real_server + "/network.html", wait_until="load")
+        page.locator("svg.remit-network a.node-body", has_text="Care Quality Commission").click()
+        page.wait_for_url("**/id/body/cqc.html")
+        assert page.get_by_role("heading", level=1).inner_text() == "Care Quality Commission"
+        page.goto(real_server + "/charts/overlaps.html", wait_until="load")
+        page.locator('svg.remit-chart a.bar[data-setting-type$="/prison"][data-jurisdiction$="/wales"]').click()
+        page.wait_for_url("**/charts/overlaps.html#overlaps-prison-wales")
+        assert "Prison" in page.locator("#overlaps-prison-wales").inner_text()
     finally:
         context.close()
 

@@ -49,7 +49,7 @@ def test_static_site_has_the_publication(site: Path) -> None:
                 "matrix/prison/inspection.html", "dumps/index.html", "dumps/latest/remit.ttl",
                 "places/index.html", "places/prison/england.html", "places/prison/wales.html", "places/prison/england.csv",
                 "places/prison/england-establishments.csv", "places/establishments/fixture-one.csv",
-                "id/setting/fixture-one.html"):
+                "id/setting/fixture-one.html", "network.html", "charts/overlaps.html"):
         assert (site / rel).is_file(), rel
     Graph().parse(site / "id/agreement/fixture-alpha-beta/area-1.jsonld", format="json-ld")
     # pyLODE documentation, not a hand-written page
