@@ -27,7 +27,7 @@ from kg.api.limits import AcceptLengthLimit, UrlLengthLimit
 from kg.api.named import make_named_router
 from kg.api.pages import install as install_publication
 from kg.api.page_cache import PageCache
-from kg.api.remote_backend import make_unavailable_router
+from kg.api.remote_site import install_remote_publication
 from kg.api.search import make_search_router
 from kg.api.sparql import CacheHitShortcut, SparqlEndpoint, make_router
 from kg.api.reload import ReloadBusy, Reloader
@@ -44,9 +44,10 @@ def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     app.include_router(make_named_router(endpoint))
     app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
     app.include_router(make_search_router(  # /search: the build's index; the publication's site renders the page
-        endpoint.settings, lambda: getattr(getattr(app.state, "publication", None), "site", None)))
-    if endpoint.settings.is_remote:  # pages read a local store: 503 with an external one
-        app.include_router(make_unavailable_router(endpoint.settings.remote_store_url))
+        endpoint.settings, lambda: getattr(getattr(app.state, "publication", None), "site", None),
+        lambda: getattr(app.state, "search_index", None)))
+    if endpoint.settings.is_remote:  # the same pages over the external store (kg.api.remote_site)
+        install_remote_publication(app, endpoint.settings, endpoint, install_publication)
         return
     install_publication(app, endpoint.settings)  # linked data, pages, VoID, dumps, /ui
 

@@ -171,6 +171,8 @@ def make_check_router(settings: Settings) -> APIRouter:
                                       "send text/turtle, application/ld+json, application/yaml or application/json")
             options = params.options
             options.data_dirs = [str(settings.data_dir)]
+            # kg serve --store URL: the current graph is the store's asserted graph (as kg check --store URL)
+            options.store_url = str(settings.remote_store_url) if settings.is_remote else None
             name = params.name or "draft"
             result = await run(check_draft, draft_text, draft_format, name, options, settings.check_timeout,
                                settings.check_memory_mb << 20)
@@ -378,6 +380,7 @@ async def _check_page(request: Request, settings: Settings, run: Callable[..., A
         return pages.check_page(request, form, 400, problem=f"{what}: {exc}")
     options = params.options
     options.data_dirs = [str(settings.data_dir)]
+    options.store_url = str(settings.remote_store_url) if settings.is_remote else None
     try:
         result = await run(check_draft, form.draft, syntax, name, options, settings.check_timeout,
                            settings.check_memory_mb << 20)

@@ -19,8 +19,8 @@ Network. A remote worker needs the network, so it is not moved into an empty net
 ``connect`` and name lookup other than the store's host and port (and the HTTP proxy urllib would use for
 it): the only host a worker can talk to is the configured store.
 
-Pages and linked data (``/``, ``/id/…``, ``/def``, ``/dumps/…``, VoID, ``/ui``) read a local store; with a
-remote store they answer **503** "not available with a remote store" (:func:`make_unavailable_router`).
+Pages and linked data (``/``, ``/id/…``, ``/def``, ``/dumps/…``, VoID, ``/ui``, ``/search``) are rendered in the web
+process by the one site model over the same store: :mod:`kg.api.remote_site`.
 """
 
 from __future__ import annotations
@@ -36,13 +36,9 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
-from fastapi import APIRouter
 from SPARQLWrapper import POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
-from starlette.requests import Request
-from starlette.responses import Response
 
-from kg.api.errors import error_response
 from kg.api.jobs import job_error, run_job
 from kg.query.remote import RemoteError, RemoteStore
 from kg.query.terms import ParamError
@@ -50,7 +46,7 @@ from kg.rdf.store import DEFAULT_GRAPHS
 from kg.settings import Settings
 
 __all__ = ["RemoteDataset", "RemoteUnavailable", "open_remote", "remote_graph_counts", "restrict_connections",
-           "run_remote_job", "make_unavailable_router", "PAGE_ROUTES"]
+           "run_remote_job"]
 
 #: Results the store is asked for, in order of preference (any SPARQL 1.1 store can give one of them).
 _ACCEPT = ("application/sparql-results+json, application/sparql-results+xml;q=0.9, "
@@ -247,27 +243,3 @@ def remote_graph_counts(url: str, timeout: float = 120.0) -> dict[str, int]:
     except RemoteError as exc:
         raise RemoteUnavailable(str(exc)) from None
     return {r["g"]["value"]: int(r["n"]["value"]) for r in rows if r.get("g", {}).get("type") == "uri"}
-
-
-# ============================================================================ pages
-
-#: The publication's routes (kg/api/pages.py, kg/api/ui.py); they read a local store.
-PAGE_ROUTES = ("/", "/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
-               "/matrix/{st}/{fn}.html", "/network.html", "/charts/overlaps.html", "/dumps/", "/dumps/{name:path}",
-               "/id/{rest:path}", "/shapes/{rest:path}",
-               "/def", "/def.{ext}", "/def/{rest:path}", "/.well-known/void", "/.well-known/void.{ext}",
-               "/context.jsonld", "/ui")
-
-
-def make_unavailable_router(store_url: str) -> Any:
-    """The publication's routes answering 503: pages and linked data need the local store."""
-    router = APIRouter(include_in_schema=False)
-
-    async def unavailable(request: Request) -> Response:
-        return error_response(request, 503, "not available with a remote store",
-                              "this server answers from an external SPARQL store: pages, linked data, dumps and "
-                              "VoID need the local build and are not served. Use /sparql and /queries.")
-
-    for path in PAGE_ROUTES:
-        router.add_api_route(path, unavailable, methods=["GET", "HEAD"])
-    return router

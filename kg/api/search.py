@@ -7,8 +7,9 @@
 
 Bad input is answered in plain words, never with a 5xx: no ``q`` gives the empty form (200) to a browser and
 a 400 to a JSON client; more than :data:`kg.search.query.MAX_QUERY` characters is a 400; ``limit`` outside 1..50
-is a 400. No index beside the served store (a build from before the index, or ``kg serve --store URL`` with
-no local build) is a 503 saying so. The index is looked up beside ``settings.store_path`` at each request, so
+is a 400. No index beside the served store (a build from before the index) is a 503 saying so; with ``kg serve
+--store URL`` the index is built from the external store at start and after each push (:mod:`kg.api.remote_site`),
+and until it is there the answer is a 503 saying so. The index is looked up beside ``settings.store_path`` at each request, so
 after a reload (:mod:`kg.api.reload` repoints ``store_path``) the new build's index answers.
 """
 
@@ -56,8 +57,10 @@ def _problem(status: int, title: str, detail: str, **headers: str) -> Response:
                     headers=headers or None)
 
 
-def make_search_router(settings: Any, site_of: Callable[[], Optional[Site]]) -> APIRouter:
-    """The ``/search`` route; ``site_of()`` gives the publication's :class:`Site` (None: one of our own)."""
+def make_search_router(settings: Any, site_of: Callable[[], Optional[Site]],
+                       index_of: Optional[Callable[[], Optional[Path]]] = None) -> APIRouter:
+    """The ``/search`` route; ``site_of()`` gives the publication's :class:`Site` (None: one of our own),
+    ``index_of()`` the index file when it is not beside the store (an external store's, built from it)."""
     router = APIRouter(include_in_schema=False)
     own: dict[str, Site] = {}
 
@@ -102,15 +105,16 @@ def make_search_router(settings: Any, site_of: Callable[[], Optional[Site]]) -> 
             return page(200)
         if len(q) > MAX_QUERY:
             return fail(as_json, 400, "search text too long", f"{len(q)} characters; at most {MAX_QUERY}", q[:MAX_QUERY])
-        path = index_path(Path(settings.store_path))
+        own_index = index_of() if index_of is not None else None
+        path = own_index if own_index is not None else index_path(Path(settings.store_path))
         try:
             results = await run_in_threadpool(search, path, q, limit)
         except SearchError as exc:
             return fail(as_json, 400, "bad search", str(exc), q)
         except IndexMissing as exc:
             log.warning("search: %s", exc)
-            where = ("this server answers from an external SPARQL store and has no local build with a search index"
-                     if getattr(settings, "is_remote", False) else
+            where = ("this server answers from an external SPARQL store; the search index is being built from it, "
+                     "try again shortly" if getattr(settings, "is_remote", False) else
                      "the served build has no search index; the operator runs `kg build --force` and reloads")
             return fail(as_json, 503, "search unavailable", where, q)
         except SearchTimeout:

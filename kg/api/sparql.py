@@ -62,6 +62,9 @@ class SparqlEndpoint:
         self.cache = ResponseCache(settings.cache_max_entries, settings.cache_max_bytes)
         self._watcher: Optional[asyncio.Task[None]] = None
         self.store_version = ""  # the external store's version as recorded by kg push ("" unknown)
+        #: called with the new version when the external store's version changes (the pages over the store
+        #: start afresh: kg.api.remote_site)
+        self.store_listeners: list[Any] = []
         #: query text -> "results" | "graph" (its form family), learned from the workers' answers, so a
         #: repeated query's format is negotiated here and its cached answer found without a worker
         #: (bounded by bytes too: its keys are query texts of up to REMIT_MAX_QUERY_LENGTH characters)
@@ -103,9 +106,16 @@ class SparqlEndpoint:
                 log.info("external store version %s (was %s): response cache emptied", found or "unknown",
                          self.store_version or "unknown")
             self.cache.set_version(version)
+            changed = found != self.store_version
             self.store_version = found
             self._graph_counts = None  # the graphs may have changed too (service description figures)
             self._sd_cache = {}
+            if changed and found:
+                for listener in list(self.store_listeners):
+                    try:
+                        listener(found)
+                    except Exception:  # noqa: BLE001 - the endpoint keeps answering
+                        log.exception("a listener of the external store's version failed")
         return found
 
     async def watch_store_version(self) -> None:

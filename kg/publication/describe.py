@@ -100,9 +100,10 @@ def resource_exists(store: ox.Store, iri: str) -> bool:
 
 
 def describe(store: ox.Store, iri: str) -> list[ox.Triple]:
-    """The description of ``iri`` (see the module docstring), as pyoxigraph triples."""
-    return list(store.query(_DESCRIBE, default_graph=description_graphs(store),
-                            substitutions={ox.Variable("r"): ox.NamedNode(iri)}))
+    """The description of ``iri`` (see the module docstring), as pyoxigraph triples, each once (a CONSTRUCT
+    writes a triple once per solution that makes it: a citation reached through two properties twice)."""
+    return list(dict.fromkeys(store.query(_DESCRIBE, default_graph=description_graphs(store),
+                                          substitutions={ox.Variable("r"): ox.NamedNode(iri)})))
 
 
 def describe_ontology(store: ox.Store, ontology_iri: str) -> list[ox.Triple]:

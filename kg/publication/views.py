@@ -137,12 +137,24 @@ def _params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:
 
 
 def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
+    # what hangs off a blank node (an address's parts) comes in the same query: an external store's blank
+    # nodes do not survive between two queries (kg.api.remote_site)
     rows = site.select(PREFIX + """
-        SELECT ?p ?o WHERE { ?c ?p ?o . FILTER(?p IN (vcard:hasEmail, vcard:hasTelephone, vcard:hasAddress,
-                                                       remit:contactFor, remit:contactPurpose, remit:informationAsOf)) }""",
+        SELECT ?p ?o ?bp ?bo WHERE { ?c ?p ?o . FILTER(?p IN (vcard:hasEmail, vcard:hasTelephone, vcard:hasAddress,
+                                                       remit:contactFor, remit:contactPurpose, remit:informationAsOf))
+                                     OPTIONAL { ?o ?bp ?bo . FILTER(isBlank(?o)) } }""",
                        c=iri)
     out: dict[str, Any] = {"link": site.link(page, iri), "channels": [], "for": [], "purpose": "", "as_of": ""}
+    hanging: dict[Any, list[tuple[Any, Any]]] = {}
+    firsts = []
     for r in rows:
+        key = (r["p"], r["o"])
+        if key not in hanging:
+            hanging[key] = []
+            firsts.append(r)
+        if r["bp"] is not None:
+            hanging[key].append((r["bp"], r["bo"]))
+    for r in firsts:
         p, o = r["p"].value, r["o"]
         if p == R + "contactFor":
             out["for"].append(site.link(page, o.value))
@@ -156,14 +168,14 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             order = ["street-address", "locality", "region", "postal-code", "country-name"]
             parts: dict[str, str] = {}
             href = None
-            for t in site.store.quads_for_pattern(o, None, None):
-                if t.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
+            for bp, bo in hanging[(r["p"], o)]:
+                if bp.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type":
                     continue
-                name = t.predicate.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
-                if isinstance(t.object, ox.Literal):
-                    parts.setdefault(name, t.object.value)
-                elif isinstance(t.object, ox.NamedNode) and t.object.value.startswith(("tel:", "mailto:", "http")):
-                    href = t.object.value
+                name = bp.value.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
+                if isinstance(bo, ox.Literal):
+                    parts.setdefault(name, bo.value)
+                elif isinstance(bo, ox.NamedNode) and bo.value.startswith(("tel:", "mailto:", "http")):
+                    href = bo.value
             text = ", ".join(parts[k] for k in sorted(parts, key=lambda k: (order.index(k) if k in order
                                                                             else len(order), k)))
             out["channels"].append(Value(text or (href or "").split(":", 1)[-1] or "(no details)", href,

@@ -217,11 +217,14 @@ for url in ({canary!r} + "/leak", "http://localhost:{canary.rsplit(':', 1)[1]}/l
     assert _Canary.hits == []
 
 
-def test_pages_answer_503_with_a_remote_store(remote: Server) -> None:
-    for path in ("/", "/id/body/cqc", "/def", "/.well-known/void", "/dumps/", "/ui"):
-        r = httpx.get(remote.url + path, timeout=30, headers={"Accept": "application/json"})
-        assert r.status_code == 503, path
-        assert r.json()["title"] == "not available with a remote store"
+def test_pages_are_served_from_a_remote_store(embedded: Server, remote: Server) -> None:
+    """The publication over the store (kg.api.remote_site; the full comparison is test_remote_pages.py)."""
+    for path in ("/", "/def.html", "/ui", "/agreements.html"):
+        r = httpx.get(remote.url + path, timeout=60, headers={"Accept": "text/html"})
+        assert r.status_code == 200, (path, r.text[:300])
+        assert r.text == httpx.get(embedded.url + path, timeout=60, headers={"Accept": "text/html"}).text, path
+    r = httpx.get(remote.url + "/id/body/no-such-body", timeout=30, headers={"Accept": "text/plain"})
+    assert r.status_code == 404
     sd = httpx.get(remote.sparql, headers={"Accept": "text/turtle"}, timeout=30)
     assert sd.status_code == 200 and "void:triples" in sd.text  # the service description counts the store's graphs
 
