@@ -31,9 +31,10 @@ import re
 import sys
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Hashable, Mapping, Optional
+from typing import Hashable, Iterable, Mapping, Optional
 
-__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "approx_size", "etag_matches", "nondeterministic"]
+__all__ = ["CachedAnswer", "ResponseCache", "LruDict", "approx_size", "etag_matches", "nondeterministic",
+           "nondeterministic_unless_bound"]
 
 # a call of a function whose value changes from one evaluation to the next; comments and whitespace may sit
 # between the name and "(" (SPARQL allows both), and the name may be written in any case
@@ -57,6 +58,16 @@ def nondeterministic(query: str) -> bool:
     if _NONDETERMINISTIC.search(query):
         return True
     return "\\u" in query.lower() and bool(_NONDETERMINISTIC.search(_unescape(query)))
+
+
+def nondeterministic_unless_bound(query: str, bound: Iterable[str]) -> bool:
+    """:func:`nondeterministic`, except that ``COALESCE(?v, NOW())`` with ``?v`` among ``bound`` (a parameter
+    bound in a ``VALUES`` block, such as ``asOf`` at its data-date default) never reaches ``NOW()``."""
+    names = "|".join(re.escape(n) for n in bound)
+    if names:
+        query = re.sub(r"COALESCE\s*\(\s*[?$](?:" + names + r")\s*,\s*NOW\s*\(\s*\)\s*\)", "COALESCE(?_bound)",
+                       query, flags=re.IGNORECASE)
+    return nondeterministic(query)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from kg.api.conneg import Format, NotAcceptable, negotiate
-from kg.api.cache import nondeterministic
+from kg.api.cache import nondeterministic_unless_bound
 from kg.api.errors import error_response
 from kg.api.headers import is_web_link
 from kg.api.sparql import SparqlEndpoint
@@ -135,7 +135,8 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         # the answer depends on the query, the bound values, the page and the format (HTML links also on the URL)
         key = ("named", name, tuple(sorted((k, repr(v)) for k, v in bindings.items())), limit, offset, fmt.key,
                str(request.url) if fmt.key == "html" else "")
-        if nondeterministic(nq.text):  # NOW(), RAND(), ...: never cached
+        if nondeterministic_unless_bound(nq.text, bindings):  # NOW(), RAND(), ...: never cached (COALESCE(?asOf,
+            # NOW()) is not NOW() when asOf is bound: given, or at its default, the data date of the versioned store)
             key = None
         hit = endpoint.cached(request, key)
         if hit is not None:

@@ -13,7 +13,8 @@ returns, and ``kg check`` (:mod:`kg.revision.check`) runs it with a draft laid o
 3. :func:`validate`: SHACL core (:mod:`kg.pipeline.shacl`), SHACL-SPARQL constraints and the
    ``queries/qc/*-violation.rq`` checks (:mod:`kg.pipeline.validate`), or pyshacl (the reference) when
    asked for or when the shapes use a feature :mod:`kg.pipeline.shacl` does not run.
-4. :func:`derive`: the ``queries/derive/*.rq`` rules into ``id:graph/derived``.
+4. :func:`derive`: the ``queries/derive/*.rq`` rules into ``id:graph/derived``, and the data date
+   (:mod:`kg.rdf.datadate`).
 
 The reference engines are one switch (``reference=True``, ``kg build --reference``); the test suite runs
 them as oracles (``tests/oracle/``): same inferred graph and same findings.
@@ -38,6 +39,7 @@ from kg.pipeline.owlrl_reason import REASONER as OWLRL_REASONER
 from kg.pipeline.owlrl_reason import InconsistencyError, infer
 from kg.pipeline.reason import FAST_REASONER, materialise, store_inconsistencies, unsupported_features
 from kg.pipeline.validate import QCQuery, load_qc_queries, unsupported_shapes, validate_graphs, validate_store
+from kg.rdf import datadate
 from kg.rdf.canon import from_ox, to_ox
 from kg.rdf.namespaces import GRAPH_INFERRED, GRAPH_ONTOLOGY
 
@@ -183,11 +185,15 @@ def validate(store: ox.Store, loaded: Loaded, *, reference: bool = False) -> Rep
 
 
 def derive(store: ox.Store, layout: Layout) -> int:
-    """Step 4: the derive rules into ``id:graph/derived``; returns its size."""
+    """Step 4: the derive rules into ``id:graph/derived``, then the data date (:func:`kg.rdf.datadate.record`:
+    ``id:dataset remit:dataDate``, the latest date the asserted data states, the day every named query defaults
+    to); returns the graph's size."""
     try:
-        return derive_rules.derive(store, derive_rules.load_rules(layout.derive_dir))
+        n = derive_rules.derive(store, derive_rules.load_rules(layout.derive_dir))
     except ValueError as exc:
         raise BuildError(str(exc)) from None
+    datadate.record(store)
+    return n + 1
 
 
 def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = None, overlay: Graph | None = None,

@@ -31,6 +31,7 @@ from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 from kg.publication.describe import describe_ontology, to_rdflib
 from kg.rdf.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
                            bind_all)
+from kg.rdf import datadate
 from kg.rdf.serialize import blank_node_labels
 from kg.rdf.store import open_store
 
@@ -360,7 +361,6 @@ def void_graph(store: ox.Store, base_url: str, version: str, dumps: list[Dump]) 
 
 # ----------------------------------------------------------------------------------------- static site
 
-_DATE_TYPES = {str(XSD) + t for t in ("date", "dateTime", "dateTimeStamp", "gYearMonth", "gYear")}
 
 
 def parse_as_of(text: str) -> dt.date:
@@ -387,29 +387,15 @@ def source_date_epoch(env: Any) -> Optional[tuple[dt.date, str]]:
 def publication_date(store: Any, environ: Optional[dict[str, str]] = None) -> tuple[dt.date, str]:
     """The day a publication judges statuses on when ``--as-of`` is not given, and where it comes from; never
     the clock. ``SOURCE_DATE_EPOCH`` (reproducible-builds.org: seconds since 1970-01-01 UTC) if set, else the
-    latest date written in the asserted data (``xsd:date``/``dateTime``; a ``gYearMonth`` or ``gYear`` counts
-    as its first day), else 1970-01-01. ValueError for a malformed ``SOURCE_DATE_EPOCH``."""
+    data date the build recorded (:func:`kg.rdf.datadate.data_date`: the latest date the asserted data states),
+    the day every named query defaults to. ValueError for a malformed ``SOURCE_DATE_EPOCH``."""
     sde = source_date_epoch(os.environ if environ is None else environ)
     if sde is not None:
         return sde
-    latest: Optional[dt.date] = None
-    res = store.query("SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o)) }",
-                      default_graph=[ox.NamedNode(str(GRAPH_ASSERTED))])
-    for sol in res:
-        lit = sol["o"]
-        if lit.datatype is None or lit.datatype.value not in _DATE_TYPES:
-            continue
-        m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lit.value)
-        if not m:
-            continue
-        try:
-            day = dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-        except ValueError:
-            continue
-        latest = day if latest is None or day > latest else latest
-    if latest is None:
-        return dt.date(1970, 1, 1), "no date in the data"
-    return latest, "the latest date in the data"
+    day = datadate.data_date(store)
+    if day == datadate.NO_DATE:
+        return day, "no date in the data"
+    return day, datadate.BASIS
 
 
 def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[str, Any]] = None) -> bytes:

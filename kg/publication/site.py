@@ -29,6 +29,7 @@ from kg.publication.frontend import GOVUK_CSS, govuk_css_file
 from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
 from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
+from kg.rdf import datadate
 from kg.rdf.namespaces import REMIT
 from kg.rdf.store import open_store
 
@@ -160,8 +161,8 @@ class Site:
     def __init__(self, settings: Any, store: Optional[ox.Store] = None, static: bool = False,
                  service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = ""):
         self.settings = settings
-        #: The day statuses (reviews due, agreements in force, duplications) are judged on. None: the current
-        #: date at each request (the live server); a publication always fixes one (:func:`kg.publication.publish.publication_date`).
+        #: The day statuses (reviews due, agreements in force, duplications) are judged on. None: the store's data
+        #: date (the live server); a publication always fixes one (:func:`kg.publication.publish.publication_date`).
         self.as_of = as_of
         #: Where :attr:`as_of` comes from, for people (``--as-of``, ``SOURCE_DATE_EPOCH``, the data).
         self.as_of_basis = as_of_basis
@@ -195,11 +196,20 @@ class Site:
         return self._store
 
     def status_date(self) -> dt.date:
-        """The day statuses are judged on: :attr:`as_of`, else (live server only) today."""
-        return self.as_of if self.as_of is not None else dt.date.today()
+        """The day statuses are judged on: :attr:`as_of`, else (the live server) the data date of the store
+        (:func:`kg.rdf.datadate.data_date`, read once per site: one site per served build), the day every named
+        query defaults to; never the clock."""
+        if self.as_of is not None:
+            return self.as_of
+        memo: dict[str, dt.date] = self.__dict__.setdefault("_data_date", {})
+        if "day" not in memo:
+            memo["day"] = datadate.data_date(self.store)
+        return memo["day"]
 
     def status_basis(self) -> str:
-        return (self.as_of_basis or "fixed for this publication") if self.as_of is not None else "the server's current date"
+        if self.as_of is not None:
+            return self.as_of_basis or "fixed for this publication"
+        return datadate.BASIS
 
     @property
     def graphs(self) -> list[ox.NamedNode]:
@@ -288,13 +298,13 @@ class Site:
 
     def run_named(self, name: str, params: Optional[dict[str, str]] = None, limit: int = 1000) -> Optional[Any]:
         """Run a named query if it exists; None when there is no such query. A date parameter whose default
-        is ``today`` gets :meth:`status_date` (so a publication never reads the clock)."""
+        is ``data-date`` (or ``today``) gets :meth:`status_date` (so a page never reads the clock)."""
         nq = self.queries.get(name)
         if nq is None:
             return None
         params = dict(params or {})
         for p in nq.params:
-            if p.type == "date" and p.default == "today" and not params.get(p.name):
+            if p.type == "date" and p.default in ("today", "data-date") and not params.get(p.name):
                 params[p.name] = self.status_date().isoformat()
         # memoised per site (one site per served or published build): a remit card and its CSV, a place page
         # and the cards under it ask the same questions

@@ -21,6 +21,8 @@ def _term(spec: TermSpec) -> str:
     kind, value, datatype = spec
     if kind == "term":  # an IRI parameter as typed: kg.query.terms.resolve_bindings makes it one term first
         raise ValueError(f"an unresolved IRI parameter cannot be bound: {value!r} (resolve it against the store first)")
+    if kind == "data-date":  # a date at its data-date default: kg.query.terms.resolve_bindings reads it first
+        raise ValueError("the data date is not read yet (resolve the bindings against the store first)")
     if kind == "iri":
         if _IRI_FORBIDDEN.search(value):
             raise ValueError(f"not an IRI that can be written in SPARQL: {value!r}")

@@ -18,7 +18,8 @@ A named query is a SPARQL SELECT with a grlc-style header of ``#+`` lines holdin
     SELECT ?body WHERE { ... ?setting ... ?on ... }
 
 Parameter fields: ``name`` (a variable of the query, without ``?``), ``type`` (``iri``, ``date``,
-``string``, ``int``), ``default`` (optional; ``today`` for a date means the current day), ``required``
+``string``, ``int``), ``default`` (optional; for a date, ``data-date`` means the data date of the store that
+runs the query, :mod:`kg.rdf.datadate`, and ``today`` the current day), ``required``
 (default: true when there is no default), ``values`` (optional list of allowed values), ``description``.
 A value is checked against its type (a bad one raises :class:`ParamError`) and bound to the variable with
 Oxigraph's ``substitutions`` (SEP-0007): the query text is never edited. Paging: ``limit`` (at most
@@ -38,7 +39,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import pyoxigraph as ox
 
-from kg.query.terms import ParamError, check_term_text, resolve_bindings
+from kg.query.terms import ParamError, check_term_text, needs_store, resolve_bindings
 from kg.query.binding import TermSpec, bind_with_values
 from kg.rdf.rq import HeaderError, read_header
 from kg.rdf.namespaces import PREFIXES
@@ -48,6 +49,7 @@ __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
     "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "MAX_LIMIT", "RESERVED",
+    "DATA_DATE_DEFAULT",
 ]
 
 PARAM_TYPES = ("iri", "date", "string", "int")
@@ -194,7 +196,7 @@ def _parse_param(path: Path, line: int, index: int, raw: Any) -> Param:
     param = Param(name=name, type=ptype, default=default,
                   required=bool(raw.get("required", default is None)), values=values,
                   description=str(raw.get("description") or "").strip())
-    if default is not None and not (ptype == "date" and default == "today"):
+    if default is not None and not (ptype == "date" and default in ("today", DATA_DATE_DEFAULT)):
         try:
             _check_value(param, default)
         except ParamError as exc:
@@ -216,6 +218,9 @@ def load_queries(directory: Path) -> dict[str, NamedQuery]:
 
 # --------------------------------------------------------------------------------------------- binding
 
+#: The default of a date parameter that means the data date (``default: data-date``); until the store that runs
+#: the query reads it, the value is the spec ``("data-date", "", xsd:date)`` (:func:`kg.query.terms.resolve_bindings`).
+DATA_DATE_DEFAULT = "data-date"
 _INT = re.compile(r"^[+-]?\d{1,18}$")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _IRI_BAD = re.compile(r'[\x00-\x20<>"{}|^`\\]')
@@ -252,12 +257,14 @@ def _check_value(param: Param, value: str, given: bool = False) -> TermSpec:
     return ("literal", value, XSD + "string")
 
 
-def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date] = None) -> dict[str, TermSpec]:
+def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date] = None,
+                data_date: Optional[dt.date] = None) -> dict[str, TermSpec]:
     """Check request values against the declared parameters; return variable name -> term spec.
 
     Unknown parameter names are an error (a typo would otherwise be silently ignored). A value given for an
     IRI parameter comes back as ``("term", value, None)``, to be resolved to the one term of the graph it
-    names by the store that runs the query (:func:`kg.query.terms.resolve_bindings`).
+    names by the store that runs the query (:func:`kg.query.terms.resolve_bindings`); so does an absent date
+    whose default is ``data-date``, as ``("data-date", "", xsd:date)``, unless ``data_date`` is given.
     """
     declared = {p.name: p for p in nq.params}
     unknown = [k for k in raw if k not in declared and k not in RESERVED]
@@ -274,6 +281,11 @@ def bind_params(nq: NamedQuery, raw: Mapping[str, str], today: Optional[dt.date]
                     raise ParamError(f"parameter {p.name!r} is required ({p.type})")
                 continue
             value = p.default
+            if p.type == "date" and value == DATA_DATE_DEFAULT:
+                if data_date is None:
+                    out[p.name] = ("data-date", "", XSD + "date")
+                    continue
+                value = data_date.isoformat()
             if p.type == "date" and value == "today":
                 value = (today or dt.date.today()).isoformat()
         out[p.name] = _check_value(p, value, given)
@@ -364,7 +376,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
     typed (``("term", ...)`` specs) are first resolved in the same default graph; a term that is not there
     raises :class:`ParamError`."""
     graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
-    if any(v[0] == "term" for v in bindings.values()):
+    if needs_store(bindings):
         def select(q: str) -> list[dict[str, dict[str, Any]]]:
             res = store.query(q, default_graph=graphs)
             cols = [v.value for v in res.variables]

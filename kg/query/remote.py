@@ -36,7 +36,7 @@ from kg.query.registry import (
     MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
 )
 from kg.query.binding import bind_with_values, scan
-from kg.query.terms import resolve_bindings
+from kg.query.terms import needs_store, resolve_bindings
 from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_META
 from kg.rdf.store import DEFAULT_GRAPHS
 
@@ -290,7 +290,7 @@ class RemoteStore:
                     default_graph: Optional[Sequence[str]] = None) -> ResultPage:
         """The rows ``offset .. offset+limit`` of a SELECT, as :func:`kg.query.registry.select_page` returns them
         (IRI parameters as typed are resolved first, by SPARQL on the same store and default graph)."""
-        if any(v[0] == "term" for v in bindings.values()):
+        if needs_store(bindings):  # IRI parameters as typed, a date at its data-date default
             bindings = resolve_bindings(lambda q: self.select(q, {}, default_graph)[1], bindings)
         if _can_append_limit(text):
             query = f"{text.rstrip()}\nLIMIT {limit + 1} OFFSET {offset}\n"

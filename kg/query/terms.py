@@ -19,6 +19,9 @@ bindings), so the embedded store (:func:`kg.query.registry.select_page`) and an 
 (:meth:`kg.query.remote.RemoteStore.select_page`) resolve terms the same way. A full IRI or a prefixed
 name costs one indexed lookup; an exact label one more; only a case-insensitive label or a miss reads the
 labels (at most :data:`MAX_CANDIDATES`).
+
+The same store fills in an absent ``asOf`` (a date parameter whose default is ``data-date``): the data date it
+records (:mod:`kg.rdf.datadate`), one small SELECT on the same ``select`` callable.
 """
 
 from __future__ import annotations
@@ -27,10 +30,11 @@ import difflib
 import re
 from typing import Any, Callable, Mapping, Optional
 
+from kg.rdf import datadate
 from kg.rdf.namespaces import PREFIXES, REMIT, RDFS, SKOS
 
 __all__ = ["ParamError", "Select", "LABEL_PROPERTIES", "MAX_CANDIDATES", "check_term_text", "expand",
-           "compact", "resolve_term", "resolve_bindings"]
+           "compact", "resolve_term", "resolve_bindings", "needs_store"]
 
 #: Rows of a SELECT as SPARQL-JSON bindings (``{"s": {"type": "uri", "value": ...}}``).
 Select = Callable[[str], list[dict[str, dict[str, Any]]]]
@@ -190,5 +194,17 @@ def resolve_term(select: Select, raw: str, param: str) -> str:
 def resolve_bindings(select: Select, bindings: Mapping[str, tuple[str, str, Optional[str]]]
                      ) -> dict[str, tuple[str, str, Optional[str]]]:
     """``bindings`` with every ``("term", typed value, None)`` spec (an IRI parameter as given, see
-    :func:`kg.query.registry.bind_params`) replaced by ``("iri", IRI, None)``; other specs unchanged."""
-    return {k: ("iri", resolve_term(select, v[1], k), None) if v[0] == "term" else v for k, v in bindings.items()}
+    :func:`kg.query.registry.bind_params`) replaced by ``("iri", IRI, None)``, and every ``("data-date", "",
+    xsd:date)`` spec (a date left at its ``data-date`` default) by the store's data date
+    (:func:`kg.rdf.datadate.read`, read once per call); other specs unchanged."""
+    out = dict(bindings)
+    dated = [k for k, v in bindings.items() if v[0] == "data-date"]
+    if dated:
+        day = datadate.read(select).isoformat()
+        out.update({k: ("literal", day, bindings[k][2]) for k in dated})
+    return {k: ("iri", resolve_term(select, v[1], k), None) if v[0] == "term" else v for k, v in out.items()}
+
+
+def needs_store(bindings: Mapping[str, tuple[str, str, Optional[str]]]) -> bool:
+    """True when :func:`resolve_bindings` has something to look up in the store."""
+    return any(v[0] in ("term", "data-date") for v in bindings.values())

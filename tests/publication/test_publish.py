@@ -46,6 +46,7 @@ def test_static_site_has_the_publication(site: Path) -> None:
                 "id/agreement/fixture-alpha-beta/area-1.jsonld", "id/agreement/fixture-alpha-beta/index.html",
                 "id/setting-type/prison.nt", "def/AreaOfJointWork.rdf", "shapes/AreaOfJointWorkShape.html",
                 ".well-known/void", ".well-known/void.jsonld", "context.jsonld", "static/remit.css",
+                "static/govuk/govuk-frontend.min.css",
                 "matrix/prison/inspection.html", "dumps/index.html", "dumps/latest/remit.ttl",
                 "places/index.html", "places/prison/england.html", "places/prison/wales.html", "places/prison/england.csv",
                 "places/prison/england-establishments.csv", "places/establishments/fixture-one.csv",
@@ -150,7 +151,7 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, sto
     # the date basis is the data's latest date (2011-11-01 in the fixture), said on every page with a status
     for page in ("index.html", "matrix.html", "id/agreement/fixture-alpha-beta.html", "matrix/prison/inspection.html"):
         text = one[page].decode("utf-8")
-        assert 'datetime="2011-11-01"' in text and "the latest date in the data" in text, page
+        assert 'datetime="2011-11-01"' in text and "the date of the data" in text, page
     assert "Judged as of" in one["id/agreement/fixture-alpha-beta.html"].decode("utf-8")
 
 
@@ -185,11 +186,11 @@ def test_publish_as_of_and_source_date_epoch(tmp_path: Path, store_path: Path) -
 
 
 def test_live_pages_say_which_date_they_used(client: httpx.Client) -> None:
-    """The live server judges statuses on its current date and says so on the page."""
-    import datetime as real_dt
-
+    """The live server judges statuses on the data date (the latest date in the fixture's data, 2011-11-01), the
+    day the named queries default to, never its clock, and says so on the page."""
     text = client.get("/id/agreement/fixture-alpha-beta.html").text
-    days = {(real_dt.date.today() + real_dt.timedelta(days=d)).isoformat() for d in (-1, 0)}  # across midnight
-    assert any(f'Judged as of <time datetime="{d}">' in text for d in days)
-    assert "the server&#39;s current date" in text or "the server's current date" in text
+    assert 'Judged as of <time datetime="2011-11-01">' in text
+    assert "the date of the data: the latest date any of its sources states" in text
+    rows = client.get("/queries/reviews-due", params={"format": "json"}).json()
+    assert rows["params"]["asOf"] == "2011-11-01"
 
