@@ -69,6 +69,7 @@ def network_renders(page: Any) -> None:
     lead = svg.locator('path.edge-lead[data-body$="/body/cqc"][data-agreement$="/agreement/cqc-hmi-prisons-2016"]')
     assert lead.count() == 1 and float(lead.evaluate("e => e.getTotalLength()")) > 100
     assert page.get_by_role("link", name="Care Quality Commission", exact=True).first.is_visible()
+    page_fits(page)
 
 
 def chart_renders(page: Any) -> None:
@@ -80,6 +81,13 @@ def chart_renders(page: Any) -> None:
     assert wales.count() == 1 and int(wales.get_attribute("data-overlaps")) >= 1
     assert wales.locator("rect").first.bounding_box()["width"] > 5
     assert svg.locator("a.node-setting-type").count() >= 5
+    page_fits(page)
+
+
+def page_fits(page: Any) -> None:
+    """The page never scrolls sideways (WCAG 1.4.10 Reflow): a picture wider than the window scrolls in its box."""
+    width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], f"{page.url} is {width[0]}px wide at {width[1]}px"
 
 
 # (name, path, HTTP status, what to do or wait for before running axe, (third-party container, rules not applied
@@ -118,7 +126,7 @@ PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[
 ]
 
 # the same checks at a phone's width (the layout reflows: navigation, tables, the matrix's scroller)
-PHONE = ["home", "matrix", "agreement", "establishment", "place", "search", "check-report", "network"]
+PHONE = ["home", "matrix", "agreement", "establishment", "place", "search", "check-report", "network", "overlaps-chart"]
 
 
 @pytest.fixture(scope="module")
