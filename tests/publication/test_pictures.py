@@ -171,3 +171,13 @@ def test_an_earlier_day_has_its_own_overlaps() -> None:
         return {w for k in re.findall(r'data-key="([^"]+)"', page) for w in html.unescape(k).split(" ")}
     assert BODY + "hmic" in bodies(publication(dt.date(2015, 1, 1)).page("/charts/overlaps.html"))
     assert BODY + "hmic" not in bodies(publication().page("/charts/overlaps.html"))
+
+
+def test_a_network_too_large_to_read_keeps_its_tables(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    site = publication().site
+    monkeypatch.setattr(pictures, "MAX_DRAWN", 10)
+    v = pictures.network_view(site, "/network.html")
+    assert v["svg"] is None and len(v["agreements"]) == v["counts"]["agreements"] > 10
+    page = site.render("network.html", "/network.html", v=v)
+    assert "<svg xmlns" not in page and "too large to draw readably (more than 10 names)" in page
+    assert page.count('<tr class="govuk-table__row"><th scope="row"') == v["counts"]["agreements"] + v["counts"]["bodies"]
