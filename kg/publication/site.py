@@ -60,6 +60,10 @@ SH = "http://www.w3.org/ns/shacl#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 R = str(REMIT)
 
+#: Editorial notes shown on pages: their prefixed names are shown as labels (:meth:`Site.unprefix`).
+NOTE_PREDICATES = frozenset({R + "note", R + "scopeNote", SKOS + "scopeNote", SKOS + "editorialNote"})
+_CURIE_IN_TEXT = re.compile(r"(?<![\w/:.])([a-z][a-z0-9]*):([A-Za-z][\w-]*[A-Za-z0-9])")
+
 #: Predicates whose value is the page's lead paragraph, best first.
 DEFINITION_PREDICATES = (SKOS + "definition", R + "statement", "http://purl.org/dc/terms/description",
                          RDFS + "comment", R + "scopeNote")
@@ -278,6 +282,14 @@ class Site:
             return _words(curie.split(":", 1)[1])  # a term of another vocabulary (ORG, PROV, ...): words, no prefix
         return _humanise(iri)
 
+    def unprefix(self, text: str) -> str:
+        """An editorial note as people read it: each prefixed name in it (``remit:supersedes``, ``body:hmic``)
+        becomes the label of what it names ("supersedes", "HM Inspectorate of Constabulary")."""
+        if ":" not in text:
+            return text
+        return _CURIE_IN_TEXT.sub(lambda m: self.label(PREFIXES[m.group(1)] + m.group(2))
+                                  if m.group(1) in PREFIXES else m.group(0), text)
+
     def curie(self, iri: str) -> str:
         best = ""
         for p, ns in PREFIXES.items():
@@ -455,7 +467,7 @@ class Site:
         for dp in DEFINITION_PREDICATES:
             vals = [o.value for p, o in own if p.value == dp and isinstance(o, ox.Literal)]
             if vals:
-                definition = vals[0]
+                definition = self.unprefix(vals[0])
                 break
         rows = self._rows(page, own, by_subject, inferred - asserted, skip={RDF_TYPE, R + "citation"})
         cites = [self.citation(page, o, by_subject) for p, o in own if p.value == R + "citation"]
@@ -491,11 +503,14 @@ class Site:
                     if p == R + "citation":
                         v = Value("citation", citation=self.citation(page, o, by_subject))
                     elif depth < 3:
-                        v = Value("", nested=self._rows(page, by_subject.get(o, []), by_subject, set(), depth=depth + 1))
+                        v = Value("", nested=self._rows(page, by_subject.get(o, []), by_subject, set(), depth=depth + 1,
+                                                        skip={RDF_TYPE}))  # a citation's "type: entity" says nothing
                     else:
                         v = Value("(blank node)")
                 else:
-                    v = Value(self.literal_text(o), datatype=o.datatype.value if o.datatype else None)
+                    text = self.literal_text(o)
+                    v = Value(self.unprefix(text) if p in NOTE_PREDICATES else text,
+                              datatype=o.datatype.value if o.datatype else None)
                 v.inferred = (p, o) in inferred
                 values.append(v)
             values.sort(key=lambda v: (v.inferred, v.text.lower()))
