@@ -335,6 +335,9 @@ def push(
                                               "Oxigraph's layout, the query URL with /query replaced by /store)."),
     dataset: Path = typer.Option(Path("build/remit.trig"), "--dataset", help="The built dataset to push."),
     user: Optional[str] = typer.Option(None, "--user", help="User name for HTTP basic auth (password: REMIT_STORE_PASSWORD)."),
+    update: Optional[str] = typer.Option(None, "--update", help="SPARQL 1.1 Update endpoint: blank nodes found in "
+                                         "several graphs are sent there in one INSERT DATA, so each stays one node "
+                                         "(see docs/scale.md)."),
 ) -> None:
     """Load the built dataset into an external SPARQL 1.1 store: one HTTP PUT per named graph (replaces it)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -353,7 +356,7 @@ def push(
                     tasks[graph] = bar.add_task(f"PUT <{graph}>", total=total)
                 bar.update(tasks[graph], completed=done)
 
-            result = do_push(dataset, gsp, store, auth=auth, progress=progress)
+            result = do_push(dataset, gsp, store, auth=auth, progress=progress, update_url=update)
     except PushError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2 if "no built dataset" in str(exc) else 3)

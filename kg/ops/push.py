@@ -20,7 +20,10 @@ the cache keyed by it (``kg.api.cache``) is emptied within ``REMIT_STORE_VERSION
 
 Blank nodes: the protocol has no way to send one blank node in two graphs, so a blank node that occurs
 in two graphs (a citation node in ``asserted`` that an inferred triple also mentions) becomes two blank
-nodes in the store. Queries over one graph, or over the union through IRIs, are unaffected.
+nodes in the store. Queries over one graph, or over the union through IRIs, are unaffected; pages that show
+what hangs off such a node, and the dumps' blank-node labels, are not. With ``update_url`` (``kg push
+--update URL``) the triples touching such nodes are sent in one SPARQL 1.1 ``INSERT DATA`` instead, and
+each node stays one node.
 """
 
 from __future__ import annotations
@@ -39,7 +42,8 @@ import pyoxigraph as ox
 
 from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_META
 
-__all__ = ["PushError", "GraphPush", "PushResult", "push", "graph_store_url", "read_dataset", "dataset_version"]
+__all__ = ["PushError", "GraphPush", "PushResult", "push", "graph_store_url", "read_dataset", "dataset_version",
+           "shared_blank_nodes"]
 
 _CHUNK_TRIPLES = 20_000
 
@@ -112,6 +116,25 @@ def read_dataset(path: Path) -> dict[str, list[ox.Triple]]:
     return graphs
 
 
+def shared_blank_nodes(graphs: dict[str, list[ox.Triple]]) -> set[ox.BlankNode]:
+    """Blank nodes that occur in more than one graph. The Graph Store Protocol sends one graph per request,
+    and a blank node is new in each request, so each of these would become one node per graph."""
+    seen: dict[ox.BlankNode, str] = {}
+    shared: set[ox.BlankNode] = set()
+    for g, triples in graphs.items():
+        for t in triples:
+            for term in (t.subject, t.object):
+                if isinstance(term, ox.BlankNode):
+                    if seen.setdefault(term, g) != g:
+                        shared.add(term)
+    return shared
+
+
+def _touches(t: ox.Triple, nodes: set[ox.BlankNode]) -> bool:
+    return (isinstance(t.subject, ox.BlankNode) and t.subject in nodes) or (
+        isinstance(t.object, ox.BlankNode) and t.object in nodes)
+
+
 def _ntriples_body(triples: list[ox.Triple], spool: IO[bytes],
                    progress: Callable[[int], None] | None) -> tuple[int, Iterator[bytes]]:
     """The graph as N-Triples, written in chunks to ``spool`` (a temporary file, so a 1M-triple graph never
@@ -180,13 +203,26 @@ def push(
     auth: tuple[str, str] | None = None,
     timeout: float = 600.0,
     progress: Callable[[str, int, int], None] | None = None,
+    update_url: str | None = None,
 ) -> PushResult:
     """PUT every named graph of ``dataset`` into ``graph_store``; verify counts through ``query_url``.
+
+    With ``update_url`` (the store's SPARQL 1.1 Update endpoint), the triples that touch a blank node found in
+    more than one graph are left out of the PUTs and sent afterwards in one ``INSERT DATA`` with a ``GRAPH``
+    block per graph: one request, so each such node stays one node in every graph (:func:`shared_blank_nodes`).
 
     ``progress(graph, done, total)`` is called as triples are sent. Raises :class:`PushError` with the
     store's reply on any non-2xx answer, on a connection failure, or when a count read back differs.
     """
     graphs = read_dataset(Path(dataset))
+    shared = shared_blank_nodes(graphs) if update_url else set()
+    later: dict[str, list[ox.Triple]] = {}
+    if shared:
+        full = graphs
+        graphs = {}
+        for g, triples in full.items():
+            graphs[g] = [t for t in triples if not _touches(t, shared)]
+            later[g] = [t for t in triples if _touches(t, shared)]
     result = PushResult(graph_store=graph_store, version=dataset_version(Path(dataset)))
     meta = str(GRAPH_META)
     with httpx.Client(timeout=httpx.Timeout(timeout, connect=10.0)) as client:
@@ -231,6 +267,26 @@ def push(
                     raise PushError(f"{query_url}: graph <{graph}> holds {item.stored} triples after the push, "
                                     f"expected {item.triples}")
             result.graphs.append(item)
+        if any(later.values()):
+            assert update_url is not None
+            text = ("INSERT DATA {\n" + "".join(
+                f"GRAPH <{g}> {{\n" + ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode("utf-8") + "}\n"
+                for g, ts in sorted(later.items()) if ts) + "}\n").encode("utf-8")
+            try:
+                r = client.post(update_url, content=text, auth=per_request, headers={
+                    "Content-Type": "application/sparql-update; charset=utf-8", "Content-Length": str(len(text))})
+            except httpx.HTTPError as exc:
+                raise PushError(f"{update_url}: cannot send the shared blank nodes (INSERT DATA): {exc}") from None
+            if not 200 <= r.status_code < 300:
+                raise PushError(f"{update_url}: the store refused the shared blank nodes (INSERT DATA): HTTP "
+                                f"{r.status_code} {r.reason_phrase}: {r.text.strip()[:500]}")
+            for item in result.graphs:
+                item.triples += len(set(later.get(item.graph, [])))
+                if query_url:
+                    item.stored = _count(client, query_url, item.graph)
+                    if item.stored != item.triples:
+                        raise PushError(f"{query_url}: graph <{item.graph}> holds {item.stored} triples after the "
+                                        f"push, expected {item.triples}")
         body = _meta_body(result.version)
         try:
             r = client.put(graph_store, params={"graph": meta}, content=body, auth=per_request,

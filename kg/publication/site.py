@@ -513,7 +513,8 @@ class Site:
                               datatype=o.datatype.value if o.datatype else None)
                 v.inferred = (p, o) in inferred
                 values.append(v)
-            values.sort(key=lambda v: (v.inferred, v.text.lower()))
+            # blank nodes have no text: their contents decide, so the order is the same from any store
+            values.sort(key=lambda v: (v.inferred, v.text.lower(), _value_key(v)))
             rows.append(PropertyRow(self.label(p), self.href(page, p), p, values))
         rows.sort(key=lambda r: (r.label == "label", r.label.lower()))
         return rows
@@ -651,6 +652,12 @@ class Site:
                 scored.append((-score, lab.lower(), iri))
         scored.sort()
         return [self.link(page, iri) for _s, _l, iri in scored[:limit]]
+
+
+def _value_key(v: Value) -> tuple[Any, ...]:
+    """What orders values with the same text (blank nodes): their citation, then their nested rows."""
+    cite = tuple(sorted((k, str(x)) for k, x in (v.citation or {}).items()))
+    return (cite, tuple((r.label, tuple((x.text, _value_key(x)) for x in r.values)) for r in v.nested))
 
 
 #: Bounds of the 404 page's label search: characters of the path read, words used, characters per word.
