@@ -41,7 +41,8 @@ log = logging.getLogger("kg.api")
 def include_routers(app: FastAPI, endpoint: SparqlEndpoint) -> None:
     """Every route of the service. Add new routers here."""
     app.include_router(make_router(endpoint))
-    app.include_router(make_named_router(endpoint))
+    app.include_router(make_named_router(  # the pages of the questions are the publication's site's too
+        endpoint, lambda: getattr(getattr(app.state, "publication", None), "site", None)))
     app.include_router(make_check_router(endpoint.settings))  # POST /check, /diff
     app.include_router(make_search_router(  # /search: the build's index; the publication's site renders the page
         endpoint.settings, lambda: getattr(getattr(app.state, "publication", None), "site", None),

@@ -3,28 +3,30 @@
 Results come as JSON (default: SPARQL JSON results plus ``query``, ``params`` and ``page`` members), CSV
 (``text/csv``, UTF-8 with a byte-order mark so that Excel reads the en dashes), XLSX (a spreadsheet with
 human column titles, labels in place of IRIs and a sheet of sources: :mod:`kg.query.spreadsheet`), or an
-HTML table (``text/html``, the downloads linked at the top), chosen by ``format=json|csv|xlsx|html`` or the
-Accept header.
-The HTML template is ``kg/api/templates/query-table.html`` when that file exists, else a built-in one.
+page for people (``text/html``: the question in plain English, a filter form, the downloads at the top, the
+rows with labels for IRIs and their sources folded under each: :mod:`kg.publication.questions`, in the site
+layout), chosen by ``format=json|csv|xlsx|html`` or the Accept header. ``GET /queries`` is the list: JSON,
+or a page of the questions for a browser (one that names ``text/html``).
 """
 
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import json
-from typing import Any
+from typing import Any, Callable, Optional
+from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from kg.api.conneg import Format, NotAcceptable, negotiate
+from kg.api.conneg import Format, NotAcceptable, browser_wants_html, negotiate
 from kg.api.cache import nondeterministic_unless_bound
 from kg.api.errors import error_response
-from kg.api.headers import is_web_link
 from kg.api.sparql import SparqlEndpoint
-from kg.publication.site import TEMPLATES
+from kg.publication.questions import render_question, render_questions
+from kg.publication.site import Site
 from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
 from kg.query.spreadsheet import XLSX_MEDIA_TYPE, page_to_xlsx
 
@@ -37,72 +39,57 @@ _FORMATS = (
     Format("html", "text/html", ("application/xhtml+xml",), "", ""),
 )
 
-#: The start of both pages of a named query: its title and description.
-_PAGE_HEAD = """<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ query.summary or query.name }} · Remit</title></head>
-<body>
-<main>
-<h1>{{ query.summary or query.name }}</h1>
-{% if query.description %}<p>{{ query.description }}</p>{% endif %}
-"""
-
-_DEFAULT_TEMPLATE = _PAGE_HEAD + """<p class="downloads">Download these rows: <a href="{{ csv_url }}" download>CSV</a>{% if xlsx_url %} · <a href="{{ xlsx_url }}" download>spreadsheet (XLSX)</a>{% endif %} · <a href="{{ json_url }}">JSON</a></p>
-{% if params %}<p>Parameters: {% for k, v in params.items() %}<code>{{ k }}</code> = <code>{{ v }}</code>{% if not loop.last %}, {% endif %}{% endfor %}</p>{% endif %}
-<table>
-<caption>{{ page.rows|length }} row{{ '' if page.rows|length == 1 else 's' }}{% if page.offset %}, from row {{ page.offset + 1 }}{% endif %}{% if page.has_more %} (more on the next page){% endif %}</caption>
-<thead><tr>{% for c in page.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
-<tbody>
-{% for row in page.rows %}<tr>{% for c in page.columns %}{% set b = row.get(c) %}<td>{% if b and b.type == 'uri' and b.value is web_link %}<a href="{{ b.value }}">{{ b.value }}</a>{% else %}{{ display(b) }}{% endif %}</td>{% endfor %}</tr>
-{% endfor %}
-</tbody>
-</table>
-<nav aria-label="Pages">{% if prev_url %}<a href="{{ prev_url }}" rel="prev">Previous page</a> {% endif %}{% if next_url %}<a href="{{ next_url }}" rel="next">Next page</a>{% endif %}</nav>
-</main>
-</body>
-</html>
-"""
-
-_FORM_TEMPLATE = _PAGE_HEAD + """{% if error %}<p role="alert"><strong>{{ error }}</strong></p>{% endif %}
-<form method="get" action="">
-{% for p in query.params %}<p><label for="p-{{ p.name }}">{{ p.name }}{% if p.required %} (required){% endif %}</label>
-<input id="p-{{ p.name }}" name="{{ p.name }}" value="{{ given.get(p.name, '') }}" {% if p.required %}required{% endif %}
- placeholder="{{ p.type }}{% if p.default %}, default {{ p.default }}{% endif %}">
-{% if p.description %}<br><small>{{ p.description }}</small>{% endif %}</p>
-{% endfor %}<input type="hidden" name="format" value="html">
-<p><button type="submit">Run the query</button></p>
-</form>
-</main>
-</body>
-</html>
-"""
-
-_env = Environment(
-    loader=ChoiceLoader([FileSystemLoader(str(TEMPLATES)),
-                         DictLoader({"query-table.html": _DEFAULT_TEMPLATE, "query-form.html": _FORM_TEMPLATE})]),
-    autoescape=select_autoescape(default=True, default_for_string=True),
-)
-_env.tests["web_link"] = is_web_link  # only http(s) values become links (no javascript:, data:, ...)
-
-
 def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def render_table(query: Any, page: ResultPage, params: dict[str, str], urls: dict[str, str]) -> str:
-    return _env.get_template("query-table.html").render(query=query, page=page, params=params,
-                                                         display=term_display, **urls)
+class _NoStore:
+    """Settings of a site with no store (labels come from the rows only)."""
+
+    store_path = None
+    is_remote = True
 
 
-def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
+def _bare_site() -> Site:
+    return Site(_NoStore(), as_of=dt.date.today(), as_of_basis="the server's current date")
+
+
+def render_table(query: Any, page: ResultPage, params: dict[str, str], urls: dict[str, Any], *,
+                 site: Optional[Site] = None, given: Optional[dict[str, str]] = None) -> str:
+    """The HTML page of one page of results (:func:`kg.publication.questions.render_question`); without a
+    ``site``, one that reads no store (IRIs are their own text)."""
+    site = site or _bare_site()
+    name = getattr(query, "name", "query")
+    return render_question(site, f"/queries/{name}", query, result=page, given=given if given is not None else {},
+                           resolved=params, urls=urls)
+
+
+def _form(site: Site, nq: Any, raw: dict[str, str], error: str, status: int) -> Response:
+    html = render_question(site, f"/queries/{nq.name}", nq, given=raw, error=error)
+    return Response(html, status_code=status, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+
+
+def make_named_router(endpoint: SparqlEndpoint, site_of: Optional[Callable[[], Optional[Site]]] = None) -> APIRouter:
+    """The named-query routes; ``site_of()`` gives the publication's :class:`Site` for the pages (None: a
+    site of our own, which reads the local store unless the store is external)."""
     router = APIRouter()
     s = endpoint.settings
+    own: dict[str, Site] = {}
+
+    def site() -> Site:
+        found = site_of() if site_of is not None else None
+        if found is None:
+            found = own.setdefault("site", Site(s))
+        return found
 
     @router.api_route("/queries", methods=["GET", "HEAD"], summary="The named queries, with their summaries and parameters")
-    async def list_queries() -> JSONResponse:
+    async def list_queries(request: Request) -> Response:
+        if browser_wants_html(request.headers.get("accept"), (_FORMATS[0],)) or request.query_params.get("format") == "html":
+            return Response(render_questions(site(), "/queries", endpoint.queries), media_type="text/html; charset=utf-8",
+                            headers={"Vary": "Accept"})
         return JSONResponse({"queries": [
-            {**q.as_dict(), "url": f"{s.base_url}/queries/{q.name}"} for q in endpoint.queries.values()]})
+            {**q.as_dict(), "url": f"{s.base_url}/queries/{q.name}"} for q in endpoint.queries.values()]},
+            headers={"Vary": "Accept"})
 
     @router.api_route("/queries/{name}", methods=["GET", "HEAD"],
                       summary="One page of a named query's results (JSON, CSV, XLSX or HTML)")
@@ -128,9 +115,8 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
                                         s.named_query_max_limit)
         except ParamError as exc:
             if fmt.key == "html":  # people get a form to fill in; a first visit with no parameters is not an error
-                html = _env.get_template("query-form.html").render(query=nq, error=str(exc), given=raw)
-                return Response(html, status_code=400 if raw else 200, media_type="text/html; charset=utf-8",
-                                headers={"Vary": "Accept"})
+                first = not any(v for v in raw.values())
+                return _form(site(), nq, raw, "" if first else str(exc), 200 if first else 400)
             return error_response(request, 400, "bad parameter", str(exc))
         # the answer depends on the query, the bound values, the page and the format (HTML links also on the URL)
         key = ("named", name, tuple(sorted((k, repr(v)) for k, v in bindings.items())), limit, offset, fmt.key,
@@ -147,8 +133,7 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
         if isinstance(outcome, Response):
             return outcome
         if outcome["status"] == 400 and fmt.key == "html":  # an IRI parameter that names no term: the form again
-            html = _env.get_template("query-form.html").render(query=nq, error=outcome.get("detail", ""), given=raw)
-            return Response(html, status_code=400, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
+            return _form(site(), nq, raw, outcome.get("detail", ""), 400)
         if outcome["status"] != 200:
             return error_response(request, outcome["status"], outcome["title"], outcome.get("detail", ""))
         page: ResultPage = outcome["page"]
@@ -165,15 +150,19 @@ def make_named_router(endpoint: SparqlEndpoint) -> APIRouter:
                                  json.dumps(page_to_json(page, name), ensure_ascii=False).encode("utf-8"),
                                  "application/json")
 
-        def url(**changes: Any) -> str:
-            params = dict(raw)
-            params.update({"limit": str(limit), "offset": str(offset)})
+        def url(**changes: Any) -> str:  # this page's address with other parameters (the empty ones left out)
+            params = {k: v for k, v in raw.items() if v}
+            if limit != s.named_query_default_limit:
+                params["limit"] = str(limit)
+            if offset:
+                params["offset"] = str(offset)
             params.update({k: str(v) for k, v in changes.items()})
-            return str(request.url.replace_query_params(**params))
+            params = {k: v for k, v in params.items() if not (k == "offset" and v == "0")}
+            return str(request.url.replace(query=urlencode(params)))
         urls = {"csv_url": url(format="csv"), "xlsx_url": url(format="xlsx"), "json_url": url(format="json"),
                 "next_url": url(offset=offset + limit) if page.has_more else None,
                 "prev_url": url(offset=max(0, offset - limit)) if offset > 0 else None}
-        return endpoint.keep(request, key, version, render_table(nq, page, shown, urls).encode("utf-8"),
-                             "text/html; charset=utf-8")
+        html = render_table(nq, page, shown, urls, site=site(), given=raw)
+        return endpoint.keep(request, key, version, html.encode("utf-8"), "text/html; charset=utf-8")
 
     return router

@@ -35,6 +35,7 @@ from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, bu
                                     publication_date, rdf_document, read_publication_cache, serialize,
                                     source_date_epoch, void_dir, void_graph)
 from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
+from kg.publication.questions import question_title
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
 
 log = logging.getLogger(__name__)
@@ -373,8 +374,8 @@ class Publication:
 
     def home(self, page: str = "/index.html") -> str:
         site = self.site
-        queries = [{"name": n, "summary": q.summary, "href": site.service(page, f"/queries/{n}")}
-                   for n, q in sorted(site.queries.items())]
+        queries = [{"name": n, "question": question_title(q), "href": site.service(page, f"/queries/{n}")}
+                   for n, q in sorted(site.queries.items(), key=lambda nq: question_title(nq[1]).lower())]
         return site.render("home.html", page, title="Remit", counts=site.counts(), queries=queries,
                            version=self.version(), agreements=len(site.agreements(page)),
                            bodies=len(site.bodies(page)), grid=places.places_grid(site, page))

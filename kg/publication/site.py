@@ -269,6 +269,15 @@ class Site:
         memo[iri] = best[1] if best else None
         return memo[iri]
 
+    @property
+    def has_store(self) -> bool:
+        """A store to read (given, or a store folder in the settings); the named-query pages work without one."""
+        return self._store is not None or bool(getattr(self.settings, "store_path", None))
+
+    def known_label(self, iri: str) -> Optional[str]:
+        """The store's label of ``iri``, or None when it has none (no name made up from the IRI)."""
+        return self.labels.get(iri) if (self.static or self._labels is not None) else self._label_of(iri)
+
     def label(self, iri: str) -> str:
         lab = self.labels.get(iri) if (self.static or self._labels is not None) else self._label_of(iri)
         if lab:

@@ -20,7 +20,11 @@ A named query is a SPARQL SELECT with a grlc-style header of ``#+`` lines holdin
 Parameter fields: ``name`` (a variable of the query, without ``?``), ``type`` (``iri``, ``date``,
 ``string``, ``int``), ``default`` (optional; for a date, ``data-date`` means the data date of the store that
 runs the query, :mod:`kg.rdf.datadate`, and ``today`` the current day), ``required``
-(default: true when there is no default), ``values`` (optional list of allowed values), ``description``.
+(default: true when there is no default), ``values`` (optional list of allowed values), ``description``,
+and for the pages people use (:mod:`kg.publication.questions`): ``label`` (the form's plain-English label)
+and ``choices`` (for an IRI parameter, the kind of term its drop-down lists: one of :data:`CHOICES`).
+Two header keys are for people too: ``question`` (the question the query answers, in plain English) and
+``about`` (a plain-English paragraph; ``description`` is the precise, technical one).
 A value is checked against its type (a bad one raises :class:`ParamError`) and bound to the variable with
 Oxigraph's ``substitutions`` (SEP-0007): the query text is never edited. Paging: ``limit`` (at most
 :data:`MAX_LIMIT` unless configured) and ``offset``.
@@ -48,11 +52,13 @@ from kg.rdf.store import default_graph_nodes, open_store
 __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
-    "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "MAX_LIMIT", "RESERVED",
-    "DATA_DATE_DEFAULT",
+    "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "CHOICES",
+    "MAX_LIMIT", "RESERVED", "DATA_DATE_DEFAULT",
 ]
 
 PARAM_TYPES = ("iri", "date", "string", "int")
+#: The kinds of term an IRI parameter's drop-down can list (``choices:`` in the header).
+CHOICES = ("setting-type", "jurisdiction", "establishment", "body", "function", "agreement", "agreement-status")
 MAX_LIMIT = 1000
 #: Request parameters with a meaning of their own; no query parameter may use these names.
 RESERVED = frozenset({"limit", "offset", "format", "output"})
@@ -74,6 +80,8 @@ class Param:
     required: bool = False
     values: Optional[tuple[str, ...]] = None
     description: str = ""
+    label: str = ""
+    choices: Optional[str] = None
 
     def as_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"name": self.name, "type": self.type, "required": self.required,
@@ -82,6 +90,10 @@ class Param:
             d["default"] = self.default
         if self.values is not None:
             d["values"] = list(self.values)
+        if self.label:
+            d["label"] = self.label
+        if self.choices:
+            d["choices"] = self.choices
         return d
 
 
@@ -93,10 +105,17 @@ class NamedQuery:
     description: str
     params: tuple[Param, ...]
     text: str
+    question: str = ""
+    about: str = ""
 
     def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "summary": self.summary, "description": self.description,
-                "params": [p.as_dict() for p in self.params]}
+        d: dict[str, Any] = {"name": self.name, "summary": self.summary, "description": self.description,
+                             "params": [p.as_dict() for p in self.params]}
+        if self.question:
+            d["question"] = self.question
+        if self.about:
+            d["about"] = self.about
+        return d
 
 
 @dataclass
@@ -122,7 +141,8 @@ def parse_named_query(path: Path, text: Optional[str] = None) -> NamedQuery:
         meta, first_line = read_header(path, text)
     except HeaderError as exc:
         raise QueryFileError(str(exc)) from None
-    unknown = set(meta) - {"summary", "description", "params", "tags", "method", "endpoint", "pagination"}
+    unknown = set(meta) - {"summary", "description", "params", "tags", "method", "endpoint", "pagination",
+                         "question", "about"}
     if unknown:
         raise QueryFileError(f"{path}: line {first_line}: unknown header key(s): {', '.join(sorted(unknown))}")
     params = tuple(_parse_param(path, first_line or 1, i, p) for i, p in enumerate(meta.get("params") or []))
@@ -144,6 +164,8 @@ def parse_named_query(path: Path, text: Optional[str] = None) -> NamedQuery:
         description=str(meta.get("description") or "").strip(),
         params=params,
         text=text,
+        question=str(meta.get("question") or "").strip(),
+        about=str(meta.get("about") or "").strip(),
     )
 
 
@@ -176,7 +198,7 @@ def _parse_param(path: Path, line: int, index: int, raw: Any) -> Param:
     where = f"{path}: line {line}: params[{index}]"
     if not isinstance(raw, dict) or "name" not in raw:
         raise QueryFileError(f"{where}: each parameter is a mapping with at least a name")
-    unknown = set(raw) - {"name", "type", "default", "required", "values", "description"}
+    unknown = set(raw) - {"name", "type", "default", "required", "values", "description", "label", "choices"}
     if unknown:
         raise QueryFileError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     name = str(raw["name"])
@@ -193,9 +215,14 @@ def _parse_param(path: Path, line: int, index: int, raw: Any) -> Param:
         if not isinstance(values, list) or not values:
             raise QueryFileError(f"{where}: values must be a non-empty list")
         values = tuple(str(v) for v in values)
+    choices = raw.get("choices")
+    if choices is not None and (ptype != "iri" or str(choices) not in CHOICES):
+        raise QueryFileError(f"{where}: choices {choices!r}: an IRI parameter's drop-down lists one of "
+                             f"{', '.join(CHOICES)}")
     param = Param(name=name, type=ptype, default=default,
                   required=bool(raw.get("required", default is None)), values=values,
-                  description=str(raw.get("description") or "").strip())
+                  description=str(raw.get("description") or "").strip(),
+                  label=str(raw.get("label") or "").strip(), choices=None if choices is None else str(choices))
     if default is not None and not (ptype == "date" and default in ("today", DATA_DATE_DEFAULT)):
         try:
             _check_value(param, default)

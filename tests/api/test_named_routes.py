@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 
@@ -71,7 +72,18 @@ def test_csv_and_html(server):
     assert httpx.get(u, headers={"Accept": "text/csv"}).text == r.text
     h = httpx.get(u, headers={"Accept": "text/html,*/*;q=0.8"})
     assert h.headers["content-type"].startswith("text/html")
-    assert '<th scope="col">body</th>' in h.text and "Alpha Inspectorate" in h.text and '<html lang="en">' in h.text
+    # the page for people: plain-English column titles, the label in place of the IRI, in the site layout
+    assert '<th scope="col" class="govuk-table__header">Body</th>' in h.text and '<html lang="en"' in h.text
+    assert re.search(r'<td class="govuk-table__cell"><a href="[^"]*" class="govuk-link[^"]*"[^>]*>Alpha Inspectorate</a>', h.text) or \
+        '<td class="govuk-table__cell"><a href="http://example.org/alpha" class="govuk-link external" rel="noopener">Alpha Inspectorate</a>' in h.text, h.text
+    downloads = re.findall(r'<a href="([^"]*format=(?:csv|xlsx|json)[^"]*)"', h.text)
+    assert len(downloads) == 3 and h.text.index(downloads[0]) < h.text.index("<table")  # at the top
+    assert httpx.get(downloads[1].replace("&amp;", "&")).content.startswith(b"PK")  # the XLSX (a zip)
+    # browsers get the list of questions as a page; programs still get JSON
+    lst = httpx.get(server.url + "/queries", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert lst.headers["content-type"].startswith("text/html") and "Inspectorates of a setting" in lst.text
+    assert 'href="queries/inspectors"' in lst.text
+    assert httpx.get(server.url + "/queries").headers["content-type"].startswith("application/json")
     assert httpx.get(u, params={"format": "pdf"}).status_code == 400
     assert httpx.get(server.url + "/queries/nope").status_code == 404
 
