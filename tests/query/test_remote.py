@@ -23,6 +23,7 @@ from kg.query.registry import load_queries, run_named
 from kg.query.terms import ParamError
 from kg.query.remote import RemoteError, RemoteStore, bind_with_values, run_named_remote
 from kg.ops.synth import synthesize
+from kg.rdf import datadate
 from support.servers import free_port, oxigraph_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         store.load(path=str(f), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
     materialise(store)
     derive(store, load_rules(ROOT / "queries" / "derive"))  # as kg build: the queries read id:graph/derived
+    datadate.record(store)  # as kg build: the data date, every asOf's default
     store.dump(str(tmp / "remit.trig"), format=ox.RdfFormat.TRIG)
     return tmp / "remit.trig"
 
@@ -133,6 +135,22 @@ def test_named_queries_match_the_embedded_store(built: Path, server: str) -> Non
             assert _normalise(theirs.rows) == _normalise(mine.rows), (name, limit, offset)
         nonempty += bool(mine.rows)
     assert nonempty >= 3
+
+
+def test_asof_defaults_to_the_pushed_data_date(built: Path, server: str) -> None:
+    """After ``kg push`` the external store answers the data date the build recorded, and a named query given no
+    ``asOf`` answers as of that day there, as on the embedded store (never the clock)."""
+    push(built, server + "/store", server + "/query")
+    embedded = ox.Store()
+    embedded.load(path=str(built), format=ox.RdfFormat.TRIG)
+    day = datadate.compute(embedded).isoformat()
+    remote = RemoteStore(server + "/query")
+    assert [r["d"]["value"] for r in remote.select(datadate.RECORDED_QUERY)[1]] == [day]
+    nq = load_queries(ROOT / "queries")["overlaps"]
+    theirs = run_named_remote(remote, nq, {}, 1000, 0)
+    assert theirs.params["asOf"] == day
+    assert theirs.rows == run_named_remote(remote, nq, {"asOf": day}, 1000, 0).rows
+    assert len(theirs.rows) == len(run_named(embedded, nq, {}, 1000, 0).rows) > 0
 
 
 def test_parameters_are_bound_not_pasted(built: Path, server: str) -> None:
