@@ -49,6 +49,8 @@ MAX_OPTIONS = 1000
 
 _SOURCE = re.compile(r"^(?P<label>.*?)\s*<(?P<iri>[^<>\s]+)>(?:,\s*(?P<locator>.*))?$", re.DOTALL)
 _WEB = re.compile(r"^https?://", re.IGNORECASE)
+#: Statuses people act on, shown as coloured tags (the words carry the meaning, the colour only repeats it).
+_TAGS = {"overdue": "red", "due": "yellow", "no contact named": "red"}
 #: Lead columns are shown even when empty, an empty cell reading "none named": no lead is an answer.
 _LEAD = re.compile(r"^leads?(?:Label|Labels)?$")
 _DURATION = re.compile(r"^P(?=\d)(?:\d+Y)?(?:\d+M)?(?:\d+D)?$")
@@ -70,6 +72,7 @@ class Part:
     href: Optional[str] = None
     external: bool = False
     locator: str = ""
+    tag: str = ""  # a status shown as a GOV.UK tag of this colour ("red", "yellow"), the words unchanged
 
 
 @dataclass
@@ -182,7 +185,7 @@ def _split(value: str) -> list[str]:
 def _literal_parts(lab: _Labeller, value: str) -> list[Part]:
     parts = []
     for v in _split(value) if " | " in value else [value]:
-        parts.append(lab.part(v) if _WEB.match(v) and " " not in v else Part(v))
+        parts.append(lab.part(v) if _WEB.match(v) and " " not in v else Part(v, tag=_TAGS.get(v, "")))
     return parts
 
 

@@ -102,6 +102,8 @@ def test_which_agreements_are_overdue(page: Any, real_server: str) -> None:
     rows = j.rows()
     overdue = [r for r in rows if r["Review status"] == "overdue"]
     assert overdue and rows[: len(overdue)] == overdue  # overdue first
+    first = page.locator("table.govuk-table tbody tr").first
+    assert first.locator("strong.govuk-tag.govuk-tag--red").text_content() == "overdue"  # flagged, in words
     assert "HMI Probation–CQC memorandum of understanding on YOT inspections" in [r["Agreement"] for r in overdue]
     assert all(r["Review interval"] in ("", "every year") or r["Review interval"].startswith("every ") for r in rows)
     xlsx, csv_rows = j.spreadsheets()
