@@ -114,3 +114,20 @@ def test_html_without_required_params_is_a_form_not_an_error(server):
         page = c.get(f"/queries/{name}", headers={"accept": "text/html"})
         assert page.status_code == 200 and "<form" in page.text and "required" in page.text
         assert c.get(f"/queries/{name}", headers={"accept": "application/json"}).status_code == 400
+
+
+def test_html_page_keeps_the_choices_and_pages(server):
+    """The page for people: the form keeps the values asked (its GET address is the permalink), the parameters
+    are not repeated as columns, and previous/next links page through the rows with the same choices."""
+    with httpx.Client(base_url=server.url, timeout=30, headers={"Accept": "text/html"}) as c:
+        page = c.get("/queries/founded-before", params={"day": "2005-01-01", "min_staff": "1"})
+        assert page.status_code == 200
+        assert re.search(r'<input[^>]*type="date"[^>]*name="day"[^>]*value="2005-01-01"', page.text), page.text
+        assert re.search(r'<input[^>]*name="min_staff"[^>]*value="1"', page.text)
+        heads = re.findall(r'<th scope="col" class="govuk-table__header">([^<]*)</th>', page.text)
+        assert "Founded" in heads and "Day" not in heads and "Min staff" not in heads
+        first = c.get("/queries/all-triples", params={"limit": "10"})
+        nxt = re.search(r'href="([^"]*)" rel="next"', first.text).group(1).replace("&amp;", "&")
+        assert "offset=10" in nxt and "limit=10" in nxt and 'rel="prev"' not in first.text
+        second = httpx.get(nxt, headers={"Accept": "text/html"}, timeout=30)
+        assert second.status_code == 200 and 'rel="prev"' in second.text and "from row 11" in second.text
