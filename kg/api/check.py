@@ -93,6 +93,11 @@ async def guarded(request: Request, done: str, what: str, work: Callable[[], Awa
         return error_response(request, 400, "bad request", str(exc))
 
 
+def _store_of(settings: Settings) -> Optional[str]:
+    """``kg serve --store URL``: checks and diffs read the external store's asserted graph, not ``data/``."""
+    return str(settings.remote_store_url) if settings.is_remote else None
+
+
 def make_check_router(settings: Settings) -> APIRouter:
     router = APIRouter()
     slots = threading.BoundedSemaphore(max(1, settings.workers))
@@ -172,7 +177,7 @@ def make_check_router(settings: Settings) -> APIRouter:
             options = params.options
             options.data_dirs = [str(settings.data_dir)]
             # kg serve --store URL: the current graph is the store's asserted graph (as kg check --store URL)
-            options.store_url = str(settings.remote_store_url) if settings.is_remote else None
+            options.store_url = _store_of(settings)
             name = params.name or "draft"
             result = await run(check_draft, draft_text, draft_format, name, options, settings.check_timeout,
                                settings.check_memory_mb << 20)
@@ -211,7 +216,8 @@ def make_check_router(settings: Settings) -> APIRouter:
             else:
                 return error_response(request, 415, "unsupported media type", "send application/json or multipart/form-data")
             raw = raw or request.query_params.get("raw", "").lower() in ("1", "true", "yes")
-            data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], raw), settings.check_timeout,
+            data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], raw, _store_of(settings)),
+                             settings.check_timeout,
                              settings.check_memory_mb << 20)
             return data
 
@@ -380,7 +386,7 @@ async def _check_page(request: Request, settings: Settings, run: Callable[..., A
         return pages.check_page(request, form, 400, problem=f"{what}: {exc}")
     options = params.options
     options.data_dirs = [str(settings.data_dir)]
-    options.store_url = str(settings.remote_store_url) if settings.is_remote else None
+    options.store_url = _store_of(settings)
     try:
         result = await run(check_draft, form.draft, syntax, name, options, settings.check_timeout,
                            settings.check_memory_mb << 20)
@@ -440,7 +446,8 @@ async def _diff_page(request: Request, settings: Settings, run: Callable[..., Aw
         except DraftError as exc:
             return pages.diff_page(request, form, 400, errors=pages.located_errors(exc, side.text), error_side=which)
     try:
-        data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], False), settings.check_timeout,
+        data = await run(run_isolated, diff_specs_in_worker, (specs[0], specs[1], False, _store_of(settings)),
+                         settings.check_timeout,
                          settings.check_memory_mb << 20)
     except _Busy:
         return pages.diff_page(request, form, 503, problem="Too many drafts are being compared; try again in a minute.")

@@ -114,8 +114,11 @@ class SiteStore:
         sw = SPARQLWrapper(self.endpoint, agent="remit (SPARQLWrapper)")
         sw.setMethod(POST)
         sw.setTimeout(max(1, int(self.timeout)))
+        if default_graph is not None and not isinstance(default_graph, (list, tuple)):
+            default_graph = [default_graph]
         for g in default_graph or ():
-            sw.addDefaultGraph(getattr(g, "value", g))
+            if not isinstance(g, ox.DefaultGraph):  # the store's own default graph: ask for no other
+                sw.addDefaultGraph(getattr(g, "value", g))
         for g in named_graphs or ():
             sw.addNamedGraph(getattr(g, "value", g))
         sw.setQuery(adapt_query(text, self.dialect))

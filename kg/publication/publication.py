@@ -127,7 +127,10 @@ class Publication:
                 if self.background:
                     self._dumps = self._cached_dumps()
                 else:
-                    self._dumps = build_dumps(self.store, self.version(), self.context())
+                    # an external store (kg.api.remote_site) gives one snapshot: blank nodes keep their
+                    # identity only within one of its answers, and the dumps read the store several times
+                    source = getattr(self.store, "snapshot", None)
+                    self._dumps = build_dumps(source() if source else self.store, self.version(), self.context())
             return self._dumps
 
     def cache_dir(self) -> Path:

@@ -88,8 +88,10 @@ def load_side(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = Non
     return load_agreement(ref, root, data_dirs)
 
 
-def load_agreement(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = None) -> Side:
-    """An agreement of the graph (``data/``) named by IRI, ``<IRI>`` or prefixed name, with its parts; never a file."""
+def load_agreement(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] = None,
+                   base: Optional[Graph] = None) -> Side:
+    """An agreement of the graph (``data/``, or ``base``: an external store's asserted graph) named by IRI,
+    ``<IRI>`` or prefixed name, with its parts; never a file."""
     from kg.revision.check import resolve_agreement
 
     try:
@@ -99,11 +101,14 @@ def load_agreement(ref: str, root: Path = ROOT, data_dirs: Optional[list[Path]] 
     from kg.pipeline.build import Layout
     from kg.pipeline.load import load_files
 
-    layout = Layout(root=root, data=data_dirs)
-    g, _ = load_files(layout.data_files)
+    if base is not None:
+        g = base
+    else:
+        layout = Layout(root=root, data=data_dirs)
+        g, _ = load_files(layout.data_files)
     sub = agreement_subgraph(g, iri)
     if len(sub) == 0:
-        raise DraftError(ref, f"no agreement {iri} in the graph (data/)")
+        raise DraftError(ref, f"no agreement {iri} in the graph ({'the store' if base is not None else 'data/'})")
     return Side(short(iri), sub)
 
 
@@ -272,17 +277,19 @@ def diff_sides(old_ref: str, new_ref: str, raw: bool = False, root: Path = ROOT,
     return diff_graphs(old.graph, new.graph, old.source, new.source, raw, labels)
 
 
-def _label_graph(root: Path, data_dirs: Optional[list[Path]] = None) -> Graph:
-    """Labels of everything in the ontology, vocabularies and data (for readable names)."""
+def _label_graph(root: Path, data_dirs: Optional[list[Path]] = None, base: Optional[Graph] = None) -> Graph:
+    """Labels of everything in the ontology, vocabularies and data (``base`` instead of ``data/`` when given)
+    (for readable names)."""
     from kg.pipeline.build import Layout
     from kg.pipeline.load import load_files
 
     layout = Layout(root=root, data=data_dirs)
-    g, _ = load_files(layout.ontology_files + layout.data_files)
+    g, _ = load_files(layout.ontology_files + ([] if base is not None else layout.data_files))
     out = Graph()
-    for p in (SKOS.prefLabel, RDFS.label):
-        for t in g.triples((None, p, None)):
-            out.add(t)
+    for src in (g, base) if base is not None else (g,):
+        for p in (SKOS.prefLabel, RDFS.label):
+            for t in src.triples((None, p, None)):
+                out.add(t)
     return out
 
 
@@ -387,20 +394,31 @@ def run_diff_command(old: str, new: str, fmt: str, raw: bool) -> tuple[int, str,
 __all__ += ["diff_in_worker", "run_diff_command"]
 
 
-def _side_in_worker(spec: dict[str, Any]) -> Side:
+def _side_in_worker(spec: dict[str, Any], base: Optional[Graph] = None) -> Side:
     """One side sent over HTTP: a draft's text, or an agreement of the graph by IRI or prefixed name. A
     reference is never read as a path (``load_side`` reads files for ``kg diff``): over HTTP that would let a
     client read the server's files."""
     if "ref" in spec:
-        return load_agreement(str(spec["ref"]))
+        return load_agreement(str(spec["ref"]), base=base)
     d = parse_draft(spec["text"], spec["format"], spec.get("name") or "draft")
     return Side(d.name, d.graph, d)
 
 
-def diff_specs_in_worker(old: dict[str, Any], new: dict[str, Any], raw: bool) -> dict[str, Any]:
-    """Diff two sides given as ``{"text", "format", "name"}`` (a draft) or ``{"ref"}`` (an agreement in the graph)."""
-    a, b = _side_in_worker(old), _side_in_worker(new)
-    return diff_graphs(a.graph, b.graph, a.source, b.source, raw, _label_graph(ROOT)).to_json()
+def diff_specs_in_worker(old: dict[str, Any], new: dict[str, Any], raw: bool,
+                         store_url: Optional[str] = None) -> dict[str, Any]:
+    """Diff two sides given as ``{"text", "format", "name"}`` (a draft) or ``{"ref"}`` (an agreement in the graph).
+    With ``store_url`` (``kg serve --store URL``) the graph is the external store's asserted graph (one
+    ``CONSTRUCT``, :func:`kg.query.remote.asserted_graph`), not ``data/``."""
+    base: Optional[Graph] = None
+    if store_url:
+        from kg.query.remote import RemoteError, asserted_graph
+
+        try:
+            base = asserted_graph(store_url)
+        except RemoteError as exc:
+            raise DraftError("store", str(exc)) from None
+    a, b = _side_in_worker(old, base), _side_in_worker(new, base)
+    return diff_graphs(a.graph, b.graph, a.source, b.source, raw, _label_graph(ROOT, base=base)).to_json()
 
 
 __all__ += ["diff_specs_in_worker"]

@@ -170,3 +170,16 @@ def test_check_reads_the_store(pair: Pair) -> None:
     assert remote.headers["remit-check-status"] == local.headers["remit-check-status"] == "fail"
     assert remote.json()["findings"] and remote.json()["findings"] == local.json()["findings"]
     assert remote.json()["impact"] == local.json()["impact"]
+
+
+def test_diff_reads_the_store(pair: Pair) -> None:
+    """An agreement named by its IRI comes from the store's asserted graph, not from data/."""
+    body = {"old": "agreement:hmi-probation-cqc-yot",
+            "new": {"draft": (ROOT / REVISION).read_text(encoding="utf-8"), "format": "yaml", "name": REVISION}}
+    local = httpx.post(pair.local + "/diff", json=body, headers={"Accept": "application/json"}, timeout=300)
+    remote = httpx.post(pair.remote + "/diff", json=body, headers={"Accept": "application/json"}, timeout=300)
+    assert local.status_code == remote.status_code == 200, remote.text[:2000]
+    assert remote.json()["agreements"] and remote.json() == local.json()
+    gone = httpx.post(pair.remote + "/diff", json={**body, "old": "agreement:no-such-agreement"}, timeout=300,
+                      headers={"Accept": "application/json"})
+    assert gone.status_code == 400 and "no-such-agreement" in gone.text
