@@ -7,7 +7,7 @@ query of ``queries/`` preloaded as a tab. ``/ui?query=…`` opens an extra tab w
 from __future__ import annotations
 
 from kg.paths import NODE_MODULES
-from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css_file
+from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css
 
 import json
 import logging
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 __all__ = ["make_ui_router", "mount_frontend", "mount_ui_assets", "yasgui_dir", "UI_ASSETS"]
@@ -45,15 +45,14 @@ def mount_frontend(app: FastAPI) -> bool:
     """Serve GOV.UK Frontend's compiled stylesheet (only that file: not its fonts nor its crown) at
     :data:`~kg.publication.frontend.GOVUK_CSS`; False, and a warning in the log, when ``make node`` has not run.
     Must come before the ``/static`` mount."""
-    f = govuk_css_file()
-    if f is None:
+    css = govuk_css()
+    if css is None:
         log.warning(MISSING)
         return False
 
     @app.api_route(GOVUK_CSS, methods=["GET", "HEAD"], include_in_schema=False)
-    def govuk_css() -> Response:
-        return FileResponse(f, media_type="text/css; charset=utf-8",
-                            headers={"Cache-Control": "public, max-age=3600"})
+    def govuk_stylesheet() -> Response:
+        return Response(css, media_type="text/css; charset=utf-8", headers={"Cache-Control": "public, max-age=3600"})
 
     return True
 

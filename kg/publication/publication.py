@@ -29,7 +29,7 @@ import pyoxigraph as ox
 from rdflib import Graph
 
 from kg.publication import pictures, places, views
-from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css_file
+from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
                                     publication_date, rdf_document, read_publication_cache, serialize,
@@ -539,9 +539,9 @@ class StaticWriter:
         for f in sorted(STATIC.iterdir()):
             if f.is_file():
                 self._write(f"/static/{f.name}", f.read_bytes())
-        govuk = govuk_css_file()
+        govuk = govuk_css()
         if govuk is not None:  # the GOV.UK Frontend stylesheet, from node_modules (never kept in the repository)
-            self._write(GOVUK_CSS, govuk.read_bytes())
+            self._write(GOVUK_CSS, govuk)
         else:
             log.warning(MISSING)
         return dict(self.counts)

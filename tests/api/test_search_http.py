@@ -38,10 +38,10 @@ def get(s: Server, path: str, **kw: object) -> httpx.Response:
 def test_results_page_links_marks_and_corrects(live: Server) -> None:
     r = get(live, "/search", params={"q": "Wandsworht"}, headers={"accept": "text/html"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
-    assert 'class="site-header"' in r.text and "Skip to main content" in r.text     # the site layout
+    assert 'class="govuk-service-navigation' in r.text and "Skip to main content" in r.text     # the site layout
     assert "Showing results for <strong>wandsworth</strong>" in r.text
     assert "<mark>Wandsworth</mark>" in r.text
-    hrefs = re.findall(r'<p class="search-title"><a href="([^"]+)"', r.text)
+    hrefs = re.findall(r'<p class="[^"]*search-title"><a href="([^"]+)"', r.text)
     assert hrefs[0] == "id/setting/wandsworth.html"
     # the link's target exists (its Turtle document: the HTML page's rendering time is the place pages' concern)
     doc = get(live, "/" + hrefs[0].removesuffix(".html") + ".ttl")
@@ -51,9 +51,10 @@ def test_results_page_links_marks_and_corrects(live: Server) -> None:
 def test_clause_results_name_their_agreement(live: Server) -> None:
     r = get(live, "/search", params={"q": "revisited within eight weeks"})
     assert r.status_code == 200
-    first = r.text.split('<ol class="search-results">', 1)[1].split("</li>", 1)[0]
+    first = re.split(r'<ol class="[^"]*search-results">', r.text, maxsplit=1)[1].split("</li>", 1)[0]
     assert 'href="id/agreement/stc-joint-inspection-framework/revisit-if-inadequate.html"' in first
-    assert "agreement clause" in first and 'In <a href="id/agreement/stc-joint-inspection-framework.html">' in first
+    assert "agreement clause" in first
+    assert re.search(r'In <a href="id/agreement/stc-joint-inspection-framework\.html"[^>]*>', first)
     assert "<mark>revisited</mark>" in first
 
 
@@ -115,7 +116,7 @@ def test_every_page_has_the_search_box(live: Server) -> None:
     for path in ("/", "/bodies.html", "/agreements.html", "/id/body/cqc.html", "/search"):
         r = get(live, path, headers={"accept": "text/html"})
         assert r.status_code == 200, path
-        form = re.search(r'<form class="site-search" role="search"[^>]* action="([^"]+)" method="get">', r.text)
+        form = re.search(r'<form class="[^"]*site-search" role="search"[^>]* action="([^"]+)" method="get">', r.text)
         assert form, path
         target = httpx.URL(live.url + path).join(form.group(1))
         assert target.path == "/search", (path, form.group(1))

@@ -252,3 +252,48 @@ def test_every_rule_left_out_for_yasgui_still_fails_there(browser: Any, real_ser
         finally:
             context.close()
     assert failing == set(YASGUI_RULES), f"no longer failing inside #yasgui: {set(YASGUI_RULES) - failing}"
+
+
+# ------------------------------------------------------------------------------ the layout (docs/publication.md)
+# The main pages at a laptop's and a phone's width: no page scrolls sideways (WCAG 1.4.10 Reflow); a table wider
+# than the page scrolls inside its own wrapper. GOV.UK Frontend's stylesheet is applied, in a system font (never
+# the GOV.UK Transport typeface, which is reserved to GOV.UK services), and no font or crown is fetched.
+LAYOUT = [("home", "/"), ("matrix", "/matrix.html"), ("matrix-cell", "/matrix/prison/inspection.html"),
+          ("agreement", "/id/agreement/cqc-hmi-prisons"), ("body", "/id/body/cqc"),
+          ("place", "/places/prison/wales.html"), ("establishment", "/id/setting/parc")]
+
+_LAYOUT_JS = """() => ({
+  scroll: document.documentElement.scrollWidth, viewport: window.innerWidth,
+  wide: [...document.querySelectorAll('main *')].filter(e => e.getBoundingClientRect().right > window.innerWidth + 1
+          && !e.closest('.remit-table-wrap')).slice(0, 3).map(e => e.tagName + '.' + e.className),
+  font: getComputedStyle(document.querySelector('h1')).fontFamily + ' | ' + getComputedStyle(document.body).fontFamily,
+  govuk: getComputedStyle(document.querySelector('.govuk-main-wrapper')).paddingTop,
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_no_page_scrolls_sideways_and_the_frontend_styles_it(browser: Any, real_server: str, width: int) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    fetched: list[str] = []
+    context.on("request", lambda r: fetched.append(r.url))
+    try:
+        page = context.new_page()
+        widths = {}
+        for name, path in LAYOUT:
+            response = page.goto(real_server + path, wait_until="load")
+            assert response is not None and response.status == 200, path
+            m = page.evaluate(_LAYOUT_JS)
+            widths[name] = m["scroll"]
+            assert m["scroll"] <= m["viewport"] == width, f"{path} at {width}px is {m['scroll']}px wide: {m['wide']}"
+            assert not m["wide"], (path, m["wide"])
+            assert "GDS Transport" not in m["font"], (path, m["font"])
+            assert m["govuk"] != "0px", f"{path}: GOV.UK Frontend's stylesheet is not applied"
+        # the matrix is wider than any laptop: it scrolls inside its wrapper, which a keyboard can reach
+        page.goto(real_server + "/matrix.html", wait_until="load")
+        wrap = page.evaluate("(() => { const w = document.querySelector('.remit-table-wrap.matrix-wrap');"
+                             " return [w.scrollWidth, w.clientWidth, w.tabIndex]; })()")
+        assert wrap[0] > wrap[1] and wrap[2] == 0, wrap
+    finally:
+        context.close()
+    assert any(u.endswith("/static/govuk/govuk-frontend.min.css") for u in fetched)
+    assert not [u for u in fetched if "/assets/fonts/" in u or "crest" in u or "crown" in u], fetched

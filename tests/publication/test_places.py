@@ -69,10 +69,10 @@ def _visible(page: str) -> str:
 def _card_rows(page: str) -> list[list[str]]:
     """The cells (visible text) of each row of the card's tables (one row per body and function)."""
     rows = []
-    for table in re.findall(r'(?s)<table class="card">.*?</table>', page):
-        for tr in re.findall(r"(?s)<tbody>.*?</tbody>", table)[0].split("</tr>"):
+    for table in re.findall(r'(?s)<table class="[^"]*\bcard">.*?</table>', page):
+        for tr in re.findall(r"(?s)<tbody[^>]*>.*?</tbody>", table)[0].split("</tr>"):
             if "<td" in tr:
-                rows.append([_visible(td).strip() for td in re.findall(r"(?s)<td>(.*?)</td>", tr)])
+                rows.append([_visible(td).strip() for td in re.findall(r"(?s)<td[^>]*>(.*?)</td>", tr)])
     return rows
 
 
