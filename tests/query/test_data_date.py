@@ -127,3 +127,15 @@ def test_http_without_asof_is_the_data_date_and_cached(server: str, data_day: st
         d = again.json()
         early = client.get("/queries/npm-membership", params={"format": "json", "asOf": "2008-06-01"}).json()
         assert early["params"]["asOf"] == "2008-06-01" and _rows(early) != _rows(d)
+
+
+def test_coalesce_now_is_deterministic_once_the_parameter_is_bound() -> None:
+    """The response cache keeps an answer whose only clock is ``COALESCE(?asOf, NOW())`` with ``asOf`` bound."""
+    from kg.api.cache import nondeterministic_unless_bound
+
+    q = "SELECT ?d WHERE { BIND(SUBSTR(STR(COALESCE(?asOf, NOW())), 1, 10) AS ?d) }"
+    assert nondeterministic_unless_bound(q, [])
+    assert not nondeterministic_unless_bound(q, ["asOf"])
+    assert nondeterministic_unless_bound(q, ["other"])
+    assert nondeterministic_unless_bound(q.replace("}", "BIND(RAND() AS ?r) }"), ["asOf"])
+    assert nondeterministic_unless_bound(q.replace("}", "BIND(NOW() AS ?t) }"), ["asOf"])
