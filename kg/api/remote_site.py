@@ -25,6 +25,7 @@ the store in the background, and starts afresh (new :class:`SiteStore`, new inde
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import re
 import shutil
@@ -90,6 +91,25 @@ def bind_substitutions(text: str, substitutions: Mapping[Any, Any]) -> str:
     return text[:cut] + bind_with_values(text[cut:], bindings)
 
 
+def _blank_ids(body: bytes, fmt: Any) -> bytes:
+    """SPARQL JSON or XML results whose blank-node ids are not valid N-Triples labels (Virtuoso writes
+    ``nodeID://b10000``) with each id's other characters made ``_``: the same node keeps the same id within the
+    answer, which is all a blank node's id means."""
+    if b"nodeID://" not in body:
+        return body
+    if fmt == ox.QueryResultsFormat.XML:
+        return re.sub(rb"<bnode>([^<]*)</bnode>",
+                      lambda m: b"<bnode>" + re.sub(rb"[^A-Za-z0-9_-]", b"_", m.group(1)) + b"</bnode>", body)
+    if fmt != ox.QueryResultsFormat.JSON:
+        return body
+    data = json.loads(body)
+    for row in data.get("results", {}).get("bindings", []):
+        for value in row.values():
+            if value.get("type") == "bnode":
+                value["value"] = re.sub(r"[^A-Za-z0-9_-]", "_", value["value"])
+    return json.dumps(data).encode("utf-8")
+
+
 class SiteStore:
     """A read-only :class:`pyoxigraph.Store` look-alike over a SPARQL 1.1 query endpoint (see the module)."""
 
@@ -152,7 +172,7 @@ class SiteStore:
             response.close()
         results_format = ox.QueryResultsFormat.from_media_type(media) if media else None
         if results_format is not None:
-            return ox.parse_query_results(body, format=results_format)
+            return ox.parse_query_results(_blank_ids(body, results_format), format=results_format)
         rdf_format = ox.RdfFormat.from_media_type(media) if media else None
         if rdf_format is None:
             raise StoreUnavailable(f"{self.endpoint}: the store answered with an unexpected type {media!r}")
@@ -211,7 +231,10 @@ class SiteStore:
                     if fmt is None:
                         raise StoreUnavailable(f"{self.endpoint}: the store answered with an unexpected type {media!r}")
                     batch: list[ox.Quad] = []
-                    for sol in ox.parse_query_results(response, format=fmt):
+                    source: Any = response
+                    if self.dialect == "virtuoso":  # its blank-node ids must be rewritten: the whole answer
+                        source = _blank_ids(response.read(), fmt)
+                    for sol in ox.parse_query_results(source, format=fmt):
                         batch.append(ox.Quad(sol["s"], sol["p"], sol["o"], sol["g"]))
                         if len(batch) >= 50_000:
                             store.bulk_extend(batch)
