@@ -28,9 +28,9 @@ $(STAMP): pyproject.toml
 	@echo "Python dependencies installed"
 	touch $@
 
-## node: install the query UI (YASGUI) from the npm registry, as pinned in package-lock.json
+## node: install the npm packages (the YASGUI query UI, the GOV.UK Frontend stylesheet, axe-core), as pinned in package-lock.json
 $(NODE_STAMP): package.json package-lock.json
-	@echo "installing the query UI (YASGUI) and other npm packages into node_modules, as pinned in package-lock.json"
+	@echo "installing the query UI (YASGUI), the pages' stylesheet (GOV.UK Frontend) and axe-core into node_modules, as pinned in package-lock.json"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
