@@ -403,10 +403,16 @@ class Locator:
             for m in _COLUMN0.finditer(src.text):
                 first.setdefault(m.group(1), m.start())
             self._index.append(first)
+        # files with the same prefixes write a term the same ways: its forms are made once per prefix set
+        self._prefix_keys = [tuple(sorted(src.prefixes.items())) for src in self.sources]
 
     def __call__(self, term: URIRef) -> tuple[Path, int, int] | None:
-        for src, first in zip(self.sources, self._index):
-            for form in _term_forms(term, src.prefixes):
+        forms_for: dict[tuple[tuple[str, str], ...], list[str]] = {}
+        for src, first, key in zip(self.sources, self._index, self._prefix_keys):
+            forms = forms_for.get(key)
+            if forms is None:
+                forms = forms_for[key] = list(_term_forms(term, src.prefixes))
+            for form in forms:
                 at = first.get(form)
                 if at is not None:
                     return (src.path, *line_col(src.text, at))
