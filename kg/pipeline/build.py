@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
 from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
 from kg.rdf.store import release_memory, write_store
-from kg.search.index import INDEX_FILE, write_index
+from kg.search.index import INDEX_FILE, collect, write_entries
 
 __all__ = ["ARTEFACTS", "BuildError", "BuildResult", "Layout", "build", "validate"]
 
@@ -57,8 +58,33 @@ def _dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], Report, dict[str, float]]:
-    """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``."""
+class _StoreWriter(threading.Thread):
+    """Bulk-loads ``remit.trig`` into the served store (:func:`kg.rdf.store.write_store`) in the background:
+    pyoxigraph lets go of the GIL while it loads, so the search index and the report files are written on the
+    other CPU meanwhile. :meth:`result` waits and returns the quad count (or raises what the load raised)."""
+
+    def __init__(self, dataset_file: Path, store_dir: Path):
+        super().__init__(name="kg-build-store", daemon=True)
+        self.dataset_file, self.store_dir = dataset_file, store_dir
+        self.quads = 0
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.quads = write_store(self.dataset_file, self.store_dir)
+        except BaseException as exc:  # handed to the main thread by result()
+            self.error = exc
+
+    def result(self) -> int:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.quads
+
+
+def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], Report, dict[str, float], _StoreWriter]:
+    """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``; the served store is
+    being written from ``remit.trig`` by the returned thread."""
     result = run(layout, reference=reference)
     store, report, timings, reasoner = result.store, result.report, result.timings, result.reasoner
     t0 = time.perf_counter()
@@ -78,13 +104,22 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
     check_not_public(store, restricted)
     write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
-    write_index(store, tmp / INDEX_FILE)  # the search index (kg.search.index), from the same store
+    entries = collect(store)  # the search index's rows (kg.search.index), from the same store
     # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
-    # straight across (Store.bulk_extend) is faster at 1M triples but needs both in memory (2.1 GB).
+    # straight across (Store.bulk_extend) costs the same CPU (the bulk loader is the cost, not the parse)
+    # and needs both in memory (2.1 GB at 1M triples).
     del store, result, labels
     release_memory()  # the in-memory store's ~1 GB at 1M triples, before the store step's bulk load adds its own
-    (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
-    (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
+    writer = _StoreWriter(tmp / "remit.trig", tmp / "store")
+    writer.start()  # meanwhile, on this thread: the search index and the report files
+    try:
+        write_entries(entries, tmp / INDEX_FILE)
+        del entries
+        (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
+        (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
+    except BaseException:
+        writer.join()  # before the caller removes the folder it writes into
+        raise
     t0 = timed(timings, "write", t0)
     manifest: dict[str, Any] = {
         "graphs": dict(sorted(counts.items())),
@@ -94,7 +129,7 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
         "reasoner": reasoner,
         "validator": "pyshacl (reference)" if reference else "kg.pipeline.shacl (SHACL core as SPARQL)",
     }
-    return manifest, report, timings
+    return manifest, report, timings, writer
 
 
 def build(layout: Layout | None = None, force: bool = False, reference: bool = False) -> BuildResult:
@@ -121,8 +156,9 @@ def build(layout: Layout | None = None, force: bool = False, reference: bool = F
         if leftover.exists():
             shutil.rmtree(leftover)
     tmp.mkdir()
+    writer: _StoreWriter | None = None
     try:
-        body, report, timings = _write(layout, tmp, reference)
+        body, report, timings, writer = _write(layout, tmp, reference)
         from kg.pipeline.load import load_files  # the ontology's version for the manifest (small)
 
         ontology, _ = load_files(layout.ontology_files)
@@ -130,13 +166,15 @@ def build(layout: Layout | None = None, force: bool = False, reference: bool = F
                     "ontologyVersion": _ontology_version(ontology), **body,
                     "tools": tool_versions()}
         t0 = time.perf_counter()
-        manifest["quads"] = write_store(tmp / "remit.trig", tmp / "store")
+        manifest["quads"] = writer.result()  # "store": the time left waiting for it once the rest is written
         (tmp / "manifest.json").write_text(_dump_json(manifest), encoding="utf-8")
         timed(timings, "store", t0)
         if out.exists():
             out.rename(old)
         tmp.rename(out)
     except BaseException:
+        if writer is not None:
+            writer.join()  # before its folder is removed
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out.exists():

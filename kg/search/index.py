@@ -39,7 +39,7 @@ import pyoxigraph as ox
 
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
-__all__ = ["INDEX_FILE", "FORMAT", "KINDS", "KIND_ORDER", "Entry", "collect", "write_index", "index_path",
+__all__ = ["INDEX_FILE", "FORMAT", "KINDS", "KIND_ORDER", "Entry", "collect", "write_index", "write_entries", "index_path",
            "normalise", "tokens", "index_format"]
 
 #: The index's file name, beside ``store/`` in a build folder.
@@ -247,7 +247,13 @@ def index_format(path: Path) -> Optional[str]:
 
 def write_index(store: ox.Store, path: Path, graphs: Optional[Sequence[str]] = None) -> int:
     """Write the index of ``store`` to ``path`` (replaced); returns the number of rows."""
-    entries = collect(store, graphs)
+    return write_entries(collect(store, graphs), path)
+
+
+def write_entries(entries: Sequence[Entry], path: Path) -> int:
+    """Write the index rows ``entries`` (:func:`collect`) to ``path`` (replaced); returns the number of rows.
+    Needs no store: ``kg build`` collects the rows, lets the in-memory store go, then writes them here while
+    the served store is written."""
     path = Path(path)
     if path.exists():
         path.unlink()
