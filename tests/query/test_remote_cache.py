@@ -135,6 +135,11 @@ def test_cache_follows_a_push_on_every_instance(built: Path, build_b: Path, oxig
     other = _get(two, query)
     assert other.content == first.content and other.headers["etag"] == first.headers["etag"]  # same store, same tag
     assert _get(two, query).headers["remit-cache"] == "hit"
+    # the body's page (rendered over the store, kg.api.remote_site), cached per version like the answers
+    page = "/id/body/" + body.rsplit("/", 1)[1] + ".html"
+    pages = [httpx.get(s.url + page, timeout=60) for s in (one, two, one)]
+    assert all(r.status_code == 200 and label_a in r.text for r in pages)
+    assert pages[0].text == pages[1].text and pages[2].headers.get("remit-cache") == "hit"
 
     version_b = _push(build_b, oxigraph + "/query")
     assert version_b == dataset_version(build_b) != dataset_version(built)
@@ -146,6 +151,13 @@ def test_cache_follows_a_push_on_every_instance(built: Path, build_b: Path, oxig
     after = [_get(s, query) for s in servers]
     assert all(_label(r) == NEW_LABEL and r.headers["remit-cache"] == "hit" for r in after)
     assert after[0].headers["etag"] == after[1].headers["etag"] != first.headers["etag"]
+    # the page too: every instance renders B's label (the publication started afresh on the new version)
+    end = time.monotonic() + 10 * CHECK_SECONDS
+    while time.monotonic() < end and not all(NEW_LABEL in httpx.get(s.url + page, timeout=60).text for s in servers):
+        time.sleep(0.2)
+    pages = [httpx.get(s.url + page, timeout=60) for s in servers]
+    assert all(r.status_code == 200 and NEW_LABEL in r.text and label_a not in r.text for r in pages)
+    assert pages[0].text == pages[1].text
     # the named-query route is cached and equal on both instances too
     named = [httpx.get(f"{s.url}/queries/agreements", params={"format": "json", "limit": "5"}, timeout=60)
              for s in (one, two, one)]
