@@ -1,16 +1,13 @@
 """``asOf`` defaults to the build's data date, not the clock: the build records it (``id:dataset remit:dataDate``,
 the latest date the asserted data states) and every named query given no ``asOf`` answers as of that day, on the
-CLI and over HTTP, where the answer is then cached like any deterministic one. A date before 2009 still works.
-
-One ``kg serve`` on the real build for the module."""
+CLI (here) and over HTTP and on the pages (tests/publication/test_data_date_pages.py, on the session's server).
+A date before 2009 still works."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Iterator
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -19,7 +16,6 @@ from kg.query.registry import bind_params, load_queries, run_named
 from kg.rdf import datadate
 from kg.rdf.store import open_store
 from support.realbuild import ROOT, ensure_real_build
-from support.servers import free_port, spawn_serve, terminate, wait_healthy
 
 runner = CliRunner()
 QUERIES = ROOT / "queries"
@@ -40,23 +36,6 @@ def data_day(built: Path) -> str:
     assert day == datadate.compute(store).isoformat()
     assert dt.date.fromisoformat(day) < dt.date.today()
     return day
-
-
-@pytest.fixture(scope="module")
-def server(built: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import os
-
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    env = {**os.environ, "REMIT_QUERIES_DIR": str(QUERIES), "REMIT_WORKERS": "1"}
-    env.pop("REMIT_PUBLIC_BASE_URL", None)
-    proc = spawn_serve(built / "store", port, env, log)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(proc, url, log)
-        yield url
-    finally:
-        terminate(proc)
 
 
 def test_every_asof_defaults_to_the_data_date() -> None:
@@ -102,31 +81,6 @@ def test_the_resolved_date_is_reported_and_never_the_clock(built: Path, data_day
     assert bind_params(nq, {})["asOf"][0] == "data-date"  # read by the store that runs the query
     page = run_named(open_store(built / "store"), nq, {})
     assert page.params["asOf"] == data_day
-
-
-def _rows(answer: dict) -> list[dict]:
-    """The rows, with `` | ``-joined cells (GROUP_CONCAT, whose order SPARQL leaves open) as sorted parts."""
-    return [{k: (v["type"], tuple(sorted(v["value"].split(" | "))), v.get("datatype")) for k, v in row.items()}
-            for row in answer["results"]["bindings"]]
-
-
-def test_http_without_asof_is_the_data_date_and_cached(server: str, data_day: str) -> None:
-    with httpx.Client(base_url=server, timeout=120) as client:
-        for name, extra in (("npm-membership", {}), ("reviews-due", {}),
-                            ("establishment", {"establishment": "setting:parc"})):
-            default = client.get(f"/queries/{name}", params={**extra, "format": "json", "limit": "1000"})
-            given = client.get(f"/queries/{name}", params={**extra, "asOf": data_day, "format": "json",
-                                                          "limit": "1000"})
-            assert default.status_code == given.status_code == 200, default.text
-            d, g = default.json(), given.json()
-            assert d["params"]["asOf"] == data_day
-            assert _rows(d) == _rows(g) and d["page"]["count"] > 0, name
-        # deterministic now: the same request again is answered from the response cache
-        again = client.get("/queries/npm-membership", params={"format": "json", "limit": "1000"})
-        assert again.headers.get("Remit-Cache") == "hit"
-        d = again.json()
-        early = client.get("/queries/npm-membership", params={"format": "json", "asOf": "2008-06-01"}).json()
-        assert early["params"]["asOf"] == "2008-06-01" and _rows(early) != _rows(d)
 
 
 def test_coalesce_now_is_deterministic_once_the_parameter_is_bound() -> None:
