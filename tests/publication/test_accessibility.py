@@ -10,17 +10,13 @@ written to test-artifacts/a11y-*.png (git-ignored) for people to look at.
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 from urllib.parse import quote
 
 import pytest
 
-from conftest import run_server
 from fixture import ROOT
 from support.browser import ARTIFACTS
-from support.realbuild import ensure_real_build
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
@@ -127,15 +123,6 @@ PAGES: list[tuple[str, str, int, Callable[[Any], None] | None, tuple[str, tuple[
 
 # the same checks at a phone's width (the layout reflows: navigation, tables, the matrix's scroller)
 PHONE = ["home", "matrix", "agreement", "establishment", "place", "search", "check-report", "network", "overlaps-chart"]
-
-
-@pytest.fixture(scope="module")
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("a11y")
-    # a copy of the build (store and search index): a rebuild elsewhere cannot change it mid-test
-    shutil.copytree(ensure_real_build(), tmp / "build", ignore=shutil.ignore_patterns("publication-cache"))
-    with run_server(tmp / "build" / "store", tmp) as base:
-        yield base
 
 
 def blocking(results: dict[str, Any]) -> list[str]:

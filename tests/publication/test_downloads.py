@@ -8,27 +8,23 @@ import codecs
 import csv
 import io
 import re
-from pathlib import Path
 from typing import Iterator
 
 import httpx
 import openpyxl
 import pytest
 
-from conftest import run_server
 from kg.query.columns import human_title, reader_columns
 from kg.query.registry import ResultPage, term_display
 from kg.query.spreadsheet import page_to_xlsx
-from support.realbuild import ensure_real_build
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    store: Path = ensure_real_build() / "store"
-    with run_server(store, tmp_path_factory.mktemp("downloads")) as base, \
-            httpx.Client(base_url=base, timeout=120) as c:
+def client(real_server: str) -> Iterator[httpx.Client]:
+    """A client of the session's server on the real build (tests/publication/conftest.py)."""
+    with httpx.Client(base_url=real_server, timeout=120) as c:
         yield c
 
 

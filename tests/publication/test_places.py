@@ -8,7 +8,6 @@ import codecs
 import csv
 import html
 import io
-import os
 import re
 from collections import deque
 from pathlib import Path
@@ -18,13 +17,12 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from conftest import run_server
 from kg.publication import places
 from kg.publication.publication import Publication
 from kg.query.registry import load_queries, run_named
 from kg.rdf.store import open_store
 from kg.settings import Settings
-from support.realbuild import ROOT, ensure_real_build
+from support.realbuild import ROOT
 
 ID = "https://w3id.org/remit/id/"
 PARC = ID + "setting/parc"
@@ -35,17 +33,10 @@ PREFIXED = re.compile(r"\b(remit|rdfs|rdf|skos|owl|xsd|dcterms|prov|org|vcard|fo
 
 
 @pytest.fixture(scope="module")
-def real_store() -> Path:
-    """The real build's store (``REMIT_REAL_STORE`` points elsewhere, as in test_real_build)."""
-    if os.environ.get("REMIT_REAL_STORE"):
-        return Path(os.environ["REMIT_REAL_STORE"])
-    return ensure_real_build() / "store"
-
-
-@pytest.fixture(scope="module")
-def real(real_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
-    with run_server(real_store, tmp_path_factory.mktemp("places")) as base, \
-            httpx.Client(base_url=base, timeout=120) as c:
+def real(real_server: str) -> Iterator[httpx.Client]:
+    """A client of the session's server on the real build; ``real_store`` is its store (both in
+    tests/publication/conftest.py)."""
+    with httpx.Client(base_url=real_server, timeout=120) as c:
         yield c
 
 

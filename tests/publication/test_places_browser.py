@@ -7,22 +7,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-
-from conftest import run_server
 from support.browser import ARTIFACTS
-from support.realbuild import ensure_real_build
-
-
-@pytest.fixture(scope="module")
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    store = Path(os.environ["REMIT_REAL_STORE"]) if os.environ.get("REMIT_REAL_STORE") else ensure_real_build() / "store"
-    with run_server(store, tmp_path_factory.mktemp("places-browser")) as base:
-        yield base
 
 
 def test_home_to_prisons_in_wales_to_parc(browser: Any, real_server: str) -> None:

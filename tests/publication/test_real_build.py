@@ -1,29 +1,17 @@
 """Smoke test of the publication over the real build (``build/store``; built once per session by
-``realbuild.ensure_real_build`` when absent or stale, never skipped). ``REMIT_REAL_STORE`` points elsewhere."""
+``realbuild.ensure_real_build`` when absent or stale, never skipped), through the session's server on it
+(``real_server`` in tests/publication/conftest.py). ``REMIT_REAL_STORE`` points elsewhere."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import httpx
 from rdflib import Graph
 
-from conftest import run_server
-from support.realbuild import ensure_real_build
 
-
-
-def _real_store() -> Path:
-    if os.environ.get("REMIT_REAL_STORE"):
-        return Path(os.environ["REMIT_REAL_STORE"])
-
-    return ensure_real_build() / "store"
-
-
-def test_real_build_pages_and_documents(tmp_path: Path) -> None:
-    with run_server(_real_store(), tmp_path) as base, httpx.Client(base_url=base, timeout=120) as c:
+def test_real_build_pages_and_documents(real_server: str) -> None:
+    with httpx.Client(base_url=real_server, timeout=120) as c:
         home = c.get("/", headers={"accept": "text/html"})
         assert home.status_code == 200 and "Remit" in home.text
         agreements = c.get("/agreements.html").text

@@ -4,25 +4,13 @@ reads the corrected, marked result and follows its link. A screenshot goes to te
 
 from __future__ import annotations
 
-import shutil
-from typing import Any, Iterator
+from typing import Any
 
-import pytest
-
-from conftest import run_server
 from support.browser import ARTIFACTS
-from support.realbuild import ensure_real_build
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("search-browser")
-    shutil.copytree(ensure_real_build(), tmp / "build", ignore=shutil.ignore_patterns("publication-cache"))
-    with run_server(tmp / "build" / "store", tmp) as base:
-        yield base
-
-
-def test_a_misspelt_establishment_is_found_from_the_header_box(browser: Any, server: str) -> None:
+def test_a_misspelt_establishment_is_found_from_the_header_box(browser: Any, real_server: str) -> None:
+    server = real_server  # the session's server on a copy of the real build (tests/publication/conftest.py)
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server + "/", timeout=120_000)
     box = page.get_by_role("search", name="Site search").get_by_role("searchbox")
