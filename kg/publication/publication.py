@@ -453,15 +453,17 @@ class StaticWriter:
 
     def __init__(self, settings: Any, outdir: Path, store: Optional[ox.Store] = None,
                  service_base: Optional[str] = None, as_of: Optional[dt.date] = None, as_of_basis: str = "",
-                 jobs: int = 1):
+                 jobs: Optional[int] = None):
         self.outdir = Path(outdir)
         self.pub = Publication(settings, store=store, static=True,
                                service_base=service_base or settings.base_url, as_of=as_of, as_of_basis=as_of_basis)
         if as_of is None:  # never the clock: the publication's own date basis
             self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
-        # several processes only over a store they can each open by path (a store object cannot be shared)
-        self.jobs = max(1, min(jobs, os.cpu_count() or 1)) if store is None else 1
+        # processes writing the resources: ``jobs`` (default one per CPU, never more), but one over a store object
+        # (the processes each open the store by path: a store object cannot be shared)
+        cpus = os.cpu_count() or 1
+        self.jobs = max(1, min(jobs if jobs is not None else cpus, cpus)) if store is None else 1
         self._spec = (settings, self.outdir, service_base, self.pub.site.as_of, self.pub.site.as_of_basis)
 
     def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:
@@ -554,7 +556,7 @@ _MIN_SHARE = 200
 def _write_share(job: tuple[tuple[Any, ...], list[str]]) -> dict[str, int]:
     """In a forked worker: open the store afresh and write these resources' files; return the counts."""
     (settings, outdir, service_base, as_of, as_of_basis), iris = job
-    writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis)
+    writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis, jobs=1)
     writer.write_resources(iris)
     return dict(writer.counts)
 
@@ -572,6 +574,5 @@ def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
         shutil.rmtree(outdir)
     outdir.mkdir(parents=True)
     writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
-                          as_of_basis="--as-of" if as_of is not None else "",
-                          jobs=jobs if jobs is not None else (os.cpu_count() or 1))
+                          as_of_basis="--as-of" if as_of is not None else "", jobs=jobs)
     return writer.write_all()

@@ -25,7 +25,6 @@ import os
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from itertools import groupby
 from pathlib import Path
 from typing import Any, Optional
 
@@ -50,6 +49,7 @@ from kg.rdf.namespaces import (
     ID, OWL, PREFIXES, RDF, RDFS, REMIT, RSH, SH, VCARD, XSD, bind_all,
 )
 from kg.findings.model import SEVERITIES, label_of, severity_at_least, severity_of, short
+from kg.findings.render import by_agreement_and_area, counts_line
 
 __all__ = [
     "Rule", "CheckOptions", "CheckResult", "Item", "load_rules", "run_rules",
@@ -598,18 +598,6 @@ def check_draft(text: str, fmt: str, name: str, options: Optional[CheckOptions] 
 
 # ----------------------------------------------------------------------------------------------- output
 
-def _group(i: Item) -> str:
-    if i.agreement is None:
-        return "Not part of an agreement"
-    return f"Agreement: {i.agreement_label or short(i.agreement)} ({short(i.agreement)})"
-
-
-def _area(i: Item) -> Optional[str]:
-    if i.area is None:
-        return None
-    return f"{i.area_label} ({short(i.area)})" if i.area_label else short(i.area)
-
-
 def _row_text(r: dict[str, str]) -> str:
     b1 = r.get("body1Label") or r.get("body1", "")
     b2 = r.get("body2Label") or r.get("body2", "")
@@ -632,18 +620,13 @@ def render_text(result: CheckResult) -> str:
         head += f", replacing {short(URIRef(d['replaces']))} ({d['removedTriples']} triples removed)"
     out.append(head)
     out.append(f"As of {d['asOf']}; contact details dated before {d['contactCutoff']} count as stale.")
-    c = result.counts
-    out.append("Findings about the draft: " + ", ".join(f"{c[s]} {s.lower()}{'' if c[s] == 1 else 's'}" for s in SEVERITIES))
-    items = sorted(result.items, key=lambda i: (i.agreement is None, i.agreement or "", i.area or "",
-                                                SEVERITIES.index(i.severity), i.focus, i.message))
-    for title, group in groupby(items, key=_group):
+    out.append("Findings about the draft: " + counts_line(result.counts))
+    for title, areas in by_agreement_and_area(result.items):
         out.append("")
         out.append(title)
-        for area, members in groupby(group, key=_area):
-            indent = "  "
+        for area, indent, members in areas:
             if area:
                 out.append(f"  {area}")
-                indent = "    "
             for i in members:
                 out.append(f"{indent}{i.severity.upper()} {i.message}")
                 sub = indent + "    "
