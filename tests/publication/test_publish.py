@@ -9,6 +9,7 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import httpx
@@ -30,14 +31,21 @@ class _Links(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> Path:
+def published(tmp_path_factory: pytest.TempPathFactory, store_path: Path) -> tuple[Path, dict[str, int]]:
+    """The fixture store published once for the module (what ``kg publish`` runs, in this process, by one process)
+    with every clock the page code could read made to raise; the site and its counts. The command itself, with
+    its default of one process per CPU, is run by test_publish_as_of_and_source_date_epoch."""
     out = tmp_path_factory.mktemp("site") / "public"
-    env = dict(os.environ, REMIT_STORE_PATH=str(store_path), REMIT_QUERIES_DIR=str(ROOT / "queries"))
-    r = subprocess.run([sys.executable, "-m", "kg.cli", "publish", str(out), "--service-url", "https://remit.example"],
-                       cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=240)
-    assert r.returncode == 0, r.stderr
-    assert "wrote" in r.stdout
-    return out
+    with pytest.MonkeyPatch.context() as mp:
+        from kg.publication.publication import publish_site
+
+        counts = publish_site(_without_clock(mp, store_path), out, service_base="https://remit.example", jobs=1)
+    return out, counts
+
+
+@pytest.fixture(scope="module")
+def site(published: tuple[Path, dict[str, int]]) -> Path:
+    return published[0]
 
 
 def test_static_site_has_the_publication(site: Path) -> None:
@@ -118,11 +126,8 @@ def _tree(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, store_path: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """Two publications of the same store with every clock the page code could read made to raise: the
-    trees are byte for byte the same (the second written by two processes), and every page states the date
-    statuses were judged on."""
+def _without_clock(monkeypatch: pytest.MonkeyPatch, store_path: Path) -> Any:
+    """Every clock the page code could read made to raise, SOURCE_DATE_EPOCH unset; the settings to publish with."""
     import datetime as real_dt
     import types
 
@@ -131,7 +136,6 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, sto
     import kg.publication.views
     import kg.publication.publish
     import kg.query.registry
-    from kg.publication.publication import publish_site
     from kg.settings import get_settings
 
     fake = types.SimpleNamespace(**{k: getattr(real_dt, k) for k in dir(real_dt) if not k.startswith("_")})
@@ -140,12 +144,23 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(tmp_path: Path, sto
         monkeypatch.setattr(mod, "dt", fake)
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     monkeypatch.setenv("REMIT_QUERIES_DIR", str(ROOT / "queries"))
-    settings = get_settings(store_path=store_path)
+    return get_settings(store_path=store_path)
+
+
+def test_publish_never_reads_the_clock_and_is_byte_identical(published: tuple[Path, dict[str, int]], tmp_path: Path,
+                                                             store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two publications of the same store with every clock the page code could read made to raise (the first is
+    the module's ``published`` site): the trees are byte for byte the same (the second written by two processes),
+    and every page states the date statuses were judged on."""
+    import kg.publication.publication
+    from kg.publication.publication import publish_site
+
+    settings = _without_clock(monkeypatch, store_path)
     # the second in two forked processes (kg publish --jobs 2; the fixture is small, so fork anyway): the same bytes
     monkeypatch.setattr(kg.publication.publication, "_MIN_SHARE", 1)
-    counts = publish_site(settings, tmp_path / "one", service_base="https://remit.example", jobs=1)
+    site_one, counts = published
     assert publish_site(settings, tmp_path / "two", service_base="https://remit.example", jobs=2) == counts
-    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    one, two = _tree(site_one), _tree(tmp_path / "two")
     assert one.keys() == two.keys()
     assert [k for k in one if one[k] != two[k]] == []
     # the date basis is the data's latest date (2011-11-01 in the fixture), said on every page with a status
@@ -169,6 +184,7 @@ def test_publish_as_of_and_source_date_epoch(tmp_path: Path, store_path: Path) -
     early = _publish_cli(tmp_path / "early", store_path, "--as-of", "2012-01-01")
     late = _publish_cli(tmp_path / "late", store_path, "--as-of", "2099-01-01")
     assert early.returncode == 0 and late.returncode == 0, early.stderr + late.stderr
+    assert "wrote" in early.stdout and "wrote" in late.stdout
     page = "id/agreement/fixture-alpha-beta.html"
     e, l = (tmp_path / "early" / page).read_text(), (tmp_path / "late" / page).read_text()
     assert 'datetime="2012-01-01"' in e and "(--as-of)" in e and "Review overdue" not in e
