@@ -38,3 +38,21 @@ def test_establishment_is_fast_and_agrees_with_substitutions() -> None:
                   for r in page.rows)
     assert ours == theirs and len(ours) >= 10
     assert spent < 15, f"the establishment query took {spent:.1f} s of CPU"
+
+
+def test_an_optional_body_left_out_keeps_agreements_with_no_recorded_party() -> None:
+    """Regression: ``FILTER(COALESCE(EXISTS { ?agreement remit:party ?body }, true))`` was false for an agreement
+    with no party when no body was given (EXISTS over an unbound ?body is "has any party"), so the Wales
+    concordat (recorded with no parties) was missing from ``agreements`` though /agreements.html lists it.
+    The filter is now ``!BOUND(?body) || EXISTS {…}``: left out, every agreement; given, only its own."""
+    store = open_store(ensure_real_build() / "store")
+    queries = load_queries(ROOT / "queries")
+    concordat = "https://w3id.org/remit/id/agreement/wales-health-social-care-concordat"
+    listed = {r["agreement"]["value"] for r in run_named(store, queries["agreements"], {}, limit=1000).rows}
+    assert concordat in listed
+    every = {str(s["a"].value) for s in store.query(
+        "SELECT ?a WHERE { ?a a <https://w3id.org/remit/def/Agreement> }", default_graph=default_graph_nodes())}
+    assert listed == every
+    cqc = run_named(store, queries["agreements"], {"body": "https://w3id.org/remit/id/body/cqc"}, limit=1000)
+    of_cqc = {r["agreement"]["value"] for r in cqc.rows}
+    assert concordat not in of_cqc and 0 < len(of_cqc) < len(every)
