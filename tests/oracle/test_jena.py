@@ -3,7 +3,7 @@
 Compared: the named queries (``queries/*.rq``), the QC queries (``queries/qc/*-violation.rq``), the rule checks
 (``queries/rules/*.rq``) and the derive rules (``queries/derive/*.rq``), on these datasets ("worlds"):
 
-* ``real`` — the real build (``kg build`` into a temporary folder, once per session): its ontology,
+* ``real`` — the real build (the session's, :func:`support.realbuild.ensure_real_build`): its ontology,
   asserted, inferred and derived graphs (the validation report is left out);
 * ``fixture:<name>`` — each named query's fixture world (tests/queries/<name>/, loaded as its tests load it);
 * ``checks`` — the ontology with every QC fixture (tests/qc/*/data.ttl on the data of tests/qc/tree) and
@@ -40,11 +40,11 @@ import pytest
 import yaml
 from rdflib import Graph, Literal
 
-from kg.pipeline.build import Layout, build
 from kg.query.registry import bind_params, parse_named_query, select_page, term_to_json
 from kg.query.terms import resolve_bindings
 from kg.query.remote import bind_with_values
 from kg.rdf.store import DEFAULT_GRAPHS
+from support.realbuild import ensure_real_build
 
 from oracle import jena
 
@@ -175,8 +175,7 @@ class Worlds:
 
     def _make(self, world: str) -> ox.Store:
         if world == "real":
-            out = self.tmp / "build"
-            build(Layout(root=ROOT, out=out))
+            out = ensure_real_build()  # the session's one real build (read once, here, into memory)
             full = ox.Store()
             full.load(path=str(out / "remit.trig"), format=ox.RdfFormat.TRIG)
             return _served(full)
