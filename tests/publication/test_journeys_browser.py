@@ -8,16 +8,13 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
 import openpyxl
 import pytest
 
-from conftest import run_server
 from support.browser import ARTIFACTS
-from support.realbuild import ensure_real_build
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -25,14 +22,8 @@ WALES_AND_WIDER = {"Wales", "England and Wales", "United Kingdom"}
 
 
 @pytest.fixture(scope="module")
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    store = Path(os.environ["REMIT_REAL_STORE"]) if os.environ.get("REMIT_REAL_STORE") else ensure_real_build() / "store"
-    with run_server(store, tmp_path_factory.mktemp("journeys")) as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
 def page(browser: Any, real_server: str) -> Iterator[Any]:
+    """A page in the module's Chromium on the session's server on the real build (tests/publication/conftest.py)."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     p = context.new_page()
     p.set_default_timeout(30_000)
