@@ -230,7 +230,10 @@ class Publication:
                 # colours of pyLODE's stylesheet under the 4.5:1 contrast of WCAG 2 AA on white (axe-core,
                 # tests/publication/test_accessibility.py): grey, lightskyblue and orange, darkened
                 html = html.replace("</head>", "<style>#pylode { color: #595959; } .sup-fp { color: #0b6fa4; } "
-                                    ".sup-c, .sup-con { color: #a35200; }</style></head>", 1)
+                                    ".sup-c, .sup-con { color: #a35200; } "
+                                    # a long IRI or link wraps instead of widening the page on a phone (WCAG 1.4.10)
+                                    "#content a, #content code, #content td { overflow-wrap: anywhere; }"
+                                    "</style></head>", 1)
                 # pyLODE links rdfs:isDefinedBy <ontology> to "#<local name>", which it never defines: anchor
                 # that name on the ontology's metadata section
                 own = iri_local_name(ONTOLOGY_IRI)

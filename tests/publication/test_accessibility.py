@@ -280,6 +280,10 @@ def test_no_page_scrolls_sideways_and_the_frontend_styles_it(browser: Any, real_
         wrap = page.evaluate("(() => { const w = document.querySelector('.remit-table-wrap.matrix-wrap');"
                              " return [w.scrollWidth, w.clientWidth, w.tabIndex]; })()")
         assert wrap[0] > wrap[1] and wrap[2] == 0, wrap
+        # the ontology page (pyLODE's own layout, not GOV.UK Frontend's): its long IRIs and links wrap
+        page.goto(real_server + "/def.html", wait_until="load")
+        m = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert m[0] <= m[1] == width, f"/def.html at {width}px is {m[0]}px wide"
     finally:
         context.close()
     assert any(u.endswith("/static/govuk/govuk-frontend.min.css") for u in fetched)
