@@ -15,7 +15,7 @@ from rdflib import Dataset, URIRef
 from kg import __version__
 from kg.pipeline.build import ARTEFACTS, BuildError, Layout, build
 from kg.pipeline.load import SourceError
-from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT
 
 ROOT = Path(__file__).resolve().parents[2]
 QC = Path(__file__).parents[1] / "qc"
@@ -51,7 +51,12 @@ def test_build_writes_every_artefact(tmp_path):
     ds.parse(out / "remit.trig", format="trig")
     counts = {str(g.identifier): len(g) for g in ds.graphs() if len(g)}
     assert counts == man["graphs"]
-    assert set(counts) == {str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_REPORT)}
+    assert set(counts) == {str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_DERIVED),
+                           str(GRAPH_REPORT)}
+    # a tree without derive rules still gets the one derived triple every build writes: the data date
+    # (the latest date its asserted data states), the default asOf of the named queries
+    assert [(str(s), str(p)) for s, p, _ in ds.graph(GRAPH_DERIVED)] == [
+        ("https://w3id.org/remit/id/dataset", "https://w3id.org/remit/def/dataDate")]
     inferred = ds.graph(GRAPH_INFERRED)
     x = URIRef("https://w3id.org/remit/id/body/x")
     assert (x, URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), URIRef("http://www.w3.org/ns/org#Organization")) in inferred
