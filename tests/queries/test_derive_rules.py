@@ -222,6 +222,20 @@ def test_overlap_labels_fire() -> None:
     assert labels == {("Body A (inspection) and Body B (health): prison, Wales", "en")}
 
 
+def test_overlap_label_without_a_jurisdiction_names_none() -> None:
+    """Regression: a record with no jurisdiction had its jurisdiction label looked up for an unbound ?j, which
+    matched every labelled resource of the graph (the MIN of those names won: "…: prison, Body A")."""
+    store = ox.Store()
+    store.load(input=(PREFIXES + LABELS + """
+        ex:o a remit:Overlap ; remit:firstBody ex:a ; remit:secondBody ex:b ; remit:firstFunction ex:inspection ;
+             remit:secondFunction ex:health ; remit:overlapSettingType ex:prison .""").encode(),
+               format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES["48-overlap-label"]])
+    labels = {q.object.value for q in store.quads_for_pattern(
+        None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None, ox.NamedNode(str(GRAPH_DERIVED)))}
+    assert labels == {"Body A (inspection) and Body B (health): prison"}
+
+
 def test_overlap_records_are_quiet_without_related_pairs() -> None:
     store = ox.Store()
     store.load(input=(PREFIXES + """ex:a remit:jurisdiction ex:ew . ex:b remit:jurisdiction ex:ew .
