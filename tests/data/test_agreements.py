@@ -395,7 +395,7 @@ def test_prisons_identity(g: Graph) -> None:
     # The item is undated and unsigned: no date is asserted, and S02's date is only a note.
     assert objects(g, PRISONS, REMIT.documentDate) == set()
     assert objects(g, PRISONS, REMIT.signature) == set()
-    assert any("S02" in n and "UNVERIFIED" in n for n in lex(g, PRISONS, REMIT.note))
+    assert any("S02" in n and "not confirmed by any public source" in n for n in lex(g, PRISONS, REMIT.note))
 
 
 def test_prisons_four_areas_with_no_lead_and_no_contact(g: Graph) -> None:
@@ -485,7 +485,7 @@ def test_existence_records_assert_only_what_the_row_gives(g: Graph, slug: str, p
     for p in (REMIT.areaOfJointWork, REMIT.leadRule, REMIT.contactPoint, REMIT.documentDate, REMIT.signature,
               REMIT.objective, REMIT.reviewCommitment, REMIT.supersedes):
         assert objects(g, a, p) == set(), f"{slug}: {p} asserted from an existence-only row"
-    assert any("UNVERIFIED" in n or "not held" in n for n in lex(g, a, REMIT.note))
+    assert any("not confirmed by any public source" in n or "not held" in n for n in lex(g, a, REMIT.note))
 
 
 # --- validation reports the gaps the texts leave --------------------------------------------------
