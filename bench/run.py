@@ -25,7 +25,9 @@ same process tree on the same data:
   Oxigraph server and a Virtuoso 7 started here on free loopback ports (``tests/support/servers.py``, stopped
   by PID), and each named query's first page (``limit=1000``, default parameters) through
   :class:`kg.query.remote.RemoteStore` (SPARQL protocol, the Virtuoso adapter) beside the embedded store in
-  process; ``--external-only`` measures just that (one ``kg build``, no baselines, HTTP load or start-up).
+  process; then the pages of :data:`PAGES` over HTTP from a fresh ``kg serve --store`` per store (first fetch,
+  then p50 of :data:`PAGE_REPEATS` with ``Cache-Control: no-cache``, the status when not 200);
+  ``--external-only`` measures just that (one ``kg build``, no baselines, HTTP load or start-up).
 
 Prints one Markdown table with the targets (met/missed) and writes ``bench/results/bench-<date>.json``.
 Figures are medians with min–max over the runs. Child processes are stopped by PID.
@@ -359,6 +361,9 @@ def bench_queries(build: Path, names: list[str], repeats: int, cap: float, basel
 #: (SQ199, docs/scale.md), and would keep a core busy after the client gave up.
 EXTERNAL_SKIP = {"virtuoso": {"reviews-due"}}
 
+#: Repeats of each page after its first fetch (:func:`bench_pages`).
+PAGE_REPEATS = 5
+
 
 def _remote_series(url: str, name: str, repeats: int, cap: float) -> dict[str, Any]:
     from kg.query.registry import load_queries
@@ -383,6 +388,59 @@ def _remote_series(url: str, name: str, repeats: int, cap: float) -> dict[str, A
     return {"stats": _stats(times), "rows": rows, "capped": False, "error": None}
 
 
+#: The pages timed on each store (``kg serve`` over it): label, path, Accept. The synthetic graph has no real
+#: establishment (``/id/setting/parc.html`` is a 404 there), so its first setting stands in for one; the
+#: synthetic IRIs are fixed by the seed.
+PAGES = [
+    ("home", "/", "text/html"),
+    ("matrix", "/matrix.html", "text/html"),
+    ("matrix cell", "/matrix/approved-premises/registration.html", "text/html"),
+    ("agreement", "/id/agreement/synth-agreement-00001.html", "text/html"),
+    ("body", "/id/body/synth-body-0001.html", "text/html"),
+    ("setting", "/id/setting/synth-setting-000001.html", "text/html"),
+    ("place (prisons in Wales)", "/places/prison/wales.html", "text/html"),
+    ("network", "/network.html", "text/html"),
+    ("VoID (Turtle)", "/.well-known/void", "text/turtle"),
+]
+
+
+def bench_pages(store: str, build: Path, log: Path, repeats: int, cap: float) -> dict[str, Any]:
+    """:data:`PAGES` over HTTP from a fresh ``kg serve --store store``: the first fetch of each (nothing cached
+    yet), then ``repeats`` more with ``Cache-Control: no-cache`` (past the page cache; the site's in-memory labels
+    and named-query answers still serve)."""
+    import httpx
+
+    port = _free_port()
+    env = _serve_env(build, port)
+    del env["REMIT_STORE_PATH"]  # the store is --store
+    proc, _ = _start([str(BIN / "kg"), "serve", "--store", store], env, f"http://127.0.0.1:{port}/health", 120, log)
+    out: dict[str, Any] = {}
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=cap) as c:
+            for label, path, accept in PAGES:
+                times: list[float] = []
+                first = status = None
+                for i in range(1 + repeats):
+                    headers = {"Accept": accept, **({"Cache-Control": "no-cache"} if i else {})}
+                    t = time.perf_counter()
+                    try:
+                        status = c.get(path, headers=headers).status_code
+                    except httpx.TimeoutException:
+                        status = f"timeout ({cap:g} s)"
+                        break
+                    elapsed = time.perf_counter() - t
+                    if i:
+                        times.append(elapsed)
+                    else:
+                        first = elapsed
+                    if status != 200:
+                        break
+                out[label] = {"status": status, "first": first, "stats": _stats(times)}
+    finally:
+        _stop(proc)
+    return out
+
+
 def bench_external(build: Path, work: Path, names: list[str], repeats: int, cap: float,
                    stores: Sequence[str]) -> dict[str, Any]:
     """Named-query first pages on the embedded store and on each external store the build is pushed into."""
@@ -399,6 +457,13 @@ def bench_external(build: Path, work: Path, names: list[str], repeats: int, cap:
         r = _child(_INPROC, [str(build / "store"), name, str(repeats), "remit"], cap)
         out[name]["embedded"] = {"stats": _stats(r.get("times", [])), "rows": r.get("rows"), "capped": r["capped"],
                                  "error": r.get("error")}
+    pages: dict[str, Any] = {}
+    out["_pages"] = pages
+    print("  embedded: pages", file=sys.stderr, flush=True)
+    try:
+        pages["embedded"] = bench_pages(str(build / "store"), build, work / "serve-pages-embedded.log", PAGE_REPEATS, 120)
+    except RuntimeError as exc:
+        pages["embedded"] = {"error": str(exc)[:200]}
     dataset = build / "remit.trig"
     for engine in stores:
         folder = work / f"store-{engine}"
@@ -415,7 +480,8 @@ def bench_external(build: Path, work: Path, names: list[str], repeats: int, cap:
                 else:
                     url, gsp, auth = started.sparql, started.graph_store, (started.user, started.password)
                 t = time.perf_counter()
-                push(dataset, gsp, url, auth=auth)
+                push(dataset, gsp, url, auth=auth,  # --update where it has been run (docs/deploy.md)
+                     update_url=started + "/update" if engine == "oxigraph" else None)
                 out.setdefault("_push", {})[engine] = round(time.perf_counter() - t, 2)
                 for name in names:
                     print(f"  {engine}: {name}", file=sys.stderr, flush=True)
@@ -423,6 +489,11 @@ def bench_external(build: Path, work: Path, names: list[str], repeats: int, cap:
                         out[name][engine] = {"stats": None, "rows": None, "capped": False, "error": "not run"}
                         continue
                     out[name][engine] = _remote_series(url, name, repeats, cap)
+                print(f"  {engine}: pages", file=sys.stderr, flush=True)
+                try:
+                    pages[engine] = bench_pages(url, build, work / f"serve-pages-{engine}.log", PAGE_REPEATS, 120)
+                except RuntimeError as exc:
+                    pages[engine] = {"error": str(exc)[:200]}
         except (RuntimeError, OSError) as exc:
             for name in names:
                 out[name][engine] = {"stats": None, "rows": None, "capped": False, "error": f"store: {exc}"[:200]}
@@ -436,7 +507,7 @@ def render_external(results: dict[str, Any]) -> str:
         ext = r.get("external")
         if not ext:
             continue
-        engines = [e for e in ("embedded", "oxigraph", "virtuoso") if any(e in v for k, v in ext.items() if k != "_push")]
+        engines = [e for e in ("embedded", "oxigraph", "virtuoso") if any(e in v for k, v in ext.items() if k not in ("_push", "_pages"))]
         title = {"embedded": "embedded (in process)", "oxigraph": "Oxigraph server", "virtuoso": "Virtuoso 7"}
         push_s = ", ".join(f"{title[e]} {s} s" for e, s in ext.get("_push", {}).items())
         parts += [f"Named queries at {size}, first page (limit 1000), p50 (p95) of {results.get('external_repeats', '?')} runs, "
@@ -451,9 +522,29 @@ def render_external(results: dict[str, Any]) -> str:
                 return f"> cap ({results.get('query_cap', '?'):g} s)"
             return f"departs: {x.get('error')}" if x.get("error") not in (None, "not run") else (x.get("error") or "–")
 
-        for name in sorted(k for k in ext if k != "_push"):
+        for name in sorted(k for k in ext if k not in ("_push", "_pages")):
             parts.append(f"| {name} | " + " | ".join(cell(ext[name].get(e, {})) for e in engines) + " |")
         parts.append("")
+        pages = ext.get("_pages")
+        if pages:
+            parts += [f"Pages at {size} over HTTP from a fresh `kg serve` per store: first fetch / p50 of {PAGE_REPEATS} "
+                      "more with `Cache-Control: no-cache` (past the page cache), status when not 200", "",
+                      "| page | " + " | ".join({**title, "embedded": "embedded store"}[e] for e in pages) + " |", "|---" * (len(pages) + 1) + "|"]
+
+            def pcell(x: dict[str, Any] | None) -> str:
+                if not x:
+                    return "–"
+                if x.get("status") != 200:
+                    st = x.get("status")
+                    return (f"HTTP {st}" if isinstance(st, int) else str(st)) + (
+                        f" (in {x['first'] * 1000:.0f} ms)" if x.get("first") else "")
+                st = x.get("stats")
+                return f"{x['first'] * 1000:.0f} ms / {st['median'] * 1000:.0f} ms" if st else f"{x['first'] * 1000:.0f} ms / –"
+
+            for label, path, _ in PAGES:
+                parts.append(f"| {label} (`{path}`) | " + " | ".join(
+                    pages[e].get("error", "")[:60] or pcell(pages[e].get(label)) for e in pages) + " |")
+            parts.append("")
     return "\n".join(parts)
 
 
