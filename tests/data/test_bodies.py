@@ -375,7 +375,7 @@ def test_key_responsibilities(data: Graph) -> None:
     assert data.value(hmip, REMIT.function) == URIRef(FN + "inspection")
     assert data.value(hmip, REMIT.jurisdiction) == URIRef(JUR + "england-and-wales")
     assert data.value(hmip, REMIT.legalBasis) == URIRef(PROVISION + "prison-act-1952-s5a")
-    assert any("office" in str(n).lower() for n in data.objects(hmip, REMIT.note))
+    assert any("HM Chief Inspector of Prisons" in str(n) for n in data.objects(hmip, REMIT.note))
 
     cqc = r("cqc-health-and-social-care-inspection-prison-eng")
     assert data.value(cqc, REMIT.jointWith) == b("hmi-prisons")

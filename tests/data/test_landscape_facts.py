@@ -87,7 +87,7 @@ def test_2016_and_seed_000_are_not_merged_and_the_link_is_unverified(g: Graph) -
     assert (A2016, DCTERMS.relation, SEED) in g and (SEED, DCTERMS.relation, A2016) in g
     assert not list(g.triples((A2016, REMIT.supersedes, None))) and not list(g.triples((SEED, REMIT.supersedes, None)))
     assert "not confirmed by any public source" in notes(g, A2016) and "seed" not in str(g.value(A2016, REMIT.sourceDocument))
-    assert "cqc-hmi-prisons-2016" in notes(g, SEED)
+    assert "(December 2016)" in notes(g, SEED)
     # the seed-000 record still names no lead: the lead rules belong to the 2016 record only
     assert list(g.objects(SEED, REMIT.leadRule)) == []
 
