@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 
 ## node: install the npm packages (the YASGUI query UI, the GOV.UK Frontend stylesheet, axe-core), as pinned in package-lock.json
 $(NODE_STAMP): package.json package-lock.json
-	@echo "installing the query UI (YASGUI), the pages' stylesheet (GOV.UK Frontend) and axe-core into node_modules, as pinned in package-lock.json"
+	@echo "installing the npm packages into node_modules, as pinned in package-lock.json: the query UI (YASGUI), the pages' stylesheet (GOV.UK Frontend) and axe-core"
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
