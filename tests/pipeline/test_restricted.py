@@ -33,6 +33,7 @@ from kg.publication.publish import build_dumps, void_graph
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_RESTRICTED, REMIT, VCARD
 from kg.rdf.store import open_store
 from kg.api.admin import RESTRICTED_FILE as ADMIN_RESTRICTED_FILE
+from support.realbuild import ensure_real_build
 
 #: What must never be public: the two officials' names and the direct line, as printed and as an IRI.
 PERSONAL = ("Julie Fox", "Fergus Currie", "0161 869 1301", "+441618691301")
@@ -52,10 +53,10 @@ def _file_text(path: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("restricted") / "build"
-    result = build(Layout(root=ROOT, out=out), force=True)
-    assert not result.skipped
+def built() -> Path:
+    """The session's real build (built once, shared with the other packages' tests): read, never written."""
+    out = ensure_real_build()
+    assert (out / RESTRICTED_FILE).is_file()
     return out
 
 
