@@ -420,7 +420,7 @@ def overlaps_chart_view(site: Site, page: str) -> dict[str, Any]:
                 "pairs": [{"key": " ".join(o[k] for k in OVERLAP_KEY), "duplication": o["duplication"],
                            "body1": site.link(page, o["body1"]), "function1": site.link(page, o["function1"]),
                            "body2": site.link(page, o["body2"]), "function2": site.link(page, o["function2"]),
-                           "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
+                           "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.sort_key)],
                            "explain": _cell_href(site, page, st, o["function1"])} for o in recs]})
     n_over = sum(r["overlaps"] for r in rows)
     n_dup = sum(r["duplications"] for r in rows)

@@ -232,12 +232,12 @@ def _lead_state(site: Site, page: str, body: str, fn: str, records: list[dict[st
     leads = set(extra_leads)
     for o, _other in mine:
         leads |= set(o["leads"])
-    dups = sorted({other for o, other in mine if o["duplication"]}, key=site.label)
-    others = sorted({other for _o, other in mine}, key=site.label)
+    dups = sorted({other for o, other in mine if o["duplication"]}, key=site.sort_key)
+    others = sorted({other for _o, other in mine}, key=site.sort_key)
     state = "duplication" if dups else "led" if mine or leads else "sole"
     text = {"duplication": "No lead named", "led": "Lead named", "sole": "No other body does this here"}[state]
     return {"state": state, "text": text,
-            "leads": [site.link(page, x) for x in sorted(leads, key=site.label)],
+            "leads": [site.link(page, x) for x in sorted(leads, key=site.sort_key)],
             "others": [site.link(page, x) for x in others],
             "without_lead": [site.link(page, x) for x in dups],
             "cells": sorted({(o["settingType"], fn) for o, _x in mine})}
@@ -252,7 +252,7 @@ def _function_group(site: Site, fn: str) -> str:
     """The broadest function above ``fn`` (inspection, regulation, monitoring, investigation, ...)."""
     ups = _broader_or_self(site).get(fn, {fn})
     tops = [u for u in ups if _broader_or_self(site).get(u, {u}) == {u}]
-    return sorted(tops, key=site.label)[0] if tops else fn
+    return sorted(tops, key=site.sort_key)[0] if tops else fn
 
 
 # ----------------------------------------------------------------------------------------------- contacts
@@ -305,7 +305,7 @@ def _card_rows(site: Site, page: str, iri: str) -> tuple[list[dict[str, Any]], d
             "group": site.label(_function_group(site, fn)),
             "basis": site.link(page, basis) if basis else None,
             "provision": _v(b, "provisionReference"),
-            "agreements": [site.link(page, a) for a in sorted(_split(_v(b, "agreements")), key=site.label)],
+            "agreements": [site.link(page, a) for a in sorted(_split(_v(b, "agreements")), key=site.sort_key)],
             "agreement_iris": _split(_v(b, "agreements")),
             "lead": lead,
             "explain": [h for h in (_cell_link(site, page, st, f) for st, f in lead["cells"]) if h],
@@ -329,7 +329,7 @@ def card_view(site: Site, page: str, iri: str) -> dict[str, Any]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         groups.setdefault(r["group"], []).append(r)
-    agreements = sorted({a for r in rows for a in r["agreement_iris"]}, key=site.label)
+    agreements = sorted({a for r in rows for a in r["agreement_iris"]}, key=site.sort_key)
     contacts, no_contact = _contacts(site, page, agreements)
     places = [Value(place_title(site, st, n), site.rel(page, place_path(st, n) or "/"))
               for st in sorted(set(by.get("settingType", []))) for n in sorted(set(by.get("jurisdiction", [])))
@@ -347,7 +347,7 @@ def card_view(site: Site, page: str, iri: str) -> dict[str, Any]:
     missing += [f"No contact named for {a.text}." for a in no_contact]
     if not rows:
         missing.append("No body is recorded as covering this establishment on this date.")
-    links = {k: [site.link(page, x) for x in sorted(set(by.get(k, [])), key=site.label)]
+    links = {k: [site.link(page, x) for x in sorted(set(by.get(k, [])), key=site.sort_key)]
              for k in ("settingType", "jurisdiction", "operatedBy", "healthBoard")}
     return {
         "iri": iri, "title": site.label(iri), "places": places,
@@ -408,15 +408,15 @@ def place_view(site: Site, page: str, st: str, nation: str) -> dict[str, Any]:
                   key=lambda e: site.label(e["iri"]).lower())
     coverage = _coverage(site, page, st, nation)
     records = _overlaps_for(site, st, nation)
-    agreements = sorted({a for o in records for a in o["agreements"]}, key=site.label)
+    agreements = sorted({a for o in records for a in o["agreements"]}, key=site.sort_key)
     contacts, no_contact = _contacts(site, page, agreements)
     overlaps = []
     for o in records:
         overlaps.append({"body1": site.link(page, o["body1"]), "function1": site.link(page, o["function1"]),
                          "body2": site.link(page, o["body2"]), "function2": site.link(page, o["function2"]),
                          "duplication": o["duplication"],
-                         "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
-                         "agreements": [site.link(page, x) for x in sorted(o["agreements"], key=site.label)],
+                         "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.sort_key)],
+                         "agreements": [site.link(page, x) for x in sorted(o["agreements"], key=site.sort_key)],
                          "explain": _cell_link(site, page, o["settingType"], o["function1"])})
     missing = [f"No lead named where {o['body1'].text} ({o['function1'].text}) and {o['body2'].text} "
                f"({o['function2'].text}) overlap." for o in overlaps if o["duplication"]]

@@ -278,6 +278,12 @@ class Site:
         """The store's label of ``iri``, or None when it has none (no name made up from the IRI)."""
         return self.labels.get(iri) if (self.static or self._labels is not None) else self._label_of(iri)
 
+    def sort_key(self, iri: str) -> tuple[str, str]:
+        """Order resources by label, then by IRI: labels tie (the "area 1" of two agreements), and a set's
+        order differs from one process to the next, so a label alone gave pages that differed between two
+        ``kg serve`` instances and between publications."""
+        return (self.label(iri), iri)
+
     def label(self, iri: str) -> str:
         lab = self.labels.get(iri) if (self.static or self._labels is not None) else self._label_of(iri)
         if lab:
@@ -483,9 +489,9 @@ class Site:
         cites.sort(key=lambda c: (c["locator"], c["quotation"]))
         inc_rows = []
         for p, subs in sorted(incoming.items(), key=lambda kv: self.label(kv[0])):
-            vals = sorted({s.value for s in subs}, key=lambda s: self.label(s).lower())
+            vals = sorted({s.value for s in subs}, key=lambda s: (self.label(s).lower(), s))
             inc_rows.append(PropertyRow(self.label(p), self.href(page, p), p, [self.link(page, s) for s in vals]))
-        type_vals = [self.link(page, t) for t in sorted(set(types), key=lambda t: self.label(t))]
+        type_vals = [self.link(page, t) for t in sorted(set(types), key=self.sort_key)]
         for v in type_vals:
             v.inferred = (RDF_TYPE, ox.NamedNode(v.iri)) in (inferred - asserted)
         return {
@@ -588,7 +594,7 @@ class Site:
             a = r["a"].value
             out.append({"link": self.link(page, a), "date": _term_value(r["date"]) or "",
                         "status": self.link(page, r["status"].value) if r["status"] else None,
-                        "parties": [self.link(page, p) for p in sorted(parties.get(a, []), key=self.label)],
+                        "parties": [self.link(page, p) for p in sorted(parties.get(a, []), key=self.sort_key)],
                         "areas": int(r["areas"].value), "noleads": int(r["noleads"].value)})
         out.sort(key=lambda x: (x["link"].text.lower()))
         return out

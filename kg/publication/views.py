@@ -295,9 +295,9 @@ def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
                       "from": " ".join(v.text for v in _values(site, page, x, R + "validFrom")),
                       "until": " ".join(v.text for v in _values(site, page, x, R + "validUntil")),
                       "citations": site.citations_of(page, x)})
-    resps.sort(key=lambda d: ([v.text for v in d["settings"]], [v.text for v in d["functions"]]))
+    resps.sort(key=lambda d: ([v.text for v in d["settings"]], [v.text for v in d["functions"]], d["link"].iri or ""))
     agreements = sorted({r["a"].value for r in site.select(PREFIX + "SELECT ?a WHERE { ?a remit:party ?b }", b=iri)},
-                        key=site.label)
+                        key=site.sort_key)
     # the overlaps of the matrix (the `overlaps` and `duplications` queries on the status date), each from the
     # cell of this body's own function
     overlaps = []
@@ -312,7 +312,7 @@ def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
                              "other_function": site.link(page, o["function" + other]),
                              "setting": site.link(page, st), "duplication": o["duplication"],
                              "jurisdiction": site.link(page, o["jurisdiction"]) if o["jurisdiction"] else Value(""),
-                             "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
+                             "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.sort_key)],
                              "cell": site.rel(page, cell) if cell else None})
     overlaps.sort(key=lambda o: (o["setting"].text, o["function"].text, o["other"].text, o["jurisdiction"].text))
     return dict(
@@ -499,7 +499,7 @@ def matrix_view(site: Site, page: str) -> dict[str, Any]:
             path = _cell_path(st, fn)
             row["cells"].append({
                 "state": c["state"], "state_text": STATE_TEXT[c["state"]],
-                "holders": [Value(site.label(h)) for h in sorted(c["holders"], key=site.label)],
+                "holders": [Value(site.label(h)) for h in sorted(c["holders"], key=site.sort_key)],
                 "href": site.rel(page, path) if path else None,
                 "overlaps": len(c["overlaps"]), "duplications": len(c["duplications"]),
                 "noleads": len(c["noleads"]), "leads": len(c["leads"]),
@@ -528,9 +528,9 @@ def _explain_pair(site: Site, page: str, o: dict[str, Any], fn: str, n: int) -> 
             "body1": site.link(page, o["body1"]), "function1": site.link(page, o["function1"]),
             "body2": site.link(page, o["body2"]), "function2": site.link(page, o["function2"]),
             "jurisdiction": site.link(page, o["jurisdiction"]) if o["jurisdiction"] else Value(""),
-            "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.label)],
-            "agreements": [site.link(page, x) for x in sorted(o["agreements"], key=site.label)],
-            "without_lead": [site.link(page, x) for x in sorted(o["without_lead"], key=site.label)],
+            "leads": [site.link(page, x) for x in sorted(o["leads"], key=site.sort_key)],
+            "agreements": [site.link(page, x) for x in sorted(o["agreements"], key=site.sort_key)],
+            "without_lead": [site.link(page, x) for x in sorted(o["without_lead"], key=site.sort_key)],
             "explain": table, "anchor": f"explain-{n}"}
 
 

@@ -24,3 +24,14 @@ def test_live_labels_match_the_table_and_never_load_it(tmp_path: Path) -> None:
         assert got == want, text
         assert bool(got) == (text != "zzqx-wvvk"), text
     assert live._labels is None  # the table was never built
+
+
+def test_resources_with_the_same_label_are_ordered_by_iri(tmp_path: Path) -> None:
+    """Regression: lists were sorted by label alone, so two resources labelled alike ("area 1" of two
+    agreements) came in a set's order, which differs between processes: two `kg serve --store` instances
+    on one store rendered the same body page differently (test_remote_cache)."""
+    site = Site(Settings(store_path=build_fixture(tmp_path)))
+    iris = ["https://w3id.org/remit/id/x/b", "https://w3id.org/remit/id/x/a", "https://w3id.org/remit/id/x/c"]
+    site.label = lambda iri: "area 1"  # type: ignore[method-assign]
+    assert sorted(iris, key=site.sort_key) == sorted(iris)
+    assert sorted(reversed(iris), key=site.sort_key) == sorted(iris)
