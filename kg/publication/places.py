@@ -20,7 +20,8 @@ from typing import Any, Iterable, Optional
 from urllib.parse import urlencode
 
 from kg.publication.site import ST_PREFIX, Site, Value, slug
-from kg.publication.views import LIST_SEPARATOR, OVERLAP_KEY, matrix_cells
+from kg.publication.views import OVERLAP_KEY, matrix_cells
+from kg.query.registry import LIST_SEPARATOR
 from kg.rdf.namespaces import ID
 
 __all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path",

@@ -17,6 +17,7 @@ import pyoxigraph as ox
 
 from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration, plain_reference,
                             iri_local_name, slug)
+from kg.query.registry import LIST_SEPARATOR, list_columns
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
 
@@ -56,7 +57,7 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
         return {"name": name, "error": str(exc), "columns": [], "rows": [], "summary": ""}
     if res is None:
         return None
-    lists = _concatenated_columns(site.queries[name].text)
+    lists = list_columns(site.queries[name].text)
     rows = []
     for b in res.rows:
         iris = {v["value"] for v in b.values() if v.get("type") == "uri"}
@@ -69,9 +70,8 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
                 cells.append(Value(""))
             elif v["type"] == "uri":
                 cells.append(site.link(page, v["value"]))
-            elif c in lists:  # GROUP_CONCAT has no defined order (SPARQL 1.1 §18.5.1.7): sort its parts
-                parts = sorted(v["value"].split(LIST_SEPARATOR))
-                cells.append(Value(LIST_SEPARATOR.join(_plain_cell(x) for x in parts)))
+            elif c in lists:  # its parts come sorted (kg.query.registry.ordered_lists)
+                cells.append(Value(LIST_SEPARATOR.join(_plain_cell(x) for x in v["value"].split(LIST_SEPARATOR))))
             elif v.get("datatype") == XSD_DURATION:
                 cells.append(Value(every(v["value"])))
             else:
@@ -110,21 +110,6 @@ def every(duration: str) -> str:
     """A review interval for a sentence: ``P1Y`` → "every year", ``P3Y`` → "every 3 years"."""
     text = humanise_duration(duration)
     return "every " + (text[2:] if text.startswith("1 ") and "," not in text else text)
-
-
-#: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention).
-LIST_SEPARATOR = " | "
-_AS_VAR = re.compile(r"\bAS\s+\?(\w+)\s*\)", re.I)
-
-
-def _concatenated_columns(text: str) -> set[str]:
-    """The projected variables of a query whose expression uses GROUP_CONCAT."""
-    out, start = set(), 0
-    for m in _AS_VAR.finditer(text):
-        if "GROUP_CONCAT" in text[start:m.start()].upper():
-            out.add(m.group(1))
-        start = m.end()
-    return out
 
 
 def _params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:

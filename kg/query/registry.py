@@ -53,7 +53,7 @@ __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
     "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "CHOICES",
-    "MAX_LIMIT", "RESERVED", "DATA_DATE_DEFAULT",
+    "MAX_LIMIT", "RESERVED", "DATA_DATE_DEFAULT", "LIST_SEPARATOR", "list_columns", "ordered_lists",
 ]
 
 PARAM_TYPES = ("iri", "date", "string", "int")
@@ -427,8 +427,37 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
             has_more = True
             break
         rows.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
-    return ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
-                      params={k: v[1] for k, v in bindings.items()})
+    return ordered_lists(ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
+                                    params={k: v[1] for k, v in bindings.items()}), text)
+
+
+#: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention:
+#: ``REPLACE(GROUP_CONCAT(DISTINCT CONCAT(?x, " | "); separator=""), " \\| $", "")``).
+LIST_SEPARATOR = " | "
+_AS_VAR = re.compile(r"\bAS\s+\?(\w+)\s*\)", re.I)
+
+
+def list_columns(text: str) -> set[str]:
+    """The projected variables of a query whose expression uses GROUP_CONCAT."""
+    out, start = set(), 0
+    for m in _AS_VAR.finditer(text):
+        if "GROUP_CONCAT" in text[start:m.start()].upper():
+            out.add(m.group(1))
+        start = m.end()
+    return out
+
+
+def ordered_lists(page: ResultPage, text: str) -> ResultPage:
+    """``page`` with each GROUP_CONCAT cell's parts in sorted order. GROUP_CONCAT has no defined order (SPARQL
+    1.1 §18.5.1.7): Oxigraph's differs between processes, so without this one question could answer with its
+    sources in one order on the command line and in another on the endpoint, or in another run."""
+    lists = list_columns(text) & set(page.columns)
+    for row in page.rows:
+        for c in lists:
+            cell = row.get(c)
+            if cell is not None and LIST_SEPARATOR in cell["value"]:
+                row[c] = {**cell, "value": LIST_SEPARATOR.join(sorted(cell["value"].split(LIST_SEPARATOR)))}
+    return page
 
 
 def run_named(store: Any, nq: NamedQuery, raw_params: Mapping[str, str], limit: Optional[int | str] = None,

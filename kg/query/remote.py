@@ -33,7 +33,7 @@ from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.query.registry import (
-    MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, page_bounds,
+    MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, ordered_lists, page_bounds,
 )
 from kg.query.binding import bind_with_values, scan
 from kg.query.terms import needs_store, resolve_bindings
@@ -299,8 +299,8 @@ class RemoteStore:
             columns, rows = self.select(text, bindings, default_graph)
             rows = rows[offset: offset + limit + 1]
         has_more = len(rows) > limit
-        return ResultPage(columns=columns, rows=rows[:limit], limit=limit, offset=offset, has_more=has_more,
-                          params={k: v[1] for k, v in bindings.items()})
+        return ordered_lists(ResultPage(columns=columns, rows=rows[:limit], limit=limit, offset=offset,
+                                        has_more=has_more, params={k: v[1] for k, v in bindings.items()}), text)
 
     def version(self) -> str:
         """The version ``kg push`` recorded in the metadata graph (``id:graph/meta``: ``id:dataset dcat:version``),
