@@ -463,6 +463,7 @@ class StaticWriter:
         if as_of is None:  # never the clock: the publication's own date basis
             self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
+        self._cards: Optional[set[str]] = None
         # processes writing the resources: ``jobs`` (default one per CPU, never more), but one over a store object
         # (the processes each open the store by path: a store object cannot be shared)
         cpus = os.cpu_count() or 1
@@ -488,9 +489,19 @@ class StaticWriter:
                 self._write(path + ".html", _REDIRECT.format(to=to), "pages")
             else:
                 self._write(path + ".html", pub.html(iri, path + ".html"), "pages")
+            card = places.card_csv_path(iri)
+            if card in self._card_csvs():  # an establishment's card as CSV: beside its page, so the card's
+                self._write(card, pub.download(card) or b"")  # query runs once, in the same process
             for ext in ("ttl", "jsonld", "nt", "rdf"):
                 self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
             self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
+
+    def _card_csvs(self) -> set[str]:
+        """The CSV downloads of the establishments' cards (written with their pages, :meth:`write_resources`)."""
+        if self._cards is None:
+            self._cards = {p for p in places.place_paths(self.pub.site)
+                           if p.endswith(".csv") and places.resolve_place(p) is None}
+        return self._cards
 
     def resources(self) -> list[str]:
         site = self.pub.site
@@ -509,6 +520,8 @@ class StaticWriter:
                      *pictures.PAGE_PATHS, *pub.cell_paths()]:
             self._write(path, pub.page(path) or "", "pages")
         for path in places.place_paths(site):  # place pages and their CSV downloads (kg.publication.places)
+            if path in self._card_csvs():
+                continue
             if path.endswith(".csv"):
                 self._write(path, pub.download(path) or b"")
             else:
