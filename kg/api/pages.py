@@ -34,7 +34,7 @@ from kg.api.conneg import Format, NotAcceptable, browser_wants_html, negotiate
 from kg.api.errors import error_response
 from kg.api.ui import make_ui_router, mount_frontend, mount_ui_assets
 from kg.publication.publication import Publication, PublicationFailed, PublicationPending
-from kg.publication.publish import DATASET_IRI, RDF_MEDIA
+from kg.publication.publish import DATASET_IRI, RDF_EXTS, RDF_MEDIA
 from kg.publication.site import DOC_FORMATS, STATIC, iri_local_name
 
 __all__ = ["make_router", "install", "DOC_NEGOTIATION"]
@@ -205,7 +205,7 @@ def make_router(pub: Publication) -> APIRouter:
     def void_doc(ext: str) -> Response:
         if ext == "html":
             return HTMLResponse(pub.void_page("/.well-known/void.html"))
-        if ext not in ("ttl", "jsonld", "nt", "rdf"):
+        if ext not in RDF_EXTS:
             return Response("404 Not Found: VoID is served as .ttl, .jsonld, .nt or .rdf\n", status_code=404,
                             media_type="text/plain; charset=utf-8")
         return Response(pub.void(ext), media_type=_content_type(ext))

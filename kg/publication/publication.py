@@ -23,7 +23,7 @@ import threading
 import time
 import types
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -32,7 +32,7 @@ from kg.publication import pictures, places, views
 from kg.publication.frontend import GOVUK_CSS, MISSING, govuk_css
 from kg.publication.describe import describe, describe_ontology, resource_exists, to_rdflib
 from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, build_dumps, graph_version, jsonld_context,
-                                    publication_date, rdf_document, read_publication_cache, serialize,
+                                    publication_date, rdf_documents, read_publication_cache, RDF_EXTS, serialize,
                                     source_date_epoch, void_dir, void_graph)
 from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
 from kg.publication.questions import question_title
@@ -313,14 +313,18 @@ class Publication:
         return resource_exists(owner.store, iri)
 
     def rdf(self, iri: str, ext: str) -> bytes:
+        return self.rdf_all(iri, (ext,))[ext]
+
+    def rdf_all(self, iri: str, exts: Sequence[str]) -> dict[str, bytes]:
+        """The resource's description in each of ``exts``, described once."""
         owner = self._owner(iri)
         if owner is not self:
-            return owner.rdf(iri, ext)
+            return owner.rdf_all(iri, exts)
         if iri == ONTOLOGY_IRI:
             triples = describe_ontology(self.store, ONTOLOGY_IRI)
         else:
             triples = describe(self.store, iri)
-        return rdf_document(triples, ext, self.context())
+        return rdf_documents(triples, exts, self.context())
 
     def html(self, iri: str, page: str) -> str:
         owner = self._owner(iri)
@@ -492,8 +496,8 @@ class StaticWriter:
             card = places.card_csv_path(iri)
             if card in self._card_csvs():  # an establishment's card as CSV: beside its page, so the card's
                 self._write(card, pub.download(card) or b"")  # query runs once, in the same process
-            for ext in ("ttl", "jsonld", "nt", "rdf"):
-                self._write(f"{path}.{ext}", pub.rdf(iri, ext), "documents")
+            for ext, data in pub.rdf_all(iri, RDF_EXTS).items():
+                self._write(f"{path}.{ext}", data, "documents")
             self._write(f"{path}/index.html", _REDIRECT.format(to=f"../{iri_local_name(path)}.html"))
 
     def _card_csvs(self) -> set[str]:
@@ -529,8 +533,8 @@ class StaticWriter:
         self._write("/404.html", pub.not_found("/404.html", "/404"), "pages")
         # the ontology
         self._write("/def.html", pub.ontology_docs()[0], "pages")
-        for ext in ("ttl", "jsonld", "nt", "rdf"):
-            self._write(f"/def.{ext}", pub.rdf(ONTOLOGY_IRI, ext), "documents")
+        for ext, data in pub.rdf_all(ONTOLOGY_IRI, RDF_EXTS).items():
+            self._write(f"/def.{ext}", data, "documents")
         self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
         iris = self.resources()
         if self.jobs > 1 and len(iris) >= 2 * _MIN_SHARE:
@@ -550,7 +554,7 @@ class StaticWriter:
             assert latest is not None
             self._write(f"/dumps/latest/{latest.name}", latest.data, "dumps")
             self._write(f"/dumps/latest/{latest.name}.sha256", latest.checksum_file)
-        for ext in ("ttl", "jsonld", "nt", "rdf"):
+        for ext in RDF_EXTS:
             self._write(f"/.well-known/void.{ext}", pub.void(ext), "documents")
         self._write("/.well-known/void", pub.void("ttl"), "documents")
         self._write("/context.jsonld", json.dumps(pub.context(), indent=2), "documents")

@@ -21,7 +21,7 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
@@ -398,26 +398,29 @@ def publication_date(store: Any, environ: Optional[dict[str, str]] = None) -> tu
     return day, datadate.BASIS
 
 
-def rdf_document(triples: Iterable[ox.Triple], ext: str, context: Optional[dict[str, Any]] = None) -> bytes:
-    """Triples from the store as one document (a resource description). Blank nodes get canonical labels
-    (rdflib's RDF canonicalisation), so the same description is the same bytes in every process."""
+def rdf_documents(triples: Iterable[ox.Triple], exts: Sequence[str],
+                  context: Optional[dict[str, Any]] = None) -> dict[str, bytes]:
+    """Triples from the store as one document (a resource description) in each of ``exts``, the graph copied and
+    canonicalised once (``kg publish`` writes each resource in four). Blank nodes get canonical labels (rdflib's
+    RDF canonicalisation), so the same description is the same bytes in every process."""
     graph = to_rdflib(triples)
     if any(isinstance(t, BNode) for triple in graph for t in triple):
         canon = Graph()
         for triple in to_canonical_graph(graph):
             canon.add(triple)
         graph = canon
-    return serialize(graph, ext, context)
+    return {ext: serialize(graph, ext, context) for ext in exts}
 
 
-__all__.append("rdf_document")
+__all__ += ["rdf_documents", "RDF_EXTS"]
 
 
 # ----------------------------------------------------------------------------------------- dump cache
 
 #: Bump when the bytes :func:`build_dumps` or :func:`void_graph` write change, so old caches are not used.
 CACHE_FORMAT = "3"
-VOID_EXTS = ("ttl", "jsonld", "nt", "rdf")
+#: The RDF forms of every document (a resource, the ontology, VoID): its extensions.
+RDF_EXTS = ("ttl", "jsonld", "nt", "rdf")
 
 
 def graph_version(store_path: Path, generation: int = 0) -> str:
@@ -492,7 +495,7 @@ def write_publication_cache(store_path: Path, outdir: Path, version: str, base_u
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         void = void_graph(store, base_url, version, dumps)
-        for ext in VOID_EXTS:
+        for ext in RDF_EXTS:
             (tmp / f"void.{ext}").write_bytes(serialize(void, ext))
         (tmp / "base-url.txt").write_text(base_url + "\n", encoding="utf-8")
         _rename_into_place(tmp, vdir)
