@@ -74,7 +74,7 @@ serve: $(STAMP) $(NODE_STAMP)
 
 ## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph and Virtuoso, browser, Jena)
 test: $(STAMP) $(NODE_STAMP) browser jena virtuoso
-	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider
+	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 ## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test), then search recall@5 and latency
 bench: $(STAMP)

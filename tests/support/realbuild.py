@@ -6,6 +6,7 @@ the build is made.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import json
 from pathlib import Path
@@ -21,8 +22,14 @@ __all__ = ["ROOT", "ensure_real_build", "real_findings"]
 def ensure_real_build() -> Path:
     """Build the real tree into ``build/`` unless it is up to date; return the build folder."""
     layout = Layout(root=ROOT)
-    build(layout)
     out = ROOT / "build"
+    # one builder at a time when the suite runs in several processes (pytest -n): the others wait, then find it fresh
+    with open(ROOT / ".build.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            build(layout)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     assert (out / "store").is_dir() and (out / "report.json").is_file()
     return out
 
