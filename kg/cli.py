@@ -309,8 +309,11 @@ def publish(
                                         "YYYY-MM-DD (default: SOURCE_DATE_EPOCH, else the latest date in the data)."),
     jobs: Optional[int] = typer.Option(None, "--jobs", min=1, help="Processes writing the resource pages and "
                                        "documents (default: one per CPU; the same bytes either way)."),
+    progress: bool = typer.Option(False, "--progress", help="Say each part as it is written, and how many resources "
+                                  "are, on stderr, also when stderr is not a terminal (on a terminal it always does)."),
 ) -> None:
     """Write the publication (pages, RDF documents, dumps, VoID/DCAT, ontology docs) as a static site."""
+    from kg.progress import Progress
     from kg.publication.publication import publish_site
     from kg.publication.publish import parse_as_of
     from kg.settings import get_settings
@@ -320,8 +323,10 @@ def publish(
         typer.echo(f"error: no built store at {settings.store_path}: run `kg build` first", err=True)
         raise typer.Exit(2)
     try:
-        counts = publish_site(settings, outdir, service_base=service_url,
-                              as_of=parse_as_of(as_of) if as_of is not None else None, jobs=jobs)
+        with Progress("publish", "writing the site", forced=progress) as shown:
+            counts = publish_site(settings, outdir, service_base=service_url,
+                                  as_of=parse_as_of(as_of) if as_of is not None else None, jobs=jobs,
+                                  on_step=shown.step)
     except ValueError as exc:  # a malformed --as-of or SOURCE_DATE_EPOCH
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

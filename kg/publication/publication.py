@@ -23,7 +23,7 @@ import threading
 import time
 import types
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import pyoxigraph as ox
 from rdflib import Graph
@@ -468,11 +468,17 @@ class StaticWriter:
             self.pub.site.as_of, self.pub.site.as_of_basis = publication_date(self.pub.store)
         self.counts = {"pages": 0, "documents": 0, "dumps": 0, "files": 0}
         self._cards: Optional[set[str]] = None
+        #: told each part as it is written (``kg publish --progress``): what, and seconds since the start
+        self.on_step: Callable[[str, float], None] = lambda what, seconds: None
+        self._t0 = time.perf_counter()
         # processes writing the resources: ``jobs`` (default one per CPU, never more), but one over a store object
         # (the processes each open the store by path: a store object cannot be shared)
         cpus = os.cpu_count() or 1
         self.jobs = max(1, min(jobs if jobs is not None else cpus, cpus)) if store is None else 1
         self._spec = (settings, self.outdir, service_base, self.pub.site.as_of, self.pub.site.as_of_basis)
+
+    def _said(self, what: str) -> None:
+        self.on_step(what, time.perf_counter() - self._t0)
 
     def _write(self, path: str, data: bytes | str, kind: str = "files") -> None:
         target = self.outdir / path.lstrip("/")
@@ -480,10 +486,14 @@ class StaticWriter:
         target.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         self.counts[kind] += 1
 
-    def write_resources(self, iris: list[str]) -> None:
-        """Each resource's page (or its redirect to the ontology documentation) and its four RDF documents."""
+    def write_resources(self, iris: list[str], done: Optional[Any] = None) -> None:
+        """Each resource's page (or its redirect to the ontology documentation) and its four RDF documents.
+        ``done``: a shared counter (``multiprocessing.Value``) raised by one for each resource written."""
         pub, site = self.pub, self.pub.site
         for iri in iris:
+            if done is not None:
+                with done.get_lock():
+                    done.value += 1
             path = site.iri_to_path(iri)
             assert path is not None
             if path == "/def":
@@ -536,17 +546,26 @@ class StaticWriter:
         for ext, data in pub.rdf_all(ONTOLOGY_IRI, RDF_EXTS).items():
             self._write(f"/def.{ext}", data, "documents")
         self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
+        self._said("wrote the home, list, matrix, picture and place pages and the ontology documentation")
         iris = self.resources()
+        ctx = mp.get_context("fork")
+        done = ctx.Value("i", 0)
         if self.jobs > 1 and len(iris) >= 2 * _MIN_SHARE:
             # Each resource's files depend on nothing but the store: forked workers, each with its own
             # read-only store and site, write an equal share (the same bytes as one process writes)
-            with mp.get_context("fork").Pool(self.jobs) as pool:
-                shares = pool.map(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+            with ctx.Pool(self.jobs, initializer=_share_counter, initargs=(done,)) as pool:
+                running = pool.map_async(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+                while not running.ready():
+                    running.wait(PROGRESS_SECONDS)
+                    if not running.ready():
+                        self._said(f"wrote {done.value:,} of {len(iris):,} resources")
+                shares = running.get()
             for counts in shares:
                 for kind, n in counts.items():
                     self.counts[kind] += n
         else:
-            self.write_resources(iris)
+            self.write_resources(iris, done)
+        self._said(f"wrote {len(iris):,} resources (a page and four RDF documents each)")
         for d in pub.dumps():
             self._write(f"/dumps/{d.name}", d.data, "dumps")
             self._write(f"/dumps/{d.name}.sha256", d.checksum_file)
@@ -566,28 +585,41 @@ class StaticWriter:
             self._write(GOVUK_CSS, govuk)
         else:
             log.warning(MISSING)
+        self._said("wrote the dumps, VoID and the static files")
         return dict(self.counts)
 
 
 #: Below twice this many resources a publication is written by one process (forking costs more than it saves).
 _MIN_SHARE = 200
+#: How often ``kg publish --progress`` says how many resources are written.
+PROGRESS_SECONDS = 10.0
+
+#: In a forked worker: the counter of resources written, shared with the parent (:func:`_share_counter`).
+_done: Any = None
+
+
+def _share_counter(done: Any) -> None:
+    global _done
+    _done = done
 
 
 def _write_share(job: tuple[tuple[Any, ...], list[str]]) -> dict[str, int]:
     """In a forked worker: open the store afresh and write these resources' files; return the counts."""
     (settings, outdir, service_base, as_of, as_of_basis), iris = job
     writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis, jobs=1)
-    writer.write_resources(iris)
+    writer.write_resources(iris, _done)
     return dict(writer.counts)
 
 
 def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
                  service_base: Optional[str] = None, as_of: Optional[dt.date] = None,
-                 jobs: Optional[int] = None) -> dict[str, int]:
+                 jobs: Optional[int] = None,
+                 on_step: Optional[Callable[[str, float], None]] = None) -> dict[str, int]:
     """Write the publication as a static site under ``outdir``; return counts of what was written.
 
     Statuses are judged on ``as_of`` (default :func:`kg.publication.publish.publication_date`): the same
-    store gives the same bytes on any day."""
+    store gives the same bytes on any day. ``on_step(what, seconds)`` is told each part as it is written, and
+    every :data:`PROGRESS_SECONDS` how many resources are."""
     source_date_epoch(os.environ)  # a malformed SOURCE_DATE_EPOCH fails before anything is removed
     outdir = Path(outdir)
     if outdir.exists():
@@ -595,4 +627,6 @@ def publish_site(settings: Any, outdir: Path, store: Optional[ox.Store] = None,
     outdir.mkdir(parents=True)
     writer = StaticWriter(settings, outdir, store=store, service_base=service_base, as_of=as_of,
                           as_of_basis="--as-of" if as_of is not None else "", jobs=jobs)
+    if on_step is not None:
+        writer.on_step = on_step
     return writer.write_all()

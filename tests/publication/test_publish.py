@@ -158,8 +158,21 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(published: tuple[Pa
     settings = _without_clock(monkeypatch, store_path)
     # the second in two forked processes (kg publish --jobs 2; the fixture is small, so fork anyway): the same bytes
     monkeypatch.setattr(kg.publication.publication, "_MIN_SHARE", 1)
+    monkeypatch.setattr(kg.publication.publication, "PROGRESS_SECONDS", 0.02)
     site_one, counts = published
-    assert publish_site(settings, tmp_path / "two", service_base="https://remit.example", jobs=2) == counts
+    said: list[tuple[str, float]] = []
+    assert publish_site(settings, tmp_path / "two", service_base="https://remit.example", jobs=2,
+                        on_step=lambda what, s: said.append((what, s))) == counts
+    # kg publish --progress: each part as it is written, the resources counted across both processes
+    whats = [w for w, _ in said]
+    assert whats[0].startswith("wrote the home") and whats[-1] == "wrote the dumps, VoID and the static files"
+    total = [w for w in whats if w.endswith("(a page and four RDF documents each)")]
+    assert len(total) == 1
+    n = int(total[0].split()[1].replace(",", ""))
+    assert n > 50 and counts["pages"] > n  # every resource has a page, and there are other pages too
+    running = [int(w.split()[1].replace(",", "")) for w in whats if w.endswith(f"of {n:,} resources")]
+    assert running == sorted(running) and all(0 <= k <= n for k in running)
+    assert [s for _, s in said] == sorted(s for _, s in said)
     one, two = _tree(site_one), _tree(tmp_path / "two")
     assert one.keys() == two.keys()
     assert [k for k in one if one[k] != two[k]] == []
