@@ -56,3 +56,44 @@ def test_an_optional_body_left_out_keeps_agreements_with_no_recorded_party() -> 
     cqc = run_named(store, queries["agreements"], {"body": "https://w3id.org/remit/id/body/cqc"}, limit=1000)
     of_cqc = {r["agreement"]["value"] for r in cqc.rows}
     assert concordat not in of_cqc and 0 < len(of_cqc) < len(every)
+
+
+def test_values_go_first_in_union_branches_that_use_a_parameter() -> None:
+    """Regression: the contacts query of one agreement took 2.3 s at 100k synthetic triples (each UNION branch
+    was evaluated for every agreement before the join); with the block in the branches, 30 ms."""
+    text = bind_with_values("SELECT * WHERE { ?a ?p ?o { ?a ?q ?x } UNION { ?a ?r ?y } UNION { ?z ?r ?y } }",
+                            {"a": ("iri", "https://example.org/a", None)})
+    assert text.count("VALUES") == 3
+    assert "{ VALUES (?a) { (<https://example.org/a>) }  ?a ?q ?x }" in text
+    assert "UNION { VALUES (?a) { (<https://example.org/a>) }  ?a ?r ?y }" in text
+    assert "UNION { ?z ?r ?y }" in text  # a branch without the parameter is left alone
+    store = ox.Store()
+    ex = "https://example.org/"
+    for s, p, o in (("a", "q", "1"), ("b", "q", "2"), ("a", "r", "3"), ("b", "r", "4")):
+        store.add(ox.Quad(ox.NamedNode(ex + s), ox.NamedNode(ex + p), ox.Literal(o)))
+    rows = lambda q: sorted(str(list(r)) for r in store.query(q, use_default_graph_as_union=True))  # noqa: E731
+    plain = f"SELECT ?a ?x ?y WHERE {{ {{ ?a <{ex}q> ?x }} UNION {{ ?a <{ex}r> ?y }} }}"
+    bound = bind_with_values(plain, {"a": ("iri", ex + "a", None)})
+    assert rows(bound) == rows(plain.replace("WHERE {", f"WHERE {{ VALUES ?a {{ <{ex}a> }}")) and len(rows(bound)) == 2
+
+
+def test_contacts_agree_with_substitutions_for_every_agreement() -> None:
+    store = open_store(ensure_real_build() / "store")
+    nq = load_queries(ROOT / "queries")["contacts"]
+    agreements = [r["a"].value for r in store.query(
+        "SELECT DISTINCT ?a WHERE { ?a a <https://w3id.org/remit/def/Agreement> }", default_graph=default_graph_nodes())]
+    assert len(agreements) >= 15
+    compared = 0
+    for a in agreements:
+        page = run_named(store, nq, {"agreement": a, "asOf": "2024-01-01"}, limit=1000)
+        subs = {ox.Variable("agreement"): ox.NamedNode(a),
+                ox.Variable("asOf"): ox.Literal("2024-01-01", datatype=ox.NamedNode(XSD_DATE))}
+        res = store.query(nq.text, default_graph=default_graph_nodes(), substitutions=subs)
+        cols = [v.value for v in res.variables]
+        # (list cells with their parts sorted, as kg.query.registry.ordered_lists gives them)
+        theirs = sorted(tuple(" | ".join(sorted(s[c].value.split(" | "))) if s[c] is not None else "" for c in cols)
+                        for s in res)
+        ours = sorted(tuple(r[c]["value"] if c in r else "" for c in cols) for r in page.rows)
+        assert ours == theirs, a
+        compared += len(ours)
+    assert compared >= 25
