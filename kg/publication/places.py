@@ -24,7 +24,7 @@ from kg.publication.views import OVERLAP_KEY, matrix_cells
 from kg.query.registry import LIST_SEPARATOR
 from kg.rdf.namespaces import ID
 
-__all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path",
+__all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path", "card_csv_paths",
            "place_title", "plural", "place_types", "place_paths", "places_grid", "place_view", "card_view",
            "place_csv", "card_csv", "csv_bytes", "resolve_place", "setting_type_places", "establishment_iris"]
 
@@ -182,11 +182,13 @@ def place_paths(site: Site) -> list[str]:
     for st in place_types(site):
         for n in _nations():
             out += [place_path(st, n) or "", place_csv_path(st, n) or "", place_csv_path(st, n, "establishments") or ""]
-    for e in {e["iri"] for e in _establishments(site)}:
-        p = card_csv_path(e)
-        if p:
-            out.append(p)
+    out += card_csv_paths(site)
     return sorted(set(p for p in out if p))
+
+
+def card_csv_paths(site: Site) -> set[str]:
+    """The CSV downloads of the establishments' remit cards (``/places/establishments/{slug}.csv``)."""
+    return {p for p in (card_csv_path(e["iri"]) for e in _establishments(site)) if p}
 
 
 def places_grid(site: Site, page: str) -> dict[str, Any]:

@@ -513,8 +513,7 @@ class StaticWriter:
     def _card_csvs(self) -> set[str]:
         """The CSV downloads of the establishments' cards (written with their pages, :meth:`write_resources`)."""
         if self._cards is None:
-            self._cards = {p for p in places.place_paths(self.pub.site)
-                           if p.endswith(".csv") and places.resolve_place(p) is None}
+            self._cards = places.card_csv_paths(self.pub.site)
         return self._cards
 
     def resources(self) -> list[str]:

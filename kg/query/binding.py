@@ -84,21 +84,16 @@ def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
     uses = re.compile(r"[?$](" + "|".join(map(re.escape, names)) + r")\b")
     # and in every OPTIONAL group that uses one (the same value on both sides, so the same answers): Oxigraph
     # evaluates such a group without the outer bindings, which took the establishment query from 0.3 s to
-    # over a minute of CPU on the real graph
-    # and in every branch of a UNION that uses one: Oxigraph evaluates each branch over the whole graph before
-    # the join (the contacts query of one agreement took 2.3 s at 100k synthetic triples)
+    # over a minute of CPU on the real graph; and in every branch of a UNION that uses one: Oxigraph evaluates
+    # each branch over the whole graph before the join (the contacts query of one agreement took 2.3 s at 100k
+    # synthetic triples)
+    close_of, open_of = _brace_pairs(code)
     opens = [m.end() - 1 for m in re.finditer(r"\bMINUS\s*\{|\bOPTIONAL\s*\{|\{\s*SELECT\b[^{]*\{|\bUNION\s*\{",
-                                             code, re.I)]
-    opens += [first for m in re.finditer(r"\}\s*UNION\b", code, re.I)
-              if (first := _opening(code, m.start())) is not None]
-    for open_at in opens:  # the group's own "{" (for a sub-select: its WHERE group)
-        depth, end = 0, len(code)
-        for k in range(open_at, len(code)):
-            depth += {"{": 1, "}": -1}.get(code[k], 0)
-            if depth == 0:
-                end = k
-                break
-        if uses.search(text[where[open_at]:where[end] if end < len(where) else len(text)]):
+                                             code, re.I)]  # the group's own "{" (for a sub-select: its WHERE group)
+    opens += [open_of[m.start()] for m in re.finditer(r"\}\s*UNION\b", code, re.I) if m.start() in open_of]
+    for open_at in opens:
+        end = close_of.get(open_at)
+        if uses.search(text[where[open_at]:where[end] if end is not None else len(text)]):
             inserts.add(where[open_at])
     out = text
     for at in sorted(inserts, reverse=True):
@@ -106,11 +101,13 @@ def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:
     return out
 
 
-def _opening(code: str, close: int) -> Optional[int]:
-    """The offset of the "{" that the "}" at ``close`` closes (the first branch of a UNION), or None."""
-    depth = 0
-    for k in range(close, -1, -1):
-        depth += {"}": 1, "{": -1}.get(code[k], 0)
-        if depth == 0:
-            return k
-    return None
+def _brace_pairs(code: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Each "{" offset of ``code`` → its "}", and each "}" → its "{" (one pass; unmatched braces are left out)."""
+    close_of: dict[int, int] = {}
+    stack: list[int] = []
+    for k, c in enumerate(code):
+        if c == "{":
+            stack.append(k)
+        elif c == "}" and stack:
+            close_of[stack.pop()] = k
+    return close_of, {v: k for k, v in close_of.items()}
