@@ -183,23 +183,31 @@ def _split(value: str) -> list[str]:
 
 
 def _literal_parts(lab: _Labeller, value: str) -> list[Part]:
+    """A literal cell: each ``" | "``-separated part an IRI (a link), a "label <IRI>, locator" reference (the
+    label linked), or words."""
     parts = []
     for v in _split(value) if " | " in value else [value]:
-        parts.append(lab.part(v) if _WEB.match(v) and " " not in v else Part(v, tag=_TAGS.get(v, "")))
+        if _WEB.match(v) and " " not in v:
+            parts.append(lab.part(v))
+        elif "<" in v and _SOURCE.match(v):
+            parts.append(_reference(lab, v))
+        else:
+            parts.append(Part(v, tag=_TAGS.get(v, "")))
     return parts
 
 
+def _reference(lab: _Labeller, text: str) -> Part:
+    """"label <IRI>, locator" (a source, a document) as a link to the IRI that reads as the label."""
+    m = _SOURCE.match(text)
+    if not m:
+        return Part(text)
+    p = lab.part(m.group("iri"), m.group("label") or None)
+    p.locator = (m.group("locator") or "").strip()
+    return p
+
+
 def _source_parts(lab: _Labeller, value: str) -> list[Part]:
-    out = []
-    for text in _split(value):
-        m = _SOURCE.match(text)
-        if m:
-            p = lab.part(m.group("iri"), m.group("label") or None)
-            p.locator = (m.group("locator") or "").strip()
-            out.append(p)
-        else:
-            out.append(Part(text))
-    return out
+    return [_reference(lab, text) for text in _split(value)]
 
 
 def table(site: Optional[Site], page_path: str, nq: Any, columns: Sequence[str],

@@ -11,6 +11,7 @@ are that path plus ``.html``, ``.ttl``, ``.jsonld``, ``.nt`` or ``.rdf``.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import os
 import posixpath
@@ -60,9 +61,16 @@ SH = "http://www.w3.org/ns/shacl#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 R = str(REMIT)
 
-#: Editorial notes shown on pages: their prefixed names are shown as labels (:meth:`Site.unprefix`).
-NOTE_PREDICATES = frozenset({R + "note", R + "scopeNote", SKOS + "scopeNote", SKOS + "editorialNote"})
+#: Text shown on pages: its prefixed names are shown as labels (:meth:`Site.unprefix`, :meth:`Site.plain`).
+#: Literals that are code (a SHACL-SPARQL constraint's query, a prefix declaration): shown as written, in a
+#: code block, never through :meth:`Site.plain` (its labels would change the query).
+CODE_PREDICATES = frozenset({SH + "select", SH + "ask", SH + "construct", SH + "update", SH + "prefix",
+                             SH + "namespace"})
 _CURIE_IN_TEXT = re.compile(r"(?<![\w/:.])([a-z][a-z0-9]*):([A-Za-z][\w-]*[A-Za-z0-9])")
+#: An IRI written into text: in angle brackets after the label it stands for ("CSCI–Ofsted MoU <https://…>"),
+#: or bare ("https://w3id.org/remit/id/body/csci has since been succeeded …").
+_BRACKETED_IRI = re.compile(r"\s*<(https?://[^<>\s]*)>")
+_BARE_IRI = re.compile(r"https?://[^\s<>\"'|]*[^\s<>\"'|.,;:)]")
 
 #: Predicates whose value is the page's lead paragraph, best first.
 DEFINITION_PREDICATES = (SKOS + "definition", R + "statement", "http://purl.org/dc/terms/description",
@@ -134,7 +142,18 @@ def plain_reference(text: str) -> str:
     return _LOOSE_ROWS.sub("", _BRACKETED.sub(keep, text)).strip()
 
 
-ENVIRONMENT.filters["plain"] = plain_reference  # templates: {{ text|plain }}
+#: The site whose page is being rendered (set by :meth:`Site.render`), for the ``plain`` filter.
+_RENDERING: contextvars.ContextVar[Optional["Site"]] = contextvars.ContextVar("remit_rendering_site", default=None)
+
+
+def _plain_filter(text: Any) -> str:
+    """``{{ text|plain }}``: :meth:`Site.plain` of the site rendering the page (without one, the internal
+    references still go)."""
+    site = _RENDERING.get()
+    return site.plain(str(text)) if site is not None else plain_reference(str(text))
+
+
+ENVIRONMENT.filters["plain"] = _plain_filter  # templates: {{ text|plain }}
 
 
 @dataclass
@@ -149,6 +168,7 @@ class Value:
     datatype: Optional[str] = None
     citation: Optional[dict[str, Any]] = None
     nested: list["PropertyRow"] = field(default_factory=list)
+    code: bool = False                  # shown as written, in a code block (:data:`CODE_PREDICATES`)
 
 
 @dataclass
@@ -305,6 +325,20 @@ class Site:
         return _CURIE_IN_TEXT.sub(lambda m: self.label(PREFIXES[m.group(1)] + m.group(2))
                                   if m.group(1) in PREFIXES else m.group(0), text)
 
+    def plain(self, text: str) -> str:
+        """Any text a page shows people (a literal, a locator, a validation message, a cell of a named query):
+        the project's internal references go (:func:`plain_reference`), an IRI in angle brackets after its
+        label goes, a bare IRI of this dataset and each prefixed name become labels. Web addresses of other
+        sites stay: they are for people to follow."""
+        if not text:
+            return text
+        text = plain_reference(text)
+        if "://" in text:
+            text = _BRACKETED_IRI.sub("", text)
+            text = _BARE_IRI.sub(lambda m: self.label(m.group(0)) if m.group(0).startswith(self.iri_base)
+                                 else m.group(0), text)
+        return self.unprefix(text)
+
     def curie(self, iri: str) -> str:
         best = ""
         for p, ns in PREFIXES.items():
@@ -408,10 +442,14 @@ class Site:
         def svc(path: str) -> str:
             return self.service(page, path)
 
-        return self.env.get_template(template).render(
-            page=page, url=url, svc=svc, static=self.static, as_of=self.status_date().isoformat(),
-            govuk_css=url(GOVUK_CSS) if self.govuk else None,
-            as_of_basis=self.status_basis(), iri_base=self.iri_base, **ctx)
+        token = _RENDERING.set(self)
+        try:
+            return self.env.get_template(template).render(
+                page=page, url=url, svc=svc, static=self.static, as_of=self.status_date().isoformat(),
+                govuk_css=url(GOVUK_CSS) if self.govuk else None,
+                as_of_basis=self.status_basis(), iri_base=self.iri_base, **ctx)
+        finally:
+            _RENDERING.reset(token)
 
     # ------------------------------------------------------------------ resource pages
     def literal_text(self, lit: ox.Literal) -> str:
@@ -482,9 +520,9 @@ class Site:
         for dp in DEFINITION_PREDICATES:
             vals = [o.value for p, o in own if p.value == dp and isinstance(o, ox.Literal)]
             if vals:
-                definition = self.unprefix(vals[0])
+                definition = self.plain(vals[0])
                 break
-        rows = self._rows(page, own, by_subject, inferred - asserted, skip={RDF_TYPE, R + "citation"})
+        rows = self._rows(page, own, by_subject, inferred - asserted, skip={RDF_TYPE, R + "citation", R + "sourceText"})
         cites = [self.citation(page, o, by_subject) for p, o in own if p.value == R + "citation"]
         cites.sort(key=lambda c: (c["locator"], c["quotation"]))
         inc_rows = []
@@ -524,7 +562,8 @@ class Site:
                         v = Value("(blank node)")
                 else:
                     text = self.literal_text(o)
-                    v = Value(self.unprefix(text) if p in NOTE_PREDICATES else text,
+                    code = p in CODE_PREDICATES
+                    v = Value(text if code else self.plain(text), code=code,
                               datatype=o.datatype.value if o.datatype else None)
                 v.inferred = (p, o) in inferred
                 values.append(v)
@@ -566,7 +605,7 @@ class Site:
             if r["severity"] is not None:
                 item["severity"] = iri_local_name(r["severity"].value)
             if r["message"] is not None:
-                item["messages"].add(r["message"].value)
+                item["messages"].add(self.plain(r["message"].value))
             if r["path"] is not None:
                 item["path"] = self.link(page, r["path"].value)
             if r["shape"] is not None:

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration, plain_reference,
+from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration,
                             iri_local_name, slug)
 from kg.query.registry import LIST_SEPARATOR, list_columns
 
@@ -70,12 +70,12 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
                 cells.append(Value(""))
             elif v["type"] == "uri":
                 cells.append(site.link(page, v["value"]))
-            elif c in lists:  # its parts come sorted (kg.query.registry.ordered_lists)
-                cells.append(Value(LIST_SEPARATOR.join(_plain_cell(x) for x in v["value"].split(LIST_SEPARATOR))))
+            elif c in lists:  # its parts come sorted (kg.query.registry.ordered_lists); an IRI part reads as its label
+                cells.append(Value(LIST_SEPARATOR.join(site.plain(x) for x in v["value"].split(LIST_SEPARATOR))))
             elif v.get("datatype") == XSD_DURATION:
                 cells.append(Value(every(v["value"])))
             else:
-                cells.append(Value(_plain_cell(v["value"])))
+                cells.append(Value(site.plain(v["value"])))
         rows.append(cells)
     nq = site.queries[name]
     return {"name": name, "summary": nq.summary, "columns": res.columns, "rows": rows, "error": None,
@@ -84,12 +84,6 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
 
 
 XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
-_IRI_IN_TEXT = re.compile(r"\s*<https?://[^<>\s]*>")
-
-
-def _plain_cell(text: str) -> str:
-    """A literal cell of a named query as people read it: no IRIs in angle brackets, no internal references."""
-    return plain_reference(_IRI_IN_TEXT.sub("", text))
 
 
 def _shown_columns(columns: list[str], params: dict[str, str]) -> list[int]:
