@@ -28,7 +28,8 @@ from starlette.responses import HTMLResponse
 
 from kg.api.conneg import parse_accept
 from kg.findings.model import SEVERITIES
-from kg.publication.site import Site, humanise_duration
+from kg.publication.plaintext import CURIE, plain_text
+from kg.publication.site import Site
 from kg.rdf.namespaces import PREFIXES
 
 __all__ = ["wants_page", "read_form", "FormField", "FormTooLarge", "CheckForm", "DiffForm", "check_page",
@@ -122,28 +123,10 @@ async def drain(request: Request, limit: int) -> None:
 
 # ------------------------------------------------------------------------------------------ plain English
 
-_IRI = re.compile(r"<?((?:https?|mailto|tel):[^\s<>\"'(),;{}]+?)>?(?=[\s,;:()\"'{}]|\.(?:\s|$)|$)")
-_PREFIX_ALT = "|".join(sorted((re.escape(p) for p in PREFIXES), key=len, reverse=True))
-_CURIE = re.compile(r"(?<![\w/:.@-])(" + _PREFIX_ALT + r"):([A-Za-z0-9_][A-Za-z0-9_./-]*[A-Za-z0-9_]|[A-Za-z0-9_])(?!\w|:\S)")
-_CURIE_AFTER_LABEL = re.compile(r" \((?:" + _PREFIX_ALT + r"):[^\s()]+\)")
-_DURATION = re.compile(r"\bP(?=\d)(?:\d+Y)?(?:\d+M)?(?:\d+D)?\b")
-
-
 def plain(text: str, label: Callable[[str], str]) -> str:
-    """``text`` (a finding's message, a diff's value) for people: full IRIs become their labels (``mailto:``
-    and ``tel:`` their address or number), a prefixed name after a label is dropped
-    (``HM Inspectorate of Probation (body:hmi-probation)`` → ``HM Inspectorate of Probation``), other
-    prefixed names become labels, and durations read as words (``P1Y`` → ``1 year``)."""
-    def iri(m: re.Match[str]) -> str:
-        value = m.group(1)
-        if value.startswith(("mailto:", "tel:")):
-            return value.split(":", 1)[1]
-        return label(value)
-
-    text = _IRI.sub(iri, text)
-    text = _CURIE_AFTER_LABEL.sub("", text)
-    text = _CURIE.sub(lambda m: label(PREFIXES[m.group(1)] + m.group(2)), text)
-    return _DURATION.sub(lambda m: humanise_duration(m.group(0)), text)
+    """``text`` (a finding's message, a diff's value) for people, every IRI as its label
+    (:func:`kg.publication.plaintext.plain_text`)."""
+    return plain_text(text, label)
 
 
 @dataclass
@@ -263,7 +246,7 @@ def _labeller(request: Request) -> Callable[[str], str]:
             text = pub.site.label(iri)
         except Exception:  # noqa: BLE001 — a store that cannot answer: a readable local name
             return _humanise(iri)
-        return _humanise(iri) if text == iri or _CURIE.fullmatch(text) else text
+        return _humanise(iri) if text == iri or CURIE.fullmatch(text) else text
     return label
 
 
@@ -360,7 +343,7 @@ def suggestions_labelled(message: str, label: Callable[[str], str]) -> str:
     def named(m: re.Match[str]) -> str:
         text = label(PREFIXES[m.group(1)] + m.group(2))
         return m.group(0) if text == _humanise(PREFIXES[m.group(1)] + m.group(2)) else f"{m.group(0)} ({text})"
-    return head + sep + _CURIE.sub(named, tail)
+    return head + sep + CURIE.sub(named, tail)
 
 
 def check_page(request: Request, form: CheckForm, status: int = 200, result: Any = None, fails: bool = False,

@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence
 
-from kg.publication.site import Site, humanise_duration, iri_local_name
+from kg.publication.plaintext import humanise_duration
+from kg.publication.site import Site, iri_local_name
 from kg.query.columns import empty_columns, human_title, is_sources, reader_columns
 
 __all__ = ["CHOICE_CLASSES", "choices", "question_title", "table", "form_fields", "render_question",

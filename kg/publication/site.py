@@ -27,6 +27,7 @@ import pyoxigraph as ox
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from kg.publication.frontend import GOVUK_CSS, govuk_css_file
+from kg.publication.plaintext import humanise_duration, plain_reference, plain_text
 from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
 from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
@@ -34,7 +35,7 @@ from kg.rdf import datadate
 from kg.rdf.namespaces import REMIT
 from kg.rdf.store import open_store
 
-__all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI", "ENVIRONMENT", "TEMPLATES", "plain_reference"]
+__all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI", "ENVIRONMENT", "TEMPLATES"]
 
 TEMPLATES = Path(__file__).parent / "templates"
 #: The one Jinja environment of every page for people (the site's pages, the search and named-query pages).
@@ -61,16 +62,10 @@ SH = "http://www.w3.org/ns/shacl#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
 R = str(REMIT)
 
-#: Text shown on pages: its prefixed names are shown as labels (:meth:`Site.unprefix`, :meth:`Site.plain`).
 #: Literals that are code (a SHACL-SPARQL constraint's query, a prefix declaration): shown as written, in a
 #: code block, never through :meth:`Site.plain` (its labels would change the query).
 CODE_PREDICATES = frozenset({SH + "select", SH + "ask", SH + "construct", SH + "update", SH + "prefix",
                              SH + "namespace"})
-_CURIE_IN_TEXT = re.compile(r"(?<![\w/:.])([a-z][a-z0-9]*):([A-Za-z][\w-]*[A-Za-z0-9])")
-#: An IRI written into text: in angle brackets after the label it stands for ("CSCI–Ofsted MoU <https://…>"),
-#: or bare ("https://w3id.org/remit/id/body/csci has since been succeeded …").
-_BRACKETED_IRI = re.compile(r"\s*<(https?://[^<>\s]*)>")
-_BARE_IRI = re.compile(r"https?://[^\s<>\"'|]*[^\s<>\"'|.,;:)]")
 
 #: Predicates whose value is the page's lead paragraph, best first.
 DEFINITION_PREDICATES = (SKOS + "definition", R + "statement", "http://purl.org/dc/terms/description",
@@ -110,36 +105,6 @@ def _words(name: str) -> str:
 
 def _term_value(t: Any) -> Optional[str]:
     return None if t is None else t.value
-
-
-def humanise_duration(duration: str) -> str:
-    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
-    if not m:
-        return duration
-    parts = []
-    for n, unit in zip(m.groups(), ("year", "month", "day")):
-        if n:
-            parts.append(f"{int(n)} {unit}{'' if int(n) == 1 else 's'}")
-    return ", ".join(parts) or duration
-
-
-#: A part of a locator or title that names the project's own working papers, not the public document: its
-#: fact-sheet rows ("fact sheet row T3") and its source-text file names ("source text 000_f93c….txt").
-_INTERNAL_REF = re.compile(r"^\s*(?:fact sheet\b|(?:the same text as )?source text\b)", re.I)
-_BRACKETED = re.compile(r"\s*\(([^()]*)\)")
-_LOOSE_ROWS = re.compile(r"\s*\bfact sheet rows? [A-Z]\d+(?:(?:,| and) [A-Z]\d+)*", re.I)
-
-
-def plain_reference(text: str) -> str:
-    """``text`` (a citation's locator, a document's title) without the project's internal references: the
-    bracketed parts that name a fact-sheet row or a source-text file go, the rest of the words stay."""
-    def keep(m: "re.Match[str]") -> str:
-        parts = [p.strip() for p in m.group(1).split(";") if p.strip() and not _INTERNAL_REF.match(p)]
-        return f" ({'; '.join(parts)})" if parts else ""
-
-    if not text or ("fact sheet" not in text.lower() and "source text" not in text.lower()):
-        return text
-    return _LOOSE_ROWS.sub("", _BRACKETED.sub(keep, text)).strip()
 
 
 #: The site whose page is being rendered (set by :meth:`Site.render`), for the ``plain`` filter.
@@ -317,27 +282,11 @@ class Site:
             return _words(curie.split(":", 1)[1])  # a term of another vocabulary (ORG, PROV, ...): words, no prefix
         return _humanise(iri)
 
-    def unprefix(self, text: str) -> str:
-        """An editorial note as people read it: each prefixed name in it (``remit:supersedes``, ``body:hmic``)
-        becomes the label of what it names ("supersedes", "HM Inspectorate of Constabulary")."""
-        if ":" not in text:
-            return text
-        return _CURIE_IN_TEXT.sub(lambda m: self.label(PREFIXES[m.group(1)] + m.group(2))
-                                  if m.group(1) in PREFIXES else m.group(0), text)
-
     def plain(self, text: str) -> str:
-        """Any text a page shows people (a literal, a locator, a validation message, a cell of a named query):
-        the project's internal references go (:func:`plain_reference`), an IRI in angle brackets after its
-        label goes, a bare IRI of this dataset and each prefixed name become labels. Web addresses of other
-        sites stay: they are for people to follow."""
-        if not text:
-            return text
-        text = plain_reference(text)
-        if "://" in text:
-            text = _BRACKETED_IRI.sub("", text)
-            text = _BARE_IRI.sub(lambda m: self.label(m.group(0)) if m.group(0).startswith(self.iri_base)
-                                 else m.group(0), text)
-        return self.unprefix(text)
+        """Any text a page shows people (a literal, a locator, a validation message, a cell of a named query)
+        in plain English (:func:`kg.publication.plaintext.plain_text`): the dataset's IRIs and prefixed names
+        read as their labels; web addresses of other sites stay, for people to follow."""
+        return plain_text(text, self.label, own_base=self.iri_base)
 
     def curie(self, iri: str) -> str:
         best = ""
@@ -724,4 +673,4 @@ def slug(iri: str, prefix: str) -> Optional[str]:
 
 ST_PREFIX = str(ID) + "setting-type/"
 FN_PREFIX = str(ID) + "function/"
-__all__ += ["SUGGEST_TEXT", "SUGGEST_WORDS", "SUGGEST_WORD", "slug", "ST_PREFIX", "FN_PREFIX", "Value", "PropertyRow", "humanise_duration", "quote"]
+__all__ += ["SUGGEST_TEXT", "SUGGEST_WORDS", "SUGGEST_WORD", "slug", "ST_PREFIX", "FN_PREFIX", "Value", "PropertyRow", "quote"]

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 
 import pyoxigraph as ox
 
-from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value, humanise_duration,
+from kg.publication.plaintext import humanise_duration
+from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value,
                             iri_local_name, slug)
 from kg.query.registry import LIST_SEPARATOR, list_columns
 
