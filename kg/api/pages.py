@@ -23,7 +23,7 @@ import json
 import logging
 import re
 import threading
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import pyoxigraph as ox
 from fastapi import APIRouter, FastAPI, Request
@@ -55,6 +55,20 @@ HOME_NEGOTIATION: tuple[Format, ...] = (DOC_NEGOTIATION[1], DOC_NEGOTIATION[0], 
 #: Forms of VoID and other RDF-only documents.
 RDF_NEGOTIATION = tuple(f for f in DOC_NEGOTIATION if f.key != "html")
 _EXT_RE = re.compile(r"^(?P<path>.+?)\.(?P<ext>html|ttl|jsonld|nt|rdf)$")
+
+
+def _resolver(resolve: Callable[[Request, str], Response], route: str) -> Callable[..., Response]:
+    """The endpoint of ``route`` (``/id/{rest:path}``, or a path with no parameter): the path resolved
+    (pages, documents, 303s, 404s)."""
+    prefix = route.split("{", 1)[0]
+    if prefix == route:
+        def exact(request: Request) -> Response:
+            return resolve(request, route)
+        return exact
+
+    def endpoint(request: Request, rest: str) -> Response:
+        return resolve(request, prefix + rest)
+    return endpoint
 
 
 def _valid_iri(iri: str) -> bool:
@@ -167,25 +181,10 @@ def make_router(pub: Publication) -> APIRouter:
     def dumps_index() -> Response:
         return HTMLResponse(pub.page("/dumps/index.html") or "")
 
-    @get("/id/{rest:path}")
-    def id_(request: Request, rest: str) -> Response:
-        return resolve(request, "/id/" + rest)
-
-    @get("/shapes/{rest:path}")
-    def shapes(request: Request, rest: str) -> Response:
-        return resolve(request, "/shapes/" + rest)
-
-    @get("/def")
-    def ontology(request: Request) -> Response:
-        return resolve(request, "/def")
-
-    @get("/def.{ext}")
-    def ontology_doc(request: Request, ext: str) -> Response:
-        return resolve(request, "/def." + ext)
-
-    @get("/def/{rest:path}")
-    def term(request: Request, rest: str) -> Response:
-        return resolve(request, "/def/" + rest)
+    # the dataset's resources, the shapes and the ontology's terms: each path resolved as it is
+    for route, name in (("/id/{rest:path}", "id_"), ("/shapes/{rest:path}", "shapes"), ("/def", "ontology"),
+                        ("/def.{rest}", "ontology_doc"), ("/def/{rest:path}", "term")):
+        get(route, name=name)(_resolver(resolve, route))
 
     @get("/.well-known/void")
     def void(request: Request) -> Response:

@@ -126,26 +126,18 @@ def schema_from_triples(triples: Iterable[tuple[str, str, str, bool]]) -> Schema
     rest: dict[str, str] = {}
     chain_heads: dict[str, str] = {}
     s = Schema()
+    # axiom → (the table it goes to, both ways?): equivalence and inverse are each two sub-axioms
+    tables: dict[str, tuple[dict[str, set[str]], bool]] = {
+        _SCO: (sco, False), _EQC: (sco, True), _SPO: (spo, False), _EQP: (spo, True),
+        _DOM: (dom, False), _RNG: (rng, False), _INV: (inv, True)}
     for subj, pred, obj, node in triples:
         if not node and pred not in (_FIRST,):
             continue
-        if pred == _SCO:
-            sco[subj].add(obj)
-        elif pred == _EQC:
-            sco[subj].add(obj)
-            sco[obj].add(subj)
-        elif pred == _SPO:
-            spo[subj].add(obj)
-        elif pred == _EQP:
-            spo[subj].add(obj)
-            spo[obj].add(subj)
-        elif pred == _DOM:
-            dom[subj].add(obj)
-        elif pred == _RNG:
-            rng[subj].add(obj)
-        elif pred == _INV:
-            inv[subj].add(obj)
-            inv[obj].add(subj)
+        if pred in tables:
+            table, both = tables[pred]
+            table[subj].add(obj)
+            if both:
+                table[obj].add(subj)
         elif pred == _TYPE and obj == str(OWL.SymmetricProperty):
             s.symmetric.add(subj)
         elif pred == _TYPE and obj == str(OWL.TransitiveProperty):
@@ -219,7 +211,6 @@ def closure_triples(
     for p1, p2, r in schema.chains:
         chain_first[t(p1)].append((t(p2), t(r)))
         chain_second[t(p2)].append((t(p1), t(r)))
-    watched = set(sup_p) | set(dom) | set(rng) | set(inv) | sym | trans | set(chain_first) | set(chain_second)
 
     facts: set[tuple[Hashable, Hashable, Hashable]] = set()
     # indexes for the joins (chains, transitivity): (p, s) -> objects, (p, o) -> subjects

@@ -80,6 +80,16 @@ class _Raw:
     phrase: str = ""
 
 
+def _select(store: ox.Store, text: str, where: str) -> tuple[ox.QuerySolutions, list[str]]:
+    """A validation query's rows (default graph: the union of the dataset's graphs) and variables; a query
+    Oxigraph cannot parse is a ValueError that says ``where`` it comes from."""
+    try:
+        rows = store.query(text, use_default_graph_as_union=True)
+    except SyntaxError as exc:
+        raise ValueError(f"{where}: invalid SPARQL: {exc}") from None
+    return rows, [v.value for v in rows.variables]
+
+
 def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
            dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> list[_Raw]:
     """Run each QC query on the dataset (default graph = union of ``graphs``; each also named).
@@ -87,11 +97,7 @@ def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
     store, bnodes = dataset or dataset_store(graphs)
     raws: list[_Raw] = []
     for q in queries:
-        try:
-            rows = store.query(q.text, use_default_graph_as_union=True)
-        except SyntaxError as exc:
-            raise ValueError(f"{q.path}: invalid SPARQL: {exc}") from None
-        variables = [v.value for v in rows.variables]
+        rows, variables = _select(store, q.text, str(q.path))
         if "focus" not in variables:
             raise ValueError(f"{q.path}: a QC query must select ?focus")
         for row in rows:
@@ -245,11 +251,7 @@ def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
     results: list[list[tuple[Node, Node]]] = []
     focus_cache: dict[URIRef, set[Any]] = {}
     for job in jobs:
-        try:
-            rows = store.query(job.query, use_default_graph_as_union=True)
-        except SyntaxError as exc:
-            raise ValueError(f"the shapes cannot be used: {job.constraint}: invalid SPARQL: {exc}") from None
-        variables = [v.value for v in rows.variables]
+        rows, variables = _select(store, job.query, f"the shapes cannot be used: {job.constraint}")
         by_focus: dict[Any, list[dict[str, Any]]] = {}
         for row in rows:
             vals = {v: row[v] for v in variables if row[v] is not None}
