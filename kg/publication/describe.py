@@ -113,7 +113,12 @@ def describe_ontology(store: ox.Store, ontology_iri: str) -> list[ox.Triple]:
     # written into the filters as an escaped string literal.
     iri = ox.NamedNode(ontology_iri).value
     query = _ONTOLOGY.replace("?ont", str(ox.Literal(iri)))
-    return list(store.query(query, default_graph=[ox.NamedNode(str(GRAPH_ONTOLOGY))]))
+    # in one order whatever the store (pyLODE's page follows the order it is given: an in-memory store, an
+    # on-disk one and an external one return the same triples in different orders); blank nodes, whose
+    # labels differ from store to store, do not count in the order
+    return sorted(store.query(query, default_graph=[ox.NamedNode(str(GRAPH_ONTOLOGY))]),
+                  key=lambda t: tuple("" if isinstance(x, ox.BlankNode) else str(x)
+                                      for x in (t.subject, t.predicate, t.object)))
 
 
 def graph_triples(store: ox.Store, graph: str) -> list[ox.Triple]:
