@@ -50,6 +50,11 @@ class Settings(BaseSettings):
 
     # --- data
     store_path: Path = Field(Path("build/store"), description="The pyoxigraph store written by `kg build`.")
+    store_in_memory_max_quads: int = Field(
+        1_000_000, ge=0, description="A built store of at most this many quads is copied into memory by each "
+        "process that serves or publishes it (the pages, each query worker, `kg publish`), and answered from there: "
+        "4–11 times faster than from disk (docs/scale.md), at ~460 bytes a quad per process; a larger store, or 0, "
+        "is read from disk.")
     remote_store_url: Optional[str] = Field(
         None, description="The http(s) SPARQL query endpoint of an external store the build was pushed to (`kg push`); "
         "when set, the endpoint's workers answer from it instead of `store_path` (`kg serve --store URL`).",

@@ -102,7 +102,7 @@ def _retire_now(size: int, base_rss: int, max_growth: int) -> bool:
     return bool(max_growth and base_rss and _rss() - base_rss > max_growth)
 
 
-def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0) -> None:
+def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0, in_memory_max_quads: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     remote = is_remote(store_path)  # kg serve --store URL: kg/api/remote_backend.py
     isolated = _isolate_network() if isolate and not remote else False
@@ -112,7 +112,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0)
             restrict_connections(store_path)
             store, run = open_remote(store_path)
         else:
-            store = open_store(Path(store_path))
+            store = open_store(Path(store_path), in_memory_max_quads)
         graphs = store_graphs(store)
     except Exception as exc:  # reported to the parent, which logs it
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -189,7 +189,8 @@ class WorkerPool:
     """A fixed number of query worker processes with a deadline per job and a bounded queue."""
 
     def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
-                 start_timeout: float = 120.0, max_rss_growth: int = 0, monitor_interval: float = 0.5):
+                 start_timeout: float = 120.0, max_rss_growth: int = 0, monitor_interval: float = 0.5,
+                 in_memory_max_quads: int = 0):
         self.store_path = store_path if is_remote(store_path) else Path(store_path)
         self.size = size
         self.queue_limit = queue_limit
@@ -197,6 +198,8 @@ class WorkerPool:
         self.start_timeout = start_timeout
         #: bytes a worker's memory may grow past its start before it exits after a job (0: never)
         self.max_rss_growth = max_rss_growth
+        #: a store of at most this many quads: each worker answers from its own copy in memory (0: from disk)
+        self.in_memory_max_quads = in_memory_max_quads
         self.monitor_interval = monitor_interval
         self.recycled = 0  # workers replaced because their memory grew past the limit
         self._ctx = mp.get_context("forkserver")
@@ -216,7 +219,8 @@ class WorkerPool:
     def _spawn(self, store_path: Optional[Path] = None) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
         path, generation = str(store_path or self.store_path), self.generation  # read together, at the start
-        proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network, self.max_rss_growth),
+        proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network, self.max_rss_growth,
+                                                            self.in_memory_max_quads),
                                  daemon=True, name="kg-query-worker")
         proc.start()
         child.close()

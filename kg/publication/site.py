@@ -181,7 +181,8 @@ class Site:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_store(Path(self.settings.store_path))
+                    self._store = open_store(Path(self.settings.store_path),
+                                             getattr(self.settings, "store_in_memory_max_quads", 0))
         return self._store
 
     def status_date(self) -> dt.date:

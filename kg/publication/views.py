@@ -126,6 +126,7 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
                        c=iri)
     out: dict[str, Any] = {"link": site.link(page, iri), "channels": [], "for": [], "purpose": "", "as_of": ""}
     hanging: dict[Any, list[tuple[Any, Any]]] = {}
+    channel_predicates: list[str] = []  # the predicate of each channel, beside out["channels"]
     firsts = []
     for r in rows:
         key = (r["p"], r["o"])
@@ -136,6 +137,8 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             hanging[key].append((r["bp"], r["bo"]))
     for r in firsts:
         p, o = r["p"].value, r["o"]
+        if p not in (R + "contactFor", R + "contactPurpose", R + "informationAsOf"):
+            channel_predicates.append(p)
         if p == R + "contactFor":
             out["for"].append(site.link(page, o.value))
         elif p == R + "contactPurpose":
@@ -164,7 +167,16 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             out["channels"].append(Value(site.label(o.value), o.value, external=True))
         else:
             out["channels"].append(site.link(page, o.value))
+    # in one order whatever the store returns the rows in (an in-memory and an on-disk store differ): email,
+    # telephone, address, then by what they say
+    kinds = {VCARD + "hasEmail": 0, VCARD + "hasTelephone": 1, VCARD + "hasAddress": 2}
+    keyed = sorted(zip(channel_predicates, out["channels"]),
+                   key=lambda pc: (kinds.get(pc[0], 3), pc[1].text, pc[1].href or ""))
+    out["channels"] = [c for _, c in keyed]
     return out
+
+
+VCARD = "http://www.w3.org/2006/vcard/ns#"
 
 
 def _values(site: Site, page: str, subject: str, prop: str) -> list[Value]:

@@ -62,9 +62,17 @@ def release_memory() -> None:
         pass
 
 
-def open_store(store_dir: Path) -> ox.Store:
-    """Open a built store read-only (many processes may do so at once)."""
+def open_store(store_dir: Path, in_memory_max_quads: int = 0) -> ox.Store:
+    """Open a built store read-only (many processes may do so at once). A store of at most
+    ``in_memory_max_quads`` quads (0: none) is copied into memory instead and answered from there: Oxigraph's
+    in-memory store answers Remit's named queries 4–11 times faster than its on-disk store read-only
+    (100k synthetic triples, 166k quads: 1.9 s to copy, ~460 bytes a quad; docs/scale.md)."""
     store_dir = Path(store_dir)
     if not store_dir.is_dir():
         raise FileNotFoundError(f"no built store at {store_dir}: run `kg build` first")
-    return ox.Store.read_only(str(store_dir))
+    store = ox.Store.read_only(str(store_dir))
+    if in_memory_max_quads <= 0 or len(store) > in_memory_max_quads:
+        return store
+    memory = ox.Store()
+    memory.bulk_extend(store.quads_for_pattern(None, None, None, None))
+    return memory
