@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional
 
 from kg.api.jobs import job_error, run_job, store_graphs
 from kg.api.remote_backend import open_remote, restrict_connections
-from kg.rdf.store import open_store, release_memory
+from kg.rdf.store import MemoryCopy, open_store, release_memory
 from kg.settings import is_remote
 
 __all__ = ["WorkerPool", "PoolBusy", "QueryTimeout", "WorkerCrashed", "PoolUnavailable", "start_forkserver"]
@@ -112,13 +112,16 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
             restrict_connections(store_path)
             store, run = open_remote(store_path)
         else:
-            store = open_store(Path(store_path), in_memory_max_quads)
+            store = open_store(Path(store_path))
         graphs = store_graphs(store)
     except Exception as exc:  # reported to the parent, which logs it
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
+    # ready at once, answering from disk; from memory once the copy is made (kg.rdf.store.MemoryCopy)
+    held = MemoryCopy(store, 0 if remote else in_memory_max_quads)
+    del store
     conn.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
-    base_rss = _rss()
+    base_rss, rebased = _rss(), held.copied.is_set()
     while True:
         try:
             job = conn.recv()
@@ -126,8 +129,10 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
             return
         if job is None:
             return
+        if not rebased and held.copied.is_set():  # the copy is the worker's memory now, not a job's growth
+            base_rss, rebased = _rss(), True
         try:
-            outcome = run(store, graphs, job)
+            outcome = run(held.store, graphs, job)
         except RecursionError:
             outcome = job_error(400, "query too complex", "the query is nested too deeply")
         except Exception as exc:

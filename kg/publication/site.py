@@ -33,7 +33,7 @@ from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
 from kg.rdf import datadate
 from kg.rdf.namespaces import REMIT
-from kg.rdf.store import open_store
+from kg.rdf.store import MemoryCopy, open_store
 
 __all__ = ["Site", "DOC_FORMATS", "iri_local_name", "LICENSE_IRI", "ENVIRONMENT", "TEMPLATES"]
 
@@ -164,6 +164,7 @@ class Site:
         #: Where the SPARQL service lives for links from a static site (absolute); None on the server.
         self.service_base = service_base.rstrip("/") if service_base else None
         self._store = store
+        self._held: Optional[MemoryCopy] = None  # a served store being copied into memory (see :attr:`store`)
         self._lock = threading.Lock()
         self._labels: Optional[dict[str, str]] = None
         self._queries: Optional[dict[str, Any]] = None
@@ -181,8 +182,14 @@ class Site:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_store(Path(self.settings.store_path),
-                                             getattr(self.settings, "store_in_memory_max_quads", 0))
+                    limit = getattr(self.settings, "store_in_memory_max_quads", 0)
+                    if self.static:  # kg publish: the copy first, then every page from memory
+                        self._store = open_store(Path(self.settings.store_path), limit)
+                    else:  # a server: answer from disk at once, from memory once copied (kg.rdf.store.MemoryCopy)
+                        self._held = MemoryCopy(open_store(Path(self.settings.store_path)), limit)
+                        self._store = self._held.store
+        if self._held is not None and self._held.copied.is_set() and self._store is not self._held.store:
+            self._store = self._held.store
         return self._store
 
     def status_date(self) -> dt.date:

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import shutil
+import threading
+from itertools import islice
 from pathlib import Path
 
 import pyoxigraph as ox
 
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
-__all__ = ["write_store", "open_store", "release_memory", "DEFAULT_GRAPHS", "default_graph_nodes"]
+__all__ = ["write_store", "open_store", "release_memory", "DEFAULT_GRAPHS", "default_graph_nodes", "MemoryCopy",
+           "copy_to_memory", "fits_in_memory"]
 
 #: The graphs whose union is the default graph of every query Remit serves.
 DEFAULT_GRAPHS: tuple[str, ...] = (str(GRAPH_ONTOLOGY), str(GRAPH_ASSERTED), str(GRAPH_INFERRED), str(GRAPH_DERIVED))
@@ -71,8 +75,50 @@ def open_store(store_dir: Path, in_memory_max_quads: int = 0) -> ox.Store:
     if not store_dir.is_dir():
         raise FileNotFoundError(f"no built store at {store_dir}: run `kg build` first")
     store = ox.Store.read_only(str(store_dir))
-    if in_memory_max_quads <= 0 or len(store) > in_memory_max_quads:
-        return store
+    return copy_to_memory(store) if fits_in_memory(store, in_memory_max_quads) else store
+
+
+def fits_in_memory(store: ox.Store, max_quads: int) -> bool:
+    """Whether ``store`` is to be answered from a copy in memory: at most ``max_quads`` quads (0: never)."""
+    return max_quads > 0 and len(store) <= max_quads
+
+
+#: Quads copied into memory in one call: pyoxigraph holds the GIL for the whole of a call, so a server's
+#: other threads (its answers) wait at most one chunk (~0.1 s) for the copy, not the whole of it.
+COPY_CHUNK = 2_000
+
+
+def copy_to_memory(store: ox.Store) -> ox.Store:
+    """Every quad of ``store`` in a new in-memory store (blank nodes keep their identifiers: a dump and a
+    reload would rename them, and two workers would then name one node differently)."""
     memory = ox.Store()
-    memory.bulk_extend(store.quads_for_pattern(None, None, None, None))
+    quads = store.quads_for_pattern(None, None, None, None)
+    while chunk := list(islice(quads, COPY_CHUNK)):
+        memory.bulk_extend(chunk)
     return memory
+
+
+class MemoryCopy:
+    """A built store that answers from disk at once and from a copy in memory once a background thread has made
+    it (when it has at most ``max_quads`` quads): what a server opens, so it answers within its start-up time
+    and then faster. :attr:`store` is the one to query now; :attr:`copied` is set when the copy is in place
+    (or when there is none to make)."""
+
+    def __init__(self, store: ox.Store, max_quads: int):
+        self.store = store
+        self.copied = threading.Event()
+        if fits_in_memory(store, max_quads):
+            threading.Thread(target=self._copy, name="kg-store-copy", daemon=True).start()
+        else:
+            self.copied.set()
+
+    def _copy(self) -> None:
+        try:
+            # the lowest CPU priority for this thread only (Linux): the server's start-up and answers go first
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        except (AttributeError, OSError):
+            pass
+        try:
+            self.store = copy_to_memory(self.store)
+        finally:
+            self.copied.set()

@@ -84,3 +84,16 @@ def test_pages_from_memory_are_the_pages_from_disk(path: str) -> None:
         else:
             pages.append(pub.html(iri, path) if iri else pub.page(path))
     assert pages[0] and pages[0] == pages[1]
+
+
+def test_a_server_answers_from_disk_at_once_and_from_memory_once_copied(built: Path) -> None:
+    """kg.rdf.store.MemoryCopy (what the pages and each query worker hold): the on-disk store is there at
+    once, the copy takes its place when made, with the same quads; a store over the limit stays on disk."""
+    from kg.rdf.store import MemoryCopy
+
+    disk = open_store(built)
+    held = MemoryCopy(disk, 3)
+    assert held.copied.wait(30)
+    assert held.store is not disk and _quads(held.store) == _quads(disk) and _writable(held.store)
+    over = MemoryCopy(disk, 2)
+    assert over.copied.is_set() and over.store is disk
