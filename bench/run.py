@@ -669,14 +669,20 @@ def bench_http(build: Path, work: Path, clients: int, seconds: float, baselines:
 
 
 def bench_startup(build: Path, work: Path, repeats: int) -> dict[str, Any]:
-    times = []
-    for _ in range(repeats):
-        port = _free_port()
-        proc, t = _start([str(BIN / "kg"), "serve"], _serve_env(build, port),
-                         f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 60, work / "startup.log")
-        _stop(proc)
-        times.append(t)
-    return {"stats": _stats(times)}
+    """From spawning ``kg serve`` to its first answer: as shipped (a store small enough is copied into memory in
+    the background, kg.rdf.store.MemoryCopy) and, side by side, with the store read from disk only
+    (``REMIT_STORE_IN_MEMORY_MAX_QUADS=0``)."""
+    out: dict[str, Any] = {}
+    for key, extra in (("stats", {}), ("from_disk", {"REMIT_STORE_IN_MEMORY_MAX_QUADS": "0"})):
+        times = []
+        for _ in range(repeats):
+            port = _free_port()
+            proc, t = _start([str(BIN / "kg"), "serve"], {**_serve_env(build, port), **extra},
+                             f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 60, work / "startup.log")
+            _stop(proc)
+            times.append(t)
+        out[key] = _stats(times)
+    return out
 
 
 # --------------------------------------------------------------------------------------------- report
@@ -757,7 +763,9 @@ def render(results: dict[str, Any], cap: float) -> str:
                               cell(remit), cell(rde), cell(oxs), tgt, met))
         s = r.get("startup", {}).get("stats")
         if s:
-            lines.append(_row(size, "start-up: kg serve → first answer", _fmt_s(s), "", "", "≤ 2 s",
+            disk = r["startup"].get("from_disk")
+            lines.append(_row(size, "start-up: kg serve → first answer (from disk only: second column)", _fmt_s(s),
+                              _fmt_s(disk) if disk else "", "", "≤ 2 s",
                               "met" if s["median"] <= TARGETS["startup_seconds"] else "missed"))
     return "\n".join(lines) + "\n"
 
