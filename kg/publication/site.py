@@ -541,22 +541,12 @@ class Site:
     def findings(self, page: str, focus: Sequence[str], prefix: Optional[str] = None) -> list[dict[str, Any]]:
         """Validation results (from the validation-report graph) whose focus node is one of ``focus`` or,
         with ``prefix``, any node whose IRI starts with it."""
-        rows = self.select(f"""
-            PREFIX sh: <{SH}>
-            SELECT ?r ?focus ?severity ?message ?path ?shape WHERE {{
-              ?r sh:focusNode ?focus .
-              OPTIONAL {{ ?r sh:resultSeverity ?severity }}
-              OPTIONAL {{ ?r sh:resultMessage ?message }}
-              OPTIONAL {{ ?r sh:resultPath ?path . FILTER(isIRI(?path)) }}
-              OPTIONAL {{ ?r sh:sourceShape ?shape . FILTER(isIRI(?shape)) }}
-              FILTER(isIRI(?focus))
-            }}""", graphs=[str(GRAPH_REPORT)])
-        wanted = set(focus)
+        by_focus = self._report_by_focus()
+        keys = set(focus) | ({f for f in by_focus if f.startswith(prefix)} if prefix else set())
+        rows = [r for _, r in sorted((x for f in keys for x in by_focus.get(f, ())), key=lambda x: x[0])]
         out: dict[Any, dict[str, Any]] = {}
         for r in rows:
             f = r["focus"].value
-            if f not in wanted and not (prefix and f.startswith(prefix)):
-                continue
             item = out.setdefault(r["r"], {"focus": self.link(page, f), "severity": "", "messages": set(),
                                           "path": None, "shape": None})
             if r["severity"] is not None:
@@ -571,6 +561,28 @@ class Site:
         res = [dict(v, messages=sorted(v["messages"])) for v in out.values()]
         res.sort(key=lambda v: (order.get(v["severity"], 3), v["focus"].text, v["messages"]))
         return res
+
+    def _report_by_focus(self) -> dict[str, list[tuple[int, Any]]]:
+        """Every row of the validation report (one query per site: each resource page asks for its own
+        findings, and the report is read once instead of once a page), by focus node, with its place in the
+        answer (so a page lists tied findings in the same order as before)."""
+        memo: Optional[dict[str, list[tuple[int, Any]]]] = self.__dict__.get("_report_memo")
+        if memo is None:
+            rows = self.select(f"""
+                PREFIX sh: <{SH}>
+                SELECT ?r ?focus ?severity ?message ?path ?shape WHERE {{
+                  ?r sh:focusNode ?focus .
+                  OPTIONAL {{ ?r sh:resultSeverity ?severity }}
+                  OPTIONAL {{ ?r sh:resultMessage ?message }}
+                  OPTIONAL {{ ?r sh:resultPath ?path . FILTER(isIRI(?path)) }}
+                  OPTIONAL {{ ?r sh:sourceShape ?shape . FILTER(isIRI(?shape)) }}
+                  FILTER(isIRI(?focus))
+                }}""", graphs=[str(GRAPH_REPORT)])
+            memo = {}
+            for i, r in enumerate(rows):
+                memo.setdefault(r["focus"].value, []).append((i, r))
+            self.__dict__["_report_memo"] = memo
+        return memo
 
     # ------------------------------------------------------------------ lists
     def agreements(self, page: str) -> list[dict[str, Any]]:
