@@ -145,7 +145,9 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
             _send_answer(conn, data)
             size = len(data)
             del data
-            retire = _retire_now(size, base_rss, max_growth)
+            # not while the store is being copied into memory: that growth is the copy, not the job's (a worker
+            # retired for it would start a copy again)
+            retire = rebased and _retire_now(size, base_rss, max_growth)
             conn.send(retire)
         except (BrokenPipeError, OSError):
             return
