@@ -188,9 +188,7 @@ class Site:
                     else:  # a server: answer from disk at once, from memory once copied (kg.rdf.store.MemoryCopy)
                         self._held = MemoryCopy(open_store(Path(self.settings.store_path)), limit)
                         self._store = self._held.store
-        if self._held is not None and self._held.copied.is_set() and self._store is not self._held.store:
-            self._store = self._held.store
-        return self._store
+        return self._held.store if self._held is not None else self._store
 
     def status_date(self) -> dt.date:
         """The day statuses are judged on: :attr:`as_of`, else (the live server) the data date of the store

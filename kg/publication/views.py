@@ -19,6 +19,7 @@ from kg.publication.plaintext import humanise_duration
 from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value,
                             iri_local_name, slug)
 from kg.query.registry import LIST_SEPARATOR, list_columns
+from kg.rdf.namespaces import VCARD
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
 
@@ -126,7 +127,7 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
                        c=iri)
     out: dict[str, Any] = {"link": site.link(page, iri), "channels": [], "for": [], "purpose": "", "as_of": ""}
     hanging: dict[Any, list[tuple[Any, Any]]] = {}
-    channel_predicates: list[str] = []  # the predicate of each channel, beside out["channels"]
+    channels: list[tuple[str, Value]] = []  # (predicate, channel as shown)
     firsts = []
     for r in rows:
         key = (r["p"], r["o"])
@@ -137,8 +138,6 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
             hanging[key].append((r["bp"], r["bo"]))
     for r in firsts:
         p, o = r["p"].value, r["o"]
-        if p not in (R + "contactFor", R + "contactPurpose", R + "informationAsOf"):
-            channel_predicates.append(p)
         if p == R + "contactFor":
             out["for"].append(site.link(page, o.value))
         elif p == R + "contactPurpose":
@@ -146,7 +145,7 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
         elif p == R + "informationAsOf":
             out["as_of"] = o.value
         elif isinstance(o, ox.Literal):
-            out["channels"].append(Value(o.value))
+            channels.append((p, Value(o.value)))
         elif isinstance(o, ox.BlankNode):  # a vcard:Address or a typed telephone: its parts, in vCard order
             order = ["street-address", "locality", "region", "postal-code", "country-name"]
             parts: dict[str, str] = {}
@@ -161,22 +160,18 @@ def _contact(site: Site, page: str, iri: str) -> dict[str, Any]:
                     href = bo.value
             text = ", ".join(parts[k] for k in sorted(parts, key=lambda k: (order.index(k) if k in order
                                                                             else len(order), k)))
-            out["channels"].append(Value(text or (href or "").split(":", 1)[-1] or "(no details)", href,
-                                         external=bool(href)))
+            channels.append((p, Value(text or (href or "").split(":", 1)[-1] or "(no details)", href,
+                                      external=bool(href))))
         elif o.value.startswith(("http://", "https://", "mailto:", "tel:")):
-            out["channels"].append(Value(site.label(o.value), o.value, external=True))
+            channels.append((p, Value(site.label(o.value), o.value, external=True)))
         else:
-            out["channels"].append(site.link(page, o.value))
+            channels.append((p, site.link(page, o.value)))
     # in one order whatever the store returns the rows in (an in-memory and an on-disk store differ): email,
     # telephone, address, then by what they say
-    kinds = {VCARD + "hasEmail": 0, VCARD + "hasTelephone": 1, VCARD + "hasAddress": 2}
-    keyed = sorted(zip(channel_predicates, out["channels"]),
-                   key=lambda pc: (kinds.get(pc[0], 3), pc[1].text, pc[1].href or ""))
-    out["channels"] = [c for _, c in keyed]
+    kinds = {str(VCARD.hasEmail): 0, str(VCARD.hasTelephone): 1, str(VCARD.hasAddress): 2}
+    channels.sort(key=lambda pc: (kinds.get(pc[0], 3), pc[1].text, pc[1].href or ""))
+    out["channels"] = [c for _, c in channels]
     return out
-
-
-VCARD = "http://www.w3.org/2006/vcard/ns#"
 
 
 def _values(site: Site, page: str, subject: str, prop: str) -> list[Value]:
