@@ -434,17 +434,45 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
 #: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention:
 #: ``REPLACE(GROUP_CONCAT(DISTINCT CONCAT(?x, " | "); separator=""), " \\| $", "")``).
 LIST_SEPARATOR = " | "
-_AS_VAR = re.compile(r"\bAS\s+\?(\w+)\s*\)", re.I)
+#: Where a parenthesised expression ends with ``AS ?v``, and the tokens that matter inside one: strings, IRIs
+#: and comments are matched whole so that a bracket, ``?`` or ``#`` inside them is not read as syntax.
+_TOKEN = re.compile(r'''("""(?:[^"\\]|\\.|"(?!""))*"""|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"'''
+                    r'''|<[^<>"{}|^`\\\s]*>|#[^\n]*)|(\()|(\))|\bAS\s+[?$](\w+)\s*(?=\))|[?$](\w+)|\b(GROUP_CONCAT)\b''',
+                    re.I)
 
 
 def list_columns(text: str) -> set[str]:
-    """The projected variables of a query whose expression uses GROUP_CONCAT."""
-    out, start = set(), 0
-    for m in _AS_VAR.finditer(text):
-        if "GROUP_CONCAT" in text[start:m.start()].upper():
-            out.add(m.group(1))
-        start = m.end()
-    return out
+    """The variables a query binds (``(expr AS ?v)``, ``BIND(expr AS ?v)``) with an expression that uses
+    GROUP_CONCAT, or that uses a variable so bound: ``(MAX(COALESCE(?parties0, "")) AS ?parties)`` over a
+    sub-select's ``(GROUP_CONCAT(…) AS ?parties0)`` is a list column too."""
+    frames: list[tuple[set[str], list[bool], list[str]]] = [(set(), [False], [])]  # variables, GROUP_CONCAT?, AS
+    uses: dict[str, set[str]] = {}
+    lists: set[str] = set()
+    for m in _TOKEN.finditer(text):
+        _, opened, closed, bound, var, concat = m.groups()
+        variables, has_concat, named = frames[-1]
+        if opened:
+            frames.append((set(), [False], []))
+        elif closed and len(frames) > 1:
+            frames.pop()
+            if named:
+                uses.setdefault(named[0], set()).update(variables)
+                if has_concat[0]:
+                    lists.add(named[0])
+            frames[-1][0].update(variables)
+            frames[-1][1][0] |= has_concat[0]
+        elif bound:
+            named.append(bound)
+        elif var:
+            variables.add(var)
+        elif concat:
+            has_concat[0] = True
+    grown = True
+    while grown:
+        more = {v for v, used in uses.items() if v not in lists and used & lists}
+        lists |= more
+        grown = bool(more)
+    return lists
 
 
 def ordered_lists(page: ResultPage, text: str) -> ResultPage:
