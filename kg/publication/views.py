@@ -72,6 +72,8 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
                 cells.append(Value(""))
             elif v["type"] == "uri":
                 cells.append(site.link(page, v["value"]))
+            elif (c + "Label") in b:  # a code (``role``) with its words beside it (``roleLabel``): the words
+                cells.append(Value(site.plain(b[c + "Label"]["value"])))
             elif c in lists:  # its parts come sorted (kg.query.registry.ordered_lists); an IRI part reads as its label
                 cells.append(Value(LIST_SEPARATOR.join(site.plain(x) for x in v["value"].split(LIST_SEPARATOR))))
             elif v.get("datatype") == XSD_DURATION:

@@ -29,6 +29,8 @@ HTML = {"accept": "text/html"}
 PREFIXED = re.compile(r"\b(remit|rdfs|rdf|skos|owl|xsd|dcterms|prov|org|vcard|foaf|st|fn|jur|body|doc|setting|"
                       r"agreement|resp|provision|statute|arrangement|id|office|status|event):[A-Za-z]")
 OURS = re.compile(r"https?://w3id\.org/remit/\S*")
+#: Codes a named query returns for programs, with their words beside them (``explain``'s ``role``/``roleLabel``).
+CODES = re.compile(r"(?<![-\w/])(?:responsibility-of-body[12]|agreement-area|agreement-scope|lead-rule)(?![-\w.])")
 #: Per kind of page (the path's first two parts), how many pages to read: every page of the small kinds.
 PER_KIND = 40
 #: Pages made for linked-data publishers, where the IRIs are the content: the ontology's documentation
@@ -45,8 +47,8 @@ def visible(page: str) -> str:
 
 
 def leaks(text: str) -> list[str]:
-    return [m.group(0) for m in OURS.finditer(text)] + [text[max(0, m.start() - 30):m.end() + 30]
-                                                         for m in PREFIXED.finditer(text)]
+    return [m.group(0) for m in OURS.finditer(text)] + [m.group(0) for m in CODES.finditer(text)] + [
+        text[max(0, m.start() - 30):m.end() + 30] for m in PREFIXED.finditer(text)]
 
 
 @pytest.fixture(scope="module")
