@@ -30,6 +30,7 @@ from markupsafe import Markup
 
 from kg.publication.site import FN_PREFIX, R, ST_PREFIX, Site, Value, slug
 from kg.publication.views import OVERLAP_KEY, matrix_cells
+from kg.query.registry import ALL_ROWS
 from kg.rdf.namespaces import ID
 
 __all__ = ["NETWORK_PATH", "OVERLAPS_CHART_PATH", "PAGE_PATHS", "MAX_DRAWN", "network", "order_bipartite",
@@ -98,7 +99,7 @@ def network(site: Site) -> Network:
         a, b = r["a"].value, r["b"].value
         edges.setdefault((b, a), Edge(b, a)).party = True
     leads: dict[str, set[str]] = {}
-    res = site.run_named("leads", {}, limit=10_000_000)
+    res = site.run_named("leads", {}, limit=ALL_ROWS)
     for row in (res.rows if res is not None else []):
         a, lead = (row.get("agreement") or {}).get("value", ""), (row.get("lead") or {}).get("value", "")
         kind = (row.get("kind") or {}).get("value", "")

@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from kg.publication.site import ST_PREFIX, Site, Value, slug
 from kg.publication.views import OVERLAP_KEY, matrix_cells
-from kg.query.registry import LIST_SEPARATOR
+from kg.query.registry import ALL_ROWS, LIST_SEPARATOR
 from kg.rdf.namespaces import ID
 
 __all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path", "card_csv_paths",
@@ -149,7 +149,7 @@ def _matrix_rows(site: Site) -> list[dict[str, Any]]:
     """Every row of the ``remit-matrix`` named query on the status date (responsibilities in force)."""
     memo = _memo(site, "matrix")
     if "rows" not in memo:
-        res = site.run_named("remit-matrix", {}, limit=10_000_000)
+        res = site.run_named("remit-matrix", {}, limit=ALL_ROWS)
         memo["rows"] = list(res.rows) if res is not None else []
     return memo["rows"]
 

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 from kg.publication.plaintext import humanise_duration
 from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value,
                             iri_local_name, slug)
-from kg.query.registry import LIST_SEPARATOR, list_columns
+from kg.query.registry import ALL_ROWS, LIST_SEPARATOR, list_columns
 from kg.rdf.namespaces import VCARD
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
@@ -323,8 +323,6 @@ def _cell_path(st: str, fn: str) -> Optional[str]:
     return f"/matrix/{s}/{f}.html" if s and f else None
 
 
-#: Enough rows for every overlap of a national graph in one page (the named queries' own cap is for people).
-_ALL_ROWS = 10_000_000
 #: The columns that identify one overlap (one pair of bodies, their functions, setting type, jurisdiction).
 OVERLAP_KEY = ("body1", "function1", "body2", "function2", "settingType", "jurisdiction")
 
@@ -335,7 +333,7 @@ def _value(b: dict[str, Any], col: str) -> str:
 
 def _all_rows(site: Site, name: str, params: Optional[dict[str, str]] = None) -> Optional[list[dict[str, Any]]]:
     """Every row of a named query (the site's status date as ``asOf``); None when the query is absent."""
-    res = site.run_named(name, params or {}, limit=_ALL_ROWS)
+    res = site.run_named(name, params or {}, limit=ALL_ROWS)
     return None if res is None else list(res.rows)
 
 

@@ -53,13 +53,16 @@ __all__ = [
     "Param", "NamedQuery", "ResultPage", "QueryFileError", "ParamError",
     "load_queries", "parse_named_query", "bind_params", "select_page", "run_named",
     "page_to_csv", "page_to_markdown", "page_to_json", "term_to_json", "term_display", "PARAM_TYPES", "CHOICES",
-    "MAX_LIMIT", "RESERVED", "DATA_DATE_DEFAULT", "LIST_SEPARATOR", "list_columns", "ordered_lists",
+    "MAX_LIMIT", "ALL_ROWS", "RESERVED", "DATA_DATE_DEFAULT", "LIST_SEPARATOR", "list_columns", "ordered_lists",
 ]
 
 PARAM_TYPES = ("iri", "date", "string", "int")
 #: The kinds of term an IRI parameter's drop-down can list (``choices:`` in the header).
 CHOICES = ("setting-type", "jurisdiction", "establishment", "body", "function", "agreement", "agreement-status")
 MAX_LIMIT = 1000
+#: The limit for "every row" (a page that lists a whole answer): no dataset reaches it, and an external
+#: store's adapter leaves a LIMIT this large out (Virtuoso refuses a sorted LIMIT above 10,000: SR353).
+ALL_ROWS = 1_000_000_000
 #: Request parameters with a meaning of their own; no query parameter may use these names.
 RESERVED = frozenset({"limit", "offset", "format", "output"})
 XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -476,15 +479,18 @@ def list_columns(text: str) -> set[str]:
 
 
 def ordered_lists(page: ResultPage, text: str) -> ResultPage:
-    """``page`` with each GROUP_CONCAT cell's parts in sorted order. GROUP_CONCAT has no defined order (SPARQL
-    1.1 §18.5.1.7): Oxigraph's differs between processes, so without this one question could answer with its
-    sources in one order on the command line and in another on the endpoint, or in another run."""
+    """``page`` with each GROUP_CONCAT cell's parts in sorted order, empty parts left out. GROUP_CONCAT has no
+    defined order (SPARQL 1.1 §18.5.1.7): Oxigraph's differs between processes, so without this one question
+    could answer with its sources in one order on the command line and in another on the endpoint, or in
+    another run. An empty part says nothing; Virtuoso 7 makes one where a list's value is unbound in one row
+    of the group (``overlaps``' ``leadLabel``: " | CQC | HMI Prisons")."""
     lists = list_columns(text) & set(page.columns)
     for row in page.rows:
         for c in lists:
             cell = row.get(c)
             if cell is not None and LIST_SEPARATOR in cell["value"]:
-                row[c] = {**cell, "value": LIST_SEPARATOR.join(sorted(cell["value"].split(LIST_SEPARATOR)))}
+                parts = sorted(p for p in cell["value"].split(LIST_SEPARATOR) if p)
+                row[c] = {**cell, "value": LIST_SEPARATOR.join(parts)}
     return page
 
 

@@ -33,7 +33,7 @@ from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from kg.query.registry import (
-    MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, ordered_lists, page_bounds,
+    ALL_ROWS, MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, ordered_lists, page_bounds,
 )
 from kg.query.binding import bind_with_values, scan
 from kg.query.terms import needs_store, resolve_bindings
@@ -72,7 +72,7 @@ _SAME_TERM = r"sameTerm\(\s*[?$]\w+\s*,\s*[?$]\w+\s*\)"
 _COALESCE_SAME_TERMS = re.compile(r"\bCOALESCE\(\s*(" + _SAME_TERM + r"(?:\s*\|\|\s*" + _SAME_TERM + r")*)\s*,\s*true\s*\)",
                                   re.I)
 _BIG_LIMIT = re.compile(r"\bLIMIT\s+(\d{10,})", re.I)
-_VIRTUOSO_MAX_LIMIT = 1_000_000_000  # a LIMIT this large or larger is no limit
+_VIRTUOSO_MAX_LIMIT = ALL_ROWS  # a LIMIT this large or larger is no limit
 _STRLEN = re.compile(r"\bSTRLEN\s*\(", re.I)
 _OPERATOR_BEFORE = re.compile(r"(<=|>=|!=|<|>|=)\s*$")
 

@@ -32,8 +32,10 @@ def test_ordered_lists_sorts_each_list_cell_and_nothing_else() -> None:
         {"a": {"type": "literal", "value": "b | a"}, "xs": {"type": "literal", "value": "c | b | a"}},
         {"a": {"type": "literal", "value": "z"}},
     ])
+    page.rows.append({"a": {"type": "literal", "value": "q"}, "xs": {"type": "literal", "value": " | d | c"}})
     out = ordered_lists(page, text)
     assert out.rows[0]["xs"]["value"] == "a | b | c"
+    assert out.rows[2]["xs"]["value"] == "c | d"  # an empty part (Virtuoso's, for an unbound value) is left out
     assert out.rows[0]["a"]["value"] == "b | a"  # not a GROUP_CONCAT column: left as the engine gave it
     assert "xs" not in out.rows[1]
 

@@ -13,6 +13,7 @@ from the standard, ``kg.query.remote`` adapts (see docs/scale.md, "Virtuoso"); t
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,6 @@ def _sample_establishment(store: ox.Store) -> dict[str, str]:
 VIRTUOSO_DEPARTS = {
     "agreement-overlaps": "SP031: SPARQL compiler: IRI() built-in function can not use boolean expression",
     "unremade-agreements": "SP031: SPARQL compiler: IRI() built-in function can not use boolean expression",
-    "overlaps": "SQ156: Internal Optimized compiler error",
     "powers-without-agreement": "SQ074",
     "leads": "values",    # leadLabel unbound where IF(BOUND(?lead), ..., "none named") gives "none named"
 }
@@ -192,21 +192,34 @@ def test_serve_answers_named_queries_like_the_embedded_store(embedded: Server, s
 
 def test_pages_over_virtuoso(embedded: Server, served: Server) -> None:  # noqa: F811
     """The publication over Virtuoso (kg.api.remote_site; the full comparison is test_remote_pages.py on an
-    Oxigraph server). Pages whose queries Virtuoso answers are the embedded store's; pages that run a query
-    Virtuoso refuses (the home page, the matrix) are a 502 that names no address, never a page with rows
-    missing. pyLODE's ontology page (and so the anchors of links to ontology terms) is the same too since
-    the ontology's triples reach it in one order whatever the store (it differed before 2026-12-03)."""
-    for path in ("/agreements.html", "/ui", "/context.jsonld", "/def.html", "/bodies.html"):
-        mine = httpx.get(embedded.url + path, timeout=120, headers={"Accept": "text/html"})
-        theirs = httpx.get(served.url + path, timeout=120, headers={"Accept": "text/html"})
-        assert mine.status_code == theirs.status_code == 200, (path, theirs.text[:300])
-        assert theirs.text == mine.text, path
+    Oxigraph server): every kind of page is the embedded store's, byte for byte. Regression: until 2026-12-03
+    the home page, the matrix and its cells, body, setting, place and network pages were a 502 on Virtuoso
+    (its compiler failed on ``overlaps``' lead column, "SQ156 Bad dfe", and it refused the network page's
+    sorted LIMIT of 10,000,001 rows, "SR353"). pyLODE's ontology page (and so the anchors of links to
+    ontology terms) is the same since the ontology's triples reach it in one order whatever the store."""
+    def get(server: Server, path: str) -> httpx.Response:
+        return httpx.get(server.url + path, timeout=180, headers={"Accept": "text/html"})
+
+    matrix, places = get(embedded, "/matrix.html").text, get(embedded, "/places/index.html").text
+    cells = sorted(set(re.findall(r'href="(matrix/[^"]+\.html)"', matrix)))[:2]
+    place_pages = sorted(p for p in set(re.findall(r'href="([^"/]+/[^"/]+\.html)"', places)))[:2]
+    assert cells and place_pages
+    paths = ["/index.html", "/matrix.html", "/network.html", "/charts/overlaps.html", "/places/index.html",
+             "/agreements.html", "/bodies.html", "/ui", "/context.jsonld", "/def.html",
+             "/id/body/synth-body-0001.html", "/id/setting/synth-setting-000001.html",
+             *("/" + c for c in cells), *("/places/" + p for p in place_pages)]
+    differ = {}
+    for path in paths:
+        mine, theirs = get(embedded, path), get(served, path)
+        assert mine.status_code == 200, path
+        assert theirs.status_code == 200, (path, theirs.text[:300])
+        if theirs.text != mine.text:
+            differ[path] = next((a, b) for a, b in zip(mine.text.splitlines(), theirs.text.splitlines()) if a != b)
+    # the network page draws the `leads` rows, whose leadLabel Virtuoso departs on (VIRTUOSO_DEPARTS, and
+    # docs/scale.md): every other page is the embedded store's
+    assert set(differ) == {"/network.html"}, differ
     r = httpx.get(served.url + "/id/body/no-such-body", timeout=60, headers={"Accept": "text/plain"})
     assert r.status_code == 404
-    for path in ("/index.html", "/matrix.html"):
-        r = httpx.get(served.url + path, timeout=120, headers={"Accept": "application/json"})
-        assert r.status_code == 502 and r.json()["title"] == "the SPARQL store did not answer", path
-        assert "127.0.0.1" not in r.text  # the store's address stays in the log
 
 
 def test_the_virtuoso_adapter_keeps_the_meaning() -> None:
