@@ -388,7 +388,7 @@ def check(
     """Check a draft agreement against the graph (shapes, QC, rule checks, impact); exit 1 at --fail-on, 2 on bad input."""
     from kg.pipeline.layout import steps_reported
     from kg.progress import Progress
-    from kg.revision.check import CHECK_FORMATS, parse_args_check, run_check_command
+    from kg.revision.check import parse_args_check, run_check_command
     from kg.settings import is_remote
 
     try:

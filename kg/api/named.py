@@ -27,7 +27,7 @@ from kg.api.errors import error_response
 from kg.api.sparql import SparqlEndpoint
 from kg.publication.questions import render_question, render_questions
 from kg.publication.site import Site
-from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json, term_display
+from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json
 from kg.query.spreadsheet import XLSX_MEDIA_TYPE, page_to_xlsx
 
 __all__ = ["make_named_router", "render_table"]

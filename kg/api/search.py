@@ -26,7 +26,6 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kg.api.conneg import parse_accept
-from kg.api.errors import error_response
 from kg.publication.site import Site
 from kg.search.index import index_path
 from kg.search.query import MAX_LIMIT, MAX_QUERY, IndexMissing, Results, SearchError, SearchTimeout, search

@@ -4,7 +4,6 @@ nothing it does not cover) and the planted gaps of a 10k-triple synthetic graph 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -33,7 +32,7 @@ def test_parse_size() -> None:
 
 def test_deterministic_and_sized(tmp_path: Path) -> None:
     a = synthesize(tmp_path / "a", 4000, seed=5)
-    b = synthesize(tmp_path / "b", 4000, seed=5)
+    synthesize(tmp_path / "b", 4000, seed=5)
     c = synthesize(tmp_path / "c", 4000, seed=6)
     assert _files(tmp_path / "a") == _files(tmp_path / "b")
     assert _files(tmp_path / "a") != _files(tmp_path / "c")

@@ -17,7 +17,7 @@ from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from kg.pipeline.load import load_turtle
-from kg.rdf.namespaces import RDF, RSH, SH
+from kg.rdf.namespaces import RDF, SH
 from kg.pipeline.owlrl_reason import closure
 
 __all__ = [

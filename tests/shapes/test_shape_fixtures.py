@@ -13,7 +13,7 @@ from kg.pipeline.load import load_turtle
 from kg.rdf.namespaces import RSH, SH
 
 from shapes_harness import (
-    FIXTURES_DIR, Result, expected_results, fixture_paths, node_shapes, results_of, shape_family,
+    FIXTURES_DIR, expected_results, fixture_paths, node_shapes, results_of, shape_family,
     shapes_graph, validate,
 )
 

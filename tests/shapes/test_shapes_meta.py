@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pyshacl
 import pytest
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from kg.pipeline.load import load_turtle
 from kg.rdf.namespaces import OWL, RDF, RDFS, REMIT, RSH, SH
