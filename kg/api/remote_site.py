@@ -39,24 +39,20 @@ from urllib.error import HTTPError, URLError
 
 import pyoxigraph as ox
 from SPARQLWrapper import POST, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed, SPARQLWrapperException
 
 from kg.api.errors import error_response
 from kg.query.binding import TermSpec, bind_with_values, scan
-from kg.query.remote import adapt_query, detect_dialect
+from kg.query.remote import StoreUnavailable, adapt_query, detect_dialect
 from kg.rdf.namespaces import GRAPH_META
 
-__all__ = ["SiteStore", "StoreUnavailable", "install_remote_publication", "bind_substitutions"]
+__all__ = ["SiteStore", "install_remote_publication", "bind_substitutions"]
 
 log = logging.getLogger("kg.api.remote_site")
 
 _ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
 _ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
-
-class StoreUnavailable(RuntimeError):
-    """The external store could not be reached, failed, or refused a page's query."""
 
 
 def _spec(term: Any) -> TermSpec:
@@ -147,7 +143,8 @@ class SiteStore:
             response = sw.query().response
         except SPARQLWrapperException as exc:
             raise StoreUnavailable(f"{self.endpoint}: the store refused or failed a page's query: "
-                                   f"{str(exc).strip()[:600]}") from None
+                                   f"{str(exc).strip()[:600]}",
+                                   refused=isinstance(exc, (QueryBadFormed, EndPointInternalError))) from None
         except HTTPError as exc:
             raise StoreUnavailable(f"{self.endpoint}: the store answered HTTP {exc.code}") from None
         except (URLError, socket.timeout, ConnectionError, OSError) as exc:

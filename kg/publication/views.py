@@ -8,6 +8,7 @@ plain dict for its Jinja template. Queries run on the store's default graph; nam
 from __future__ import annotations
 
 import calendar
+import logging
 import datetime as dt
 import re
 from typing import Any, Optional
@@ -19,7 +20,10 @@ from kg.publication.plaintext import humanise_duration
 from kg.publication.site import (FN_PREFIX, R, ST_PREFIX, Site, Value,
                             iri_local_name, slug)
 from kg.query.registry import ALL_ROWS, LIST_SEPARATOR, list_columns
+from kg.query.remote import StoreUnavailable
 from kg.rdf.namespaces import VCARD
+
+log = logging.getLogger(__name__)
 
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
 
@@ -53,8 +57,19 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
                 mentions: Optional[set[str]] = None) -> Optional[dict[str, Any]]:
     """Run a named query and shape it as a table (IRIs as labelled links). ``mentions`` keeps only rows that
     mention one of those IRIs. None when the query does not exist."""
+    refused: dict[str, str] = site.__dict__.setdefault("_refused_questions", {})  # per site: one store version
+    if name in refused:
+        return {"name": name, "error": refused[name], "columns": [], "rows": [], "summary": ""}
     try:
         res = site.run_named(name, params)
+    except StoreUnavailable as exc:
+        if not exc.refused:  # the store cannot be reached: the whole page is a 502
+            raise
+        # an external store that refuses this question (Virtuoso 7's compiler on reviews-due) refuses it for
+        # every page: say so here, and on later pages without asking again; its address stays in the log
+        log.warning("the store refused the named query %r on a page: %s", name, exc)
+        refused[name] = STORE_REFUSED
+        return {"name": name, "error": STORE_REFUSED, "columns": [], "rows": [], "summary": ""}
     except Exception as exc:  # a malformed or failing named query must not take the page down
         return {"name": name, "error": str(exc), "columns": [], "rows": [], "summary": ""}
     if res is None:
@@ -88,6 +103,8 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
 
 
 XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
+#: What a page says where the external store refused one of its questions.
+STORE_REFUSED = "the SPARQL store that holds the data could not answer it (the server's log says why)"
 
 
 def _shown_columns(columns: list[str], params: dict[str, str]) -> list[int]:

@@ -40,7 +40,7 @@ from kg.query.terms import needs_store, resolve_bindings
 from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_META
 from kg.rdf.store import DEFAULT_GRAPHS
 
-__all__ = ["DIALECTS", "RemoteError", "RemoteStore", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
+__all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
            "run_named_remote", "run_named_query_remote"]
 
 
@@ -50,6 +50,16 @@ _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 class RemoteError(Exception):
     """The external store could not answer; the message names the endpoint and what it said."""
+
+
+class StoreUnavailable(RuntimeError):
+    """The external store could not be reached or failed while a page was made (a 502 for the page), or
+    ``refused`` one query: it answered, with an error for that query (a parser's 400, an engine's 500), so the
+    page can say that this one question has no answer there and show the rest."""
+
+    def __init__(self, message: str, refused: bool = False):
+        super().__init__(message)
+        self.refused = refused
 
 
 # --------------------------------------------------------------------------------------------- text
