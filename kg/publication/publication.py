@@ -37,6 +37,7 @@ from kg.publication.publish import (CACHE_FORMAT, DATASET_IRI, LICENSE, Dump, bu
 from kg.publication.site import FN_PREFIX, ST_PREFIX, STATIC, Site, iri_local_name
 from kg.publication.questions import question_title
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_SHAPES, ONTOLOGY_IRI, RSH
+from kg.rdf.store import fits_in_memory
 
 log = logging.getLogger(__name__)
 
@@ -527,7 +528,8 @@ class StaticWriter:
                 "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"%s\")) }" % RSH)}
         return sorted(i for i in iris if site.iri_to_path(i) is not None)
 
-    def write_all(self) -> dict[str, int]:
+    def _write_site_pages(self) -> None:
+        """The home, list, matrix, picture and place pages and the ontology documentation."""
         pub, site = self.pub, self.pub.site
         for path in ["/index.html", "/agreements.html", "/bodies.html", "/matrix.html", "/dumps/index.html",
                      *pictures.PAGE_PATHS, *pub.cell_paths()]:
@@ -546,14 +548,29 @@ class StaticWriter:
             self._write(f"/def.{ext}", data, "documents")
         self._write("/def/index.html", _REDIRECT.format(to="../def.html"))
         self._said("wrote the home, list, matrix, picture and place pages and the ontology documentation")
+
+    def write_all(self) -> dict[str, int]:
+        pub = self.pub
         iris = self.resources()
         ctx = mp.get_context("fork")
         done = ctx.Value("i", 0)
+        pool, running = None, None
         if self.jobs > 1 and len(iris) >= 2 * _MIN_SHARE:
-            # Each resource's files depend on nothing but the store: forked workers, each with its own
-            # read-only store and site, write an equal share (the same bytes as one process writes)
-            with ctx.Pool(self.jobs, initializer=_share_counter, initargs=(done,)) as pool:
-                running = pool.map_async(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+            # Each resource's files depend on nothing but the store: forked workers write an equal share (the
+            # same bytes as one process writes), started first so that they run while this process writes the
+            # site-wide pages below. A store copied into memory is theirs by the fork (with what this process
+            # has looked up so far); a store on disk is opened afresh by each (an open store is not to be forked)
+            global _FORKED_FROM
+            in_memory = fits_in_memory(pub.store, getattr(pub.settings, "store_in_memory_max_quads", 0))
+            _FORKED_FROM = self if in_memory else None
+            try:
+                pool = ctx.Pool(self.jobs, initializer=_share_counter, initargs=(done,))
+            finally:
+                _FORKED_FROM = None
+            running = pool.map_async(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+        self._write_site_pages()
+        if pool is not None and running is not None:
+            with pool:
                 while not running.ready():
                     running.wait(PROGRESS_SECONDS)
                     if not running.ready():
@@ -602,10 +619,21 @@ def _share_counter(done: Any) -> None:
     _done = done
 
 
+#: In the parent while it forks the workers: its writer, when its store is a copy in memory (the workers use it).
+_FORKED_FROM: Optional["StaticWriter"] = None
+
+
 def _write_share(job: tuple[tuple[Any, ...], list[str]]) -> dict[str, int]:
-    """In a forked worker: open the store afresh and write these resources' files; return the counts."""
+    """In a forked worker: write these resources' files with the parent's writer (its store in memory and
+    what it has looked up, copied by the fork), or with a new one over the store opened afresh; return the
+    counts of this worker's files."""
     (settings, outdir, service_base, as_of, as_of_basis), iris = job
-    writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis, jobs=1)
+    if _FORKED_FROM is not None:
+        writer = _FORKED_FROM
+        writer.counts = {kind: 0 for kind in writer.counts}
+    else:
+        writer = StaticWriter(settings, outdir, service_base=service_base, as_of=as_of, as_of_basis=as_of_basis,
+                              jobs=1)
     writer.write_resources(iris, _done)
     return dict(writer.counts)
 

@@ -183,6 +183,21 @@ def test_publish_never_reads_the_clock_and_is_byte_identical(published: tuple[Pa
     assert "Judged as of" in one["id/agreement/fixture-alpha-beta.html"].decode("utf-8")
 
 
+def test_workers_over_a_store_on_disk_write_the_same_bytes(published: tuple[Path, dict[str, int]], tmp_path: Path,
+                                                           store_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forked workers use the parent's store when it is a copy in memory, and open the store afresh when it is
+    on disk (a store folder too large to copy, ``REMIT_STORE_IN_MEMORY_MAX_QUADS=0`` here): the same bytes."""
+    import kg.publication.publication
+    from kg.publication.publication import publish_site
+
+    settings = _without_clock(monkeypatch, store_path).model_copy(update={"store_in_memory_max_quads": 0})
+    monkeypatch.setattr(kg.publication.publication, "_MIN_SHARE", 1)
+    site_one, counts = published
+    assert publish_site(settings, tmp_path / "disk", service_base="https://remit.example", jobs=2) == counts
+    one, disk = _tree(site_one), _tree(tmp_path / "disk")
+    assert one.keys() == disk.keys() and [k for k in one if one[k] != disk[k]] == []
+
+
 def _publish_cli(out: Path, store_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full = dict(os.environ, REMIT_STORE_PATH=str(store_path), REMIT_QUERIES_DIR=str(ROOT / "queries"), **env)
     if "SOURCE_DATE_EPOCH" not in env:
