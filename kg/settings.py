@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         "process that serves or publishes it (the pages, each query worker, `kg publish`), and answered from there: "
         "4–11 times faster than from disk (docs/scale.md), at ~460 bytes a quad per process; a larger store, or 0, "
         "is read from disk.")
+    store_copy_delay_seconds: float = Field(
+        3.0, ge=0, description="Seconds a serving process waits after opening the store before it begins the copy "
+        "into memory (`store_in_memory_max_quads`): it answers from disk meanwhile, and its start-up is not "
+        "slowed by the copy (docs/scale.md). `kg publish` copies at once.")
     remote_store_url: Optional[str] = Field(
         None, description="The http(s) SPARQL query endpoint of an external store the build was pushed to (`kg push`); "
         "when set, the endpoint's workers answer from it instead of `store_path` (`kg serve --store URL`).",

@@ -50,7 +50,8 @@ class SparqlEndpoint:
         self.pool = WorkerPool(settings.remote_store_url or settings.store_path, settings.workers, settings.queue_limit,
                                isolate_network=settings.isolate_workers_network,  # remote: kg/api/remote_backend.py
                                max_rss_growth=settings.worker_max_rss_growth_mb << 20,
-                               in_memory_max_quads=settings.store_in_memory_max_quads)
+                               in_memory_max_quads=settings.store_in_memory_max_quads,
+                               copy_delay=settings.store_copy_delay_seconds)
         self.budget = ClientBudget(settings.client_budget_seconds)
         self.queries: dict[str, NamedQuery] = {}
         #: triples per named graph (the service description's VoID figures): counted on first use, not at

@@ -102,7 +102,8 @@ def _retire_now(size: int, base_rss: int, max_growth: int) -> bool:
     return bool(max_growth and base_rss and _rss() - base_rss > max_growth)
 
 
-def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0, in_memory_max_quads: int = 0) -> None:
+def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0, in_memory_max_quads: int = 0,
+                 copy_delay: float = 0.0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     remote = is_remote(store_path)  # kg serve --store URL: kg/api/remote_backend.py
     isolated = _isolate_network() if isolate and not remote else False
@@ -118,7 +119,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
     # ready at once, answering from disk; from memory once the copy is made (kg.rdf.store.MemoryCopy)
-    held = MemoryCopy(store, 0 if remote else in_memory_max_quads)
+    held = MemoryCopy(store, 0 if remote else in_memory_max_quads, copy_delay)
     del store
     conn.send(("ready", {"pid": os.getpid(), "network_isolated": isolated}))
     base_rss, rebased = _rss(), held.copied.is_set()
@@ -197,7 +198,7 @@ class WorkerPool:
 
     def __init__(self, store_path: Path, size: int, queue_limit: int, *, isolate_network: bool = True,
                  start_timeout: float = 120.0, max_rss_growth: int = 0, monitor_interval: float = 0.5,
-                 in_memory_max_quads: int = 0):
+                 in_memory_max_quads: int = 0, copy_delay: float = 0.0):
         self.store_path = store_path if is_remote(store_path) else Path(store_path)
         self.size = size
         self.queue_limit = queue_limit
@@ -207,6 +208,8 @@ class WorkerPool:
         self.max_rss_growth = max_rss_growth
         #: a store of at most this many quads: each worker answers from its own copy in memory (0: from disk)
         self.in_memory_max_quads = in_memory_max_quads
+        #: seconds a new worker answers from disk before it begins its copy (kg.rdf.store.MemoryCopy)
+        self.copy_delay = copy_delay
         self.monitor_interval = monitor_interval
         self.recycled = 0  # workers replaced because their memory grew past the limit
         self._ctx = mp.get_context("forkserver")
@@ -227,7 +230,7 @@ class WorkerPool:
         parent, child = self._ctx.Pipe(duplex=True)
         path, generation = str(store_path or self.store_path), self.generation  # read together, at the start
         proc = self._ctx.Process(target=_worker_main, args=(child, path, self.isolate_network, self.max_rss_growth,
-                                                            self.in_memory_max_quads),
+                                                            self.in_memory_max_quads, self.copy_delay),
                                  daemon=True, name="kg-query-worker")
         proc.start()
         child.close()

@@ -186,7 +186,8 @@ class Site:
                     if self.static:  # kg publish: the copy first, then every page from memory
                         self._store = open_store(Path(self.settings.store_path), limit)
                     else:  # a server: answer from disk at once, from memory once copied (kg.rdf.store.MemoryCopy)
-                        self._held = MemoryCopy(open_store(Path(self.settings.store_path)), limit)
+                        self._held = MemoryCopy(open_store(Path(self.settings.store_path)), limit,
+                                                getattr(self.settings, "store_copy_delay_seconds", 0.0))
                         self._store = self._held.store
         return self._held.store if self._held is not None else self._store
 

@@ -11,6 +11,7 @@ import gc
 import os
 import shutil
 import threading
+import time
 from itertools import islice
 from pathlib import Path
 
@@ -100,19 +101,23 @@ def copy_to_memory(store: ox.Store) -> ox.Store:
 
 class MemoryCopy:
     """A built store that answers from disk at once and from a copy in memory once a background thread has made
-    it (when it has at most ``max_quads`` quads): what a server opens, so it answers within its start-up time
-    and then faster. :attr:`store` is the one to query now; :attr:`copied` is set when the copy is in place
+    it (when it has at most ``max_quads`` quads), beginning ``delay`` seconds after it is opened: what a server
+    opens, so it answers within its start-up time and then faster. :attr:`store` is the one to query now; :attr:`copied` is set when the copy is in place
     (or when there is none to make)."""
 
-    def __init__(self, store: ox.Store, max_quads: int):
+    def __init__(self, store: ox.Store, max_quads: int, delay: float = 0.0):
         self.store = store
         self.copied = threading.Event()
+        self.delay = delay
         if fits_in_memory(store, max_quads):
             threading.Thread(target=self._copy, name="kg-store-copy", daemon=True).start()
         else:
             self.copied.set()
 
     def _copy(self) -> None:
+        # ``delay`` seconds first: the copy needs the interpreter for every chunk of quads (and each process
+        # makes its own), so begun at once it slowed a server's start-up by ~1.6 s at 100k (docs/scale.md)
+        time.sleep(self.delay)
         try:
             # the lowest CPU priority for this thread only (Linux): the server's start-up and answers go first
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)

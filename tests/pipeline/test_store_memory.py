@@ -97,3 +97,8 @@ def test_a_server_answers_from_disk_at_once_and_from_memory_once_copied(built: P
     assert held.store is not disk and _quads(held.store) == _quads(disk) and _writable(held.store)
     over = MemoryCopy(disk, 2)
     assert over.copied.is_set() and over.store is disk
+    # with a delay (REMIT_STORE_COPY_DELAY_SECONDS: a server's start-up goes first) the disk store answers until
+    # the delay is over and the copy made
+    later = MemoryCopy(disk, 3, delay=1.0)
+    assert not later.copied.wait(0.5) and later.store is disk
+    assert later.copied.wait(30) and later.store is not disk and _quads(later.store) == _quads(disk)
