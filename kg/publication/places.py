@@ -13,8 +13,8 @@ telephone, email or address is shown). Every page is plain English: labels, neve
 from __future__ import annotations
 
 import codecs
-import dataclasses
 import csv
+import dataclasses
 import io
 import re
 from typing import Any, Iterable, Optional
@@ -316,7 +316,7 @@ def _card_keys(site: Site) -> dict[str, tuple[tuple[str, str], ...]]:
 def _establishment_answer(site: Site, iri: str) -> Any:
     """The ``establishment`` question's answer for ``iri``, asked once for each group of establishments alike
     in everything it reads of them (:func:`_card_keys`): the others get the group's rows with their own IRI.
-    At 100k synthetic triples 2,971 cards ask it for 2,971 establishments in N groups (docs/scale.md)."""
+    At 100k synthetic triples the 2,958 establishments fall into 120 groups (docs/publication.md)."""
     key = _card_keys(site).get(iri)
     answers = _memo(site, "card-answers")
     if key is None or key not in answers:

@@ -8,8 +8,8 @@ plain dict for its Jinja template. Queries run on the store's default graph; nam
 from __future__ import annotations
 
 import calendar
-import logging
 import datetime as dt
+import logging
 import re
 from typing import Any, Optional
 from urllib.parse import urlencode

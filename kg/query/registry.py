@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -44,7 +45,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyoxigraph as ox
 
 from kg.query.terms import ParamError, check_term_text, needs_store, resolve_bindings
-from kg.query.binding import TermSpec, bind_with_values
+from kg.query.binding import TermSpec, bind_with_values, scan
 from kg.rdf.rq import HeaderError, read_header
 from kg.rdf.namespaces import PREFIXES
 from kg.rdf.store import default_graph_nodes, open_store
@@ -412,6 +413,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
             cols = [v.value for v in res.variables]
             return [{c: term_to_json(sol[c]) for c in cols if sol[c] is not None} for sol in res]
         bindings = resolve_bindings(select, bindings)
+    written = text
     text, paged = place_page(text, limit, offset)
     if paged:
         offset_in_result = 0
@@ -431,28 +433,30 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
             break
         rows.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
     return ordered_lists(ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
-                                    params={k: v[1] for k, v in bindings.items()}), text)
+                                    params={k: v[1] for k, v in bindings.items()}), written)
 
 
 #: How the named queries join the values of a GROUP_CONCAT column (``queries/*.rq`` convention:
 #: ``REPLACE(GROUP_CONCAT(DISTINCT CONCAT(?x, " | "); separator=""), " \\| $", "")``).
 LIST_SEPARATOR = " | "
-#: Where a parenthesised expression ends with ``AS ?v``, and the tokens that matter inside one: strings, IRIs
-#: and comments are matched whole so that a bracket, ``?`` or ``#`` inside them is not read as syntax.
-_TOKEN = re.compile(r'''("""(?:[^"\\]|\\.|"(?!""))*"""|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"'''
-                    r'''|<[^<>"{}|^`\\\s]*>|#[^\n]*)|(\()|(\))|\bAS\s+[?$](\w+)\s*(?=\))|[?$](\w+)|\b(GROUP_CONCAT)\b''',
-                    re.I)
+#: In a query's code (strings, IRIs and comments blanked by :func:`kg.query.binding.scan`): brackets, the
+#: ``AS ?v`` that ends a bracketed expression, variables and GROUP_CONCAT.
+_SYNTAX = re.compile(r"(\()|(\))|\bAS\s+[?$](\w+)\s*(?=\))|[?$](\w+)|\b(GROUP_CONCAT)\b", re.I)
 
 
-def list_columns(text: str) -> set[str]:
+@functools.lru_cache(maxsize=256)
+def list_columns(text: str) -> frozenset[str]:
     """The variables a query binds (``(expr AS ?v)``, ``BIND(expr AS ?v)``) with an expression that uses
     GROUP_CONCAT, or that uses a variable so bound: ``(MAX(COALESCE(?parties0, "")) AS ?parties)`` over a
     sub-select's ``(GROUP_CONCAT(…) AS ?parties0)`` is a list column too."""
     frames: list[tuple[set[str], list[bool], list[str]]] = [(set(), [False], [])]  # variables, GROUP_CONCAT?, AS
     uses: dict[str, set[str]] = {}
     lists: set[str] = set()
-    for m in _TOKEN.finditer(text):
-        _, opened, closed, bound, var, concat = m.groups()
+    code = [" "] * len(text)
+    for i, c in scan(text):
+        code[i] = c
+    for m in _SYNTAX.finditer("".join(code)):
+        opened, closed, bound, var, concat = m.groups()
         variables, has_concat, named = frames[-1]
         if opened:
             frames.append((set(), [False], []))
@@ -475,7 +479,7 @@ def list_columns(text: str) -> set[str]:
         more = {v for v, used in uses.items() if v not in lists and used & lists}
         lists |= more
         grown = bool(more)
-    return lists
+    return frozenset(lists)
 
 
 def ordered_lists(page: ResultPage, text: str) -> ResultPage:

@@ -102,8 +102,8 @@ def copy_to_memory(store: ox.Store) -> ox.Store:
 class MemoryCopy:
     """A built store that answers from disk at once and from a copy in memory once a background thread has made
     it (when it has at most ``max_quads`` quads), beginning ``delay`` seconds after it is opened: what a server
-    opens, so it answers within its start-up time and then faster. :attr:`store` is the one to query now; :attr:`copied` is set when the copy is in place
-    (or when there is none to make)."""
+    opens, so it answers within its start-up time and then faster. :attr:`store` is the one to query now;
+    :attr:`copied` is set when the copy is in place (or when there is none to make)."""
 
     def __init__(self, store: ox.Store, max_quads: int, delay: float = 0.0):
         self.store = store
