@@ -72,7 +72,7 @@ def plain_text(text: str, label: Callable[[str], str], own_base: Optional[str] =
     if "<" in text:
         def labelled(m: re.Match[str]) -> str:
             words, iri = m.group("words"), m.group("iri")
-            return words if words.lower().endswith(label(iri).lower()) else m.group(0)
+            return words if words.lower().endswith(plain_reference(label(iri)).lower()) else m.group(0)
         text = _AFTER_WORDS.sub(labelled, text)
 
     def iri(m: re.Match[str]) -> str:
@@ -81,7 +81,7 @@ def plain_text(text: str, label: Callable[[str], str], own_base: Optional[str] =
             return value.split(":", 1)[1]
         if own_base is not None and not value.startswith(own_base):
             return m.group(0)
-        return label(value)
+        return plain_reference(label(value))
 
     if ":" in text:
         text = _IRI.sub(iri, text)

@@ -118,6 +118,12 @@ def test_plain_turns_iris_and_prefixed_names_into_labels(real_store: Path) -> No
     assert site.plain("Lead body <https://w3id.org/remit/id/body/csci>") == \
         "Lead body Commission for Social Care Inspection"
     assert "doc:" not in site.plain("which doc:hiw-welsh-prisons-briefing-2019 names")
+    # regression: a document whose label names its source-text file (an internal reference, which the words
+    # before the IRI have lost) was written twice, "CQC news: CQC–HMIP MoU CQC news: CQC–HMIP MoU, news item"
+    s01 = "https://w3id.org/remit/id/document/s01"
+    assert "(source text" in site.label(s01)
+    assert site.plain(f"{site.label(s01)} <{s01}>, news item") == "CQC news: CQC–HMIP MoU, news item"
+    assert site.plain(f"see {s01}") == "see CQC news: CQC–HMIP MoU"
     # other sites' addresses are for people to follow, and stay
     assert site.plain("see https://www.gov.uk/x.") == "see https://www.gov.uk/x."
     assert site.plain("") == ""
