@@ -11,7 +11,7 @@ HOST    ?= 127.0.0.1
 PORT    ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: all install build validate serve test test-fast bench load publish browser jena virtuoso node clean distclean
+.PHONY: all install build validate serve test test-fast bench load publish browser jena virtuoso redis node clean distclean
 
 all: build
 
@@ -59,6 +59,14 @@ virtuoso:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends virtuoso-opensource-7-bin >/dev/null; \
 	fi
 
+## redis: Debian's Redis server, the shared counter of the per-client budget in tests/api/test_shared_budget.py
+## (each test starts its own on a free loopback port, saving nothing to disk)
+redis:
+	@if ! command -v redis-server >/dev/null; then \
+	  echo "installing Debian redis-server for the shared-budget tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; \
+	fi
+
 ## build: reason, validate and write the artefacts to build/ (skipped when the sources are unchanged)
 build: $(STAMP)
 	$(KG) build
@@ -72,8 +80,8 @@ serve: $(STAMP) $(NODE_STAMP)
 	$(KG) build
 	$(KG) serve --host $(HOST) --port $(PORT)
 
-## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph and Virtuoso, browser, Jena)
-test: $(STAMP) $(NODE_STAMP) browser jena virtuoso
+## test: the whole suite (unit, shapes, queries, HTTP with a real server, external Oxigraph and Virtuoso, Redis, browser, Jena)
+test: $(STAMP) $(NODE_STAMP) browser jena virtuoso redis
 	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 ## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test), then search recall@5 and latency

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     client_budget_seconds: float = Field(
         120.0, gt=0, description="Worker seconds one client (IP address) may use in any 60 s window; past it: 429."
     )
+    client_budget_redis_url: Optional[str] = Field(
+        None, description="A Redis (or Valkey) server every instance shares (`redis://host:port/db`, `rediss://…`, "
+        "`unix:///path?db=N`): the per-client budget is counted there, so it holds across instances; unset: counted "
+        "in each process. Unreachable: queries are allowed and a warning is logged.")
     named_query_max_limit: int = Field(1000, ge=1, description="Largest `limit` a named query page may ask for.")
     named_query_default_limit: int = Field(100, ge=1, description="Page size of a named query when no `limit` is given.")
     isolate_workers_network: bool = Field(
@@ -164,6 +168,13 @@ class Settings(BaseSettings):
     def _http_url(cls, v: Optional[str]) -> Optional[str]:
         if v and not is_remote(v):
             raise ValueError(f"{v!r} is not an http(s) URL of a SPARQL query endpoint")
+        return v or None
+
+    @field_validator("client_budget_redis_url")
+    @classmethod
+    def _redis_url(cls, v: Optional[str]) -> Optional[str]:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(f"{v!r} is not a redis://, rediss:// or unix:// URL of a Redis server")
         return v or None
 
     @property

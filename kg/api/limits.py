@@ -87,7 +87,9 @@ def client_id(request: Request) -> str:
 
 
 class ClientBudget:
-    """Worker seconds each client may use in any sliding window of ``window`` seconds."""
+    """Worker seconds each client may use in any sliding window of ``window`` seconds, counted in this
+    process. :class:`kg.api.shared_budget.SharedClientBudget` counts the same way in a Redis server that
+    several instances share; both have the same two (async) operations, ``retry_after`` and ``record``."""
 
     def __init__(self, budget_seconds: float, window: float = 60.0,
                  clock: Callable[[], float] = time.monotonic):
@@ -111,7 +113,7 @@ class ClientBudget:
         self._trim(client, self.clock())
         return max(0.0, self._total[client])
 
-    def retry_after(self, client: str) -> Optional[int]:
+    async def retry_after(self, client: str) -> Optional[int]:
         """None if the client may run a query now, else seconds until enough of its budget frees up.
         Constant time while the client is under budget (a running total per client, not a sum per request)."""
         now = self.clock()
@@ -128,7 +130,7 @@ class ClientBudget:
                 return max(1, math.ceil(at + self.window - now))
         return max(1, math.ceil(self.window))
 
-    def record(self, client: str, seconds: float) -> None:
+    async def record(self, client: str, seconds: float) -> None:
         now = self.clock()
         self._trim(client, now).append((now, seconds))
         self._total[client] += seconds

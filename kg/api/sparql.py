@@ -24,6 +24,7 @@ from kg.api.cache import CachedAnswer, LruDict, ResponseCache, etag_matches, non
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, browser_wants_html, negotiate
 from kg.api.errors import error_response
 from kg.api.limits import BodyTooLarge, ClientBudget, client_id, read_body
+from kg.api.shared_budget import SharedClientBudget
 from kg.publication.publish import graph_version
 from kg.query.registry import NamedQuery, load_queries
 from kg.settings import Settings
@@ -52,7 +53,11 @@ class SparqlEndpoint:
                                max_rss_growth=settings.worker_max_rss_growth_mb << 20,
                                in_memory_max_quads=settings.store_in_memory_max_quads,
                                copy_delay=settings.store_copy_delay_seconds)
-        self.budget = ClientBudget(settings.client_budget_seconds)
+        # the per-client budget: in this process, or in a Redis server every instance shares
+        self.budget: ClientBudget | SharedClientBudget = (
+            SharedClientBudget(settings.client_budget_redis_url, settings.client_budget_seconds)
+            if settings.client_budget_redis_url else ClientBudget(settings.client_budget_seconds))
+        self._charges: set[asyncio.Task[None]] = set()  # charges to the shared budget still being written
         self.queries: dict[str, NamedQuery] = {}
         #: triples per named graph (the service description's VoID figures): counted on first use, not at
         #: start, because counting reads every quad (seconds at a million); a reload sets it directly
@@ -184,6 +189,10 @@ class SparqlEndpoint:
             self._watcher.cancel()
             self._watcher = None
         await self.pool.close()
+        if self._charges:
+            await asyncio.wait(set(self._charges), timeout=2)
+        if isinstance(self.budget, SharedClientBudget):
+            await self.budget.close()
         self.started = False
 
     def _count_graphs(self) -> dict[str, int]:
@@ -230,14 +239,19 @@ class SparqlEndpoint:
         """Run a job on a worker under the deadline and the client's budget; an error becomes a Response."""
         s = self.settings
         who = client_id(request)
-        wait = self.budget.retry_after(who)
+        wait = await self.budget.retry_after(who)
         if wait is not None:
             return error_response(request, 429, "query time budget used up",
                                   f"this client used {s.client_budget_seconds:g} s of query time in the last "
                                   f"minute; try again in {wait} s.", {"Retry-After": str(wait)})
 
+        charges: list[asyncio.Future[None]] = []
+
         def charge(seconds: float) -> None:  # only the time a worker spent on it, not the wait for one
-            self.budget.record(who, seconds)
+            task = asyncio.ensure_future(self.budget.record(who, seconds))  # in process: at once; Redis: a round trip
+            self._charges.add(task)
+            task.add_done_callback(self._charges.discard)
+            charges.append(task)
 
         work = asyncio.ensure_future(self.pool.run(job, s.query_timeout, charge))
         gone = asyncio.ensure_future(client_gone(request))
@@ -267,6 +281,8 @@ class SparqlEndpoint:
             gone.cancel()
             if not work.done():  # this request itself was cancelled
                 work.cancel()
+            if charges:  # charged before the answer leaves, so the client's next request (to any instance) sees it
+                await asyncio.wait(charges, timeout=2)
 
 
 async def client_gone(request: Request, every: float = 0.2) -> None:

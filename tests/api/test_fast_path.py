@@ -4,6 +4,7 @@ makes is still made while the cache holds the query. Also the per-client budget'
 
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import httpx
@@ -91,21 +92,22 @@ def test_an_oversized_post_is_refused_before_its_body_while_the_cache_is_warm(se
 
 
 def test_budget_running_total_matches_the_window():
+    run = asyncio.run
     now = [0.0]
     b = ClientBudget(1.0, window=10.0, clock=lambda: now[0])
     for i in range(5):
         now[0] = float(i)
-        b.record("a", 0.15)
-    assert b.used("a") == pytest.approx(0.75) and b.retry_after("a") is None
+        run(b.record("a", 0.15))
+    assert b.used("a") == pytest.approx(0.75) and run(b.retry_after("a")) is None
     now[0] = 5.0
-    b.record("a", 0.5)  # 1.25 s in the window: over budget
-    assert b.retry_after("a") == 6  # under budget once the entries of t=0 and t=1 leave, at t=11
+    run(b.record("a", 0.5))  # 1.25 s in the window: over budget
+    assert run(b.retry_after("a")) == 6  # under budget once the entries of t=0 and t=1 leave, at t=11
     now[0] = 10.5  # t=0 gone: 1.10 s left, still over
-    assert b.used("a") == pytest.approx(1.10) and b.retry_after("a") == 1
+    assert b.used("a") == pytest.approx(1.10) and run(b.retry_after("a")) == 1
     now[0] = 11.5  # t=1 gone too: 0.95 s
-    assert b.used("a") == pytest.approx(0.95) and b.retry_after("a") is None
+    assert b.used("a") == pytest.approx(0.95) and run(b.retry_after("a")) is None
     now[0] = 100.0  # everything expired: exactly zero, no drift
-    assert b.used("a") == 0.0 and b.retry_after("a") is None
+    assert b.used("a") == 0.0 and run(b.retry_after("a")) is None
     assert b.used("b") == 0.0
 
 

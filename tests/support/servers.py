@@ -19,8 +19,8 @@ from typing import Iterator, Mapping, Optional
 
 import httpx
 
-__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate", "OXIGRAPH", "oxigraph_server",
-           "VIRTUOSO", "ISQL", "Virtuoso", "virtuoso_server", "virtuoso_ini"]
+__all__ = ["free_port", "spawn_serve", "wait_healthy", "terminate", "stop_by_pid", "OXIGRAPH", "oxigraph_server",
+           "VIRTUOSO", "ISQL", "Virtuoso", "virtuoso_server", "virtuoso_ini", "REDIS", "redis_server"]
 
 
 #: The Oxigraph server binary installed from PyPI (`oxigraph`, pinned in pyproject.toml).
@@ -60,6 +60,17 @@ def wait_healthy(proc: subprocess.Popen, url: str, log: Path, timeout: float = 6
     raise RuntimeError(f"server did not start: {log.read_text()[-3000:]}")
 
 
+def stop_by_pid(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM to the process alone (it shares the test's process group), then SIGKILL after ``grace`` s."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def terminate(proc: subprocess.Popen) -> None:
     """SIGTERM, then SIGKILL to the whole process group after 15 s."""
     if proc.poll() is None:
@@ -97,13 +108,7 @@ def oxigraph_server(location: Path, *options: str, timeout: float = 30) -> Itera
             time.sleep(0.1)
         yield base
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_by_pid(proc)
 
 
 #: OpenLink Virtuoso 7 open source, from Debian's ``virtuoso-opensource-7-bin`` (``make virtuoso``).
@@ -227,10 +232,38 @@ def virtuoso_server(folder: Path, timeout: float = 60) -> Iterator[Virtuoso]:
                                 f"DB.DBA.USER_CHANGE_PASSWORD('dba', 'dba', '{dba}');")
         yield Virtuoso(base=base, user=VIRTUOSO_PUSH_USER, password=push_pw)
     finally:
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_by_pid(proc, grace=15)
+
+
+#: Debian's Redis server (``redis-server``, ``make redis``): the shared counter of the per-client budget.
+REDIS = Path(shutil.which("redis-server") or "/usr/bin/redis-server")
+
+
+@contextmanager
+def redis_server(folder: Path, timeout: float = 30) -> Iterator[str]:
+    """A real Redis server on a free loopback port, nothing saved to disk; yields its ``redis://`` URL once
+    it answers PING, and stops it by PID (SIGTERM, then SIGKILL) afterwards. The log is written in ``folder``."""
+    if not REDIS.exists():
+        raise RuntimeError(f"the Redis server binary is missing at {REDIS} (make redis installs Debian's redis-server)")
+    port = free_port()
+    log_path = folder / f"redis-{port}.log"
+    proc = subprocess.Popen([str(REDIS), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(folder), "--logfile", str(log_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError(f"Redis did not start on port {port}: "
+                                   f"{log_path.read_text() if log_path.exists() else ''}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        stop_by_pid(proc)
