@@ -85,7 +85,7 @@ test: $(STAMP) $(NODE_STAMP) browser jena virtuoso redis
 	REMIT_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q -p no:cacheprovider -n auto --dist loadfile
 
 ## bench: the side-by-side benchmark at 10k/100k/1M (long; not part of test), then search recall@5 and latency
-bench: $(STAMP)
+bench: $(STAMP) redis
 	$(BIN)/python -m bench.run
 	$(BIN)/python -m bench.search
 
