@@ -16,7 +16,7 @@ from typing import Optional
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "get_settings", "is_remote"]
+__all__ = ["Settings", "get_settings", "is_remote", "QUAD_BYTES_IN_MEMORY"]
 
 
 def is_remote(store: object) -> bool:
@@ -27,6 +27,20 @@ def is_remote(store: object) -> bool:
 
 def _default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
+
+
+#: Bytes a quad takes in a store's copy in memory, with room to spare (measured: ~460 at 100k synthetic
+#: triples, ~380 at 1M: docs/scale.md "Answering from memory").
+QUAD_BYTES_IN_MEMORY = 500
+
+
+def _default_in_memory_max_quads() -> int:
+    """The largest store whose copies in memory (one in the pages' process and one in each default query
+    worker) take at most a quarter of this machine's memory: ~4.2M quads on 24 GiB and 2 CPUs, ~1.4M on 8 GiB,
+    ~0.7M on 4 GiB."""
+    import psutil
+
+    return int(psutil.virtual_memory().total // 4 // (QUAD_BYTES_IN_MEMORY * (1 + _default_workers())))
 
 
 class Settings(BaseSettings):
@@ -51,10 +65,11 @@ class Settings(BaseSettings):
     # --- data
     store_path: Path = Field(Path("build/store"), description="The pyoxigraph store written by `kg build`.")
     store_in_memory_max_quads: int = Field(
-        1_000_000, ge=0, description="A built store of at most this many quads is copied into memory by each "
-        "process that serves or publishes it (the pages, each query worker, `kg publish`), and answered from there: "
-        "4–11 times faster than from disk (docs/scale.md), at ~460 bytes a quad per process; a larger store, or 0, "
-        "is read from disk.")
+        default_factory=_default_in_memory_max_quads, ge=0, description="A built store of at most this many quads "
+        "is copied into memory by each process that serves or publishes it (the pages, each query worker, `kg "
+        "publish`), and answered from there: 4–11 times faster than from disk at 100k triples, 7–30 times at 1M "
+        "(docs/scale.md), at ~380–460 bytes a quad per process; a larger store, or 0, is read from disk. Default: "
+        "as many as fit, copies in every serving process together, in a quarter of the machine's memory.")
     store_copy_delay_seconds: float = Field(
         3.0, ge=0, description="Seconds a serving process waits after opening the store before it begins the copy "
         "into memory (`store_in_memory_max_quads`): it answers from disk meanwhile, and its start-up is not "

@@ -54,8 +54,17 @@ def test_a_larger_store_or_no_limit_is_read_from_disk(built: Path, limit: int) -
     assert not _writable(open_store(built, in_memory_max_quads=limit))
 
 
-def test_the_setting_defaults_to_a_million_quads_and_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert Settings().store_in_memory_max_quads == 1_000_000
+def test_the_setting_defaults_to_a_quarter_of_memory_and_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    import psutil
+
+    from kg.settings import QUAD_BYTES_IN_MEMORY
+    monkeypatch.delenv("REMIT_WORKERS", raising=False)
+    monkeypatch.delenv("REMIT_STORE_IN_MEMORY_MAX_QUADS", raising=False)
+    copies = 1 + Settings().workers  # the pages' process and each default worker
+    default = Settings().store_in_memory_max_quads
+    assert default * QUAD_BYTES_IN_MEMORY * copies <= psutil.virtual_memory().total / 4
+    assert (default + 1) * QUAD_BYTES_IN_MEMORY * copies > psutil.virtual_memory().total / 4 - QUAD_BYTES_IN_MEMORY * copies
+    assert default > 100_000  # a test machine (>= 2 GB) holds the 100k synthetic build in memory
     monkeypatch.setenv("REMIT_STORE_IN_MEMORY_MAX_QUADS", "0")
     assert Settings().store_in_memory_max_quads == 0
     monkeypatch.setenv("REMIT_STORE_IN_MEMORY_MAX_QUADS", "-1")
