@@ -74,8 +74,17 @@ def _load_pylode() -> Any:
         mod = types.ModuleType("pylode.version")
         mod.__version__ = importlib.metadata.version("pylode")  # type: ignore[attr-defined]
         sys.modules["pylode.version"] = mod
-    import pylode
-
+    # pyLODE's supermodel profile calls logging.basicConfig(level=DEBUG) on import, which turned every
+    # library's debug and info messages on for the rest of the process (kg publish printed asyncio's
+    # "Using selector" and pyLODE's "Loading background ontologies" lines): the root logger is put back
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        import pylode
+    finally:
+        root.setLevel(level)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
     return pylode
 
 

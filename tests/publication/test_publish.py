@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -213,6 +214,8 @@ def test_publish_as_of_and_source_date_epoch(tmp_path: Path, store_path: Path) -
     late = _publish_cli(tmp_path / "late", store_path, "--as-of", "2099-01-01")
     assert early.returncode == 0 and late.returncode == 0, early.stderr + late.stderr
     assert "wrote" in early.stdout and "wrote" in late.stdout
+    # no library's log lines (pyLODE turned the root logger to DEBUG on import: "DEBUG:asyncio:…", "INFO:root:…")
+    assert not re.search(r"^(DEBUG|INFO):", early.stdout + early.stderr, re.M), early.stderr
     page = "id/agreement/fixture-alpha-beta.html"
     e, l = (tmp_path / "early" / page).read_text(), (tmp_path / "late" / page).read_text()
     assert 'datetime="2012-01-01"' in e and "(--as-of)" in e and "Review overdue" not in e
