@@ -3,7 +3,8 @@
 :class:`kg.api.limits.ClientBudget` counts in one process's memory, so behind a proxy that spreads a client
 over N instances that client may use N times its budget. With ``REMIT_CLIENT_BUDGET_REDIS_URL`` every
 instance counts in the same place instead: one sorted set per client (``remit:budget:<client>``), one member
-per charged query (its seconds), scored by the time it was charged. Both operations are one Lua script, so
+per charged query (its seconds), scored by the time it was charged, and a running total beside it (so a
+check does not sum a busy client's thousands of entries). Both operations are one Lua script, so
 they are atomic, and both read Redis's clock (``TIME``), so instances whose clocks differ agree on the window.
 The rule is the in-process one: a client may run a query while the seconds it was charged in the last
 ``window`` seconds are under the budget; refused, it is told when enough of them leave the window.
@@ -30,26 +31,39 @@ log = logging.getLogger("remit.budget")
 #: Every key Remit writes in the shared Redis starts with this (use a database number per deployment).
 KEY_PREFIX = "remit:budget:"
 
-# KEYS[1] the client's set; ARGV: seconds, window, a unique tag. Members are "<seconds> <tag>".
-_RECORD = """
+# Both scripts: KEYS[1] the client's sorted set (members "<seconds> <tag>", scored by the time charged), KEYS[2]
+# the running total of its seconds in the window, so that a check costs the entries that left the window since
+# the last one, not a pass over every entry (one busy client charges thousands a minute).
+_TRIM = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local gone = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+if #gone > 0 then
+  for i = 1, #gone do total = total - tonumber(string.match(gone[i], '^(%S+)')) end
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[1]) == 0 then total = 0 end  -- no rounding drift survives an empty window
+  redis.call('SET', KEYS[2], tostring(total))
+end
+"""
+
+# ARGV: seconds, window, a unique tag.
+_RECORD = _TRIM + """
 redis.call('ZADD', KEYS[1], now, ARGV[1] .. ' ' .. ARGV[3])
-redis.call('EXPIRE', KEYS[1], math.ceil(window) + 1)
+redis.call('INCRBYFLOAT', KEYS[2], ARGV[1])
+local ttl = math.ceil(window) + 1
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('EXPIRE', KEYS[2], ttl)
 return 1
 """
 
-# KEYS[1] the client's set; ARGV: budget, window. Returns -1 (may run) or seconds to wait.
-_RETRY_AFTER = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+# ARGV: budget, window. Returns -1 (may run) or the seconds to wait.
+_RETRY_AFTER = _TRIM + """
 local budget = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if total < budget then return -1 end
 local items = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local total = 0
+total = 0  -- exact, on the rare refusal path
 for i = 1, #items, 2 do total = total + tonumber(string.match(items[i], '^(%S+)')) end
 if total < budget then return -1 end
 for i = 1, #items, 2 do
@@ -74,6 +88,10 @@ class SharedClientBudget:
         self._warned_at = -math.inf
         self._count = 0
 
+    @staticmethod
+    def _keys(client: str) -> list[str]:
+        return [KEY_PREFIX + client, KEY_PREFIX + client + ":total"]
+
     def _unavailable(self, err: Exception) -> None:
         now = time.monotonic()
         if now - self._warned_at >= 60:
@@ -84,7 +102,7 @@ class SharedClientBudget:
     async def retry_after(self, client: str) -> Optional[int]:
         """None if ``client`` may run a query now, else the seconds until enough of its budget frees up."""
         try:
-            wait = int(await self._retry_after(keys=[KEY_PREFIX + client], args=[self.budget, self.window]))
+            wait = int(await self._retry_after(keys=self._keys(client), args=[self.budget, self.window]))
         except (RedisError, OSError) as err:
             self._unavailable(err)
             return None
@@ -95,7 +113,7 @@ class SharedClientBudget:
         self._count += 1
         tag = f"{os.getpid()}.{id(self)}.{self._count}"  # unique per charge, so equal charges are kept apart
         try:
-            await self._record(keys=[KEY_PREFIX + client], args=[repr(float(seconds)), self.window, tag])
+            await self._record(keys=self._keys(client), args=[repr(float(seconds)), self.window, tag])
         except (RedisError, OSError) as err:
             self._unavailable(err)
 

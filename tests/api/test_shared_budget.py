@@ -90,6 +90,11 @@ def test_the_window_slides_in_redis(redis_url):
                 await other.close()
             await asyncio.sleep(1.1)
             assert await budget.retry_after(client) is None  # both left the window
+            for _ in range(4):  # the running total starts again from nothing: 0.4 s, under budget
+                await budget.record(client, 0.1)
+            assert await budget.retry_after(client) is None
+            await budget.record(client, 0.1)  # 0.5 s: at the budget
+            assert await budget.retry_after(client) == 1
         finally:
             await budget.close()
     asyncio.run(scenario())
