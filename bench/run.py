@@ -669,17 +669,19 @@ def _load_server(label: str, cmd: Sequence[str], env: dict[str, str] | None, url
                  queries: dict[str, list[str]], clients: int, seconds: float, cap: float, work: Path) -> dict[str, Any]:
     """Start one server, run the load tests against it, stop it."""
     probe = url + "?query=ASK%7B%7D"
-    if label.startswith("remit"):  # the copy into memory at once, so that _wait_for_copies sees it begin
-        env = {**(env or {}), "REMIT_STORE_COPY_DELAY_SECONDS": "0"}
+    log = work / f"{label.split()[0].strip(',')}-{_free_port()}.log"
     try:
-        proc, started = _start(cmd, env, probe, cap, work / f"{label.split()[0].strip(',')}-{_free_port()}.log")
+        if label.startswith("remit"):  # its load measured from memory, as it serves once started
+            proc, started, copy_wait = _start_from_memory(env or {}, probe, cap, log)
+        else:
+            proc, started = _start(cmd, env, probe, cap, log)
     except RuntimeError as exc:
         return {"error": str(exc)}
     try:
         res: dict[str, Any] = {"startup_s": started}
         if label.startswith("remit"):
             res["client_budget_seconds"] = float(BENCH_CLIENT_BUDGET_SECONDS)
-            res["copy_wait_s"] = _wait_for_copies(proc)  # its load measured from memory, as it serves once started
+            res["copy_wait_s"] = copy_wait
         for qname, qs in queries.items():
             if label == SHARED_BUDGET and "uncached" not in qname:
                 continue
@@ -811,10 +813,10 @@ def _served_queries(build: Path, sw: Path, names: list[str], repeats: int, query
     http_base = None
     proc = None
     try:
-        proc, _ = _start([str(BIN / "kg"), "serve"], {**_serve_env(build, port), "REMIT_STORE_COPY_DELAY_SECONDS": "0"},
-                         f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 120, sw / "serve.log")
+        proc, _, r["copy_wait_s"] = _start_from_memory(_serve_env(build, port),
+                                                       f"http://127.0.0.1:{port}/sparql?query=ASK%7B%7D", 120,
+                                                       sw / "serve.log")
         http_base = f"http://127.0.0.1:{port}"
-        r["copy_wait_s"] = _wait_for_copies(proc)
     except RuntimeError as exc:
         r["serve_error"] = str(exc)
     try:
@@ -822,6 +824,13 @@ def _served_queries(build: Path, sw: Path, names: list[str], repeats: int, query
     finally:
         if proc:
             _stop(proc)
+
+
+def _start_from_memory(env: dict[str, str], probe: str, cap: float, log: Path) -> tuple[subprocess.Popen, float, float]:
+    """Start ``kg serve`` with ``env``, its copies into memory begun at once, and return it once they are made
+    (:func:`_wait_for_copies`), with the seconds to its first answer and the seconds waited for the copies."""
+    proc, started = _start([str(BIN / "kg"), "serve"], {**env, "REMIT_STORE_COPY_DELAY_SECONDS": "0"}, probe, cap, log)
+    return proc, started, _wait_for_copies(proc)
 
 
 def _wait_for_copies(proc: subprocess.Popen, steady: float = 3.0, limit: float = 300.0) -> float:
