@@ -85,7 +85,8 @@ class _StoreWriter(threading.Thread):
 def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], Report, dict[str, float], _StoreWriter]:
     """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``; the served store is
     being written from ``remit.trig`` by the returned thread."""
-    result = run(layout, reference=reference)
+    # the search index's rows read the input graphs only: collected while validation runs
+    result = run(layout, reference=reference, readers={"search": collect})
     store, report, timings, reasoner = result.store, result.report, result.timings, result.reasoner
     t0 = time.perf_counter()
     rg = ox.NamedNode(str(GRAPH_REPORT))
@@ -104,7 +105,7 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
     check_not_public(store, restricted)
     write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
-    entries = collect(store)  # the search index's rows (kg.search.index), from the same store
+    entries = result.read["search"]  # the search index's rows (kg.search.index)
     # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
     # straight across (Store.bulk_extend) costs the same CPU (the bulk loader is the cost, not the parse)
     # and needs both in memory (2.1 GB at 1M triples).

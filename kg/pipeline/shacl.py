@@ -53,6 +53,7 @@ from rdflib.term import Node, _toPythonMapping
 
 from kg.rdf.canon import shacl_term
 from kg.rdf.namespaces import OWL, RDF, RDFS, SH, XSD
+from kg.rdf.view import dataset_options
 
 __all__ = ["CoreJob", "compile_shapes", "run_core", "core_report"]
 
@@ -450,29 +451,32 @@ def compile_shapes(shapes: Graph) -> tuple[list[CoreJob], list[str]]:
     return jobs, sorted(set(problems))
 
 
-def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict[str, BNode] | None = None,
+def run_core(store: ox.Store, shapes: Graph, *, within: Sequence[ox.NamedNode] | None = None,
+             bnodes: dict[str, BNode] | None = None,
              jobs: Sequence[CoreJob] | None = None) -> list[list[tuple[Node, Node]]]:
     """Each validation result of the core constraints of ``shapes`` on ``store``, as its (predicate,
-    object) pairs in the form pyshacl writes them. ``union``: query the union of the named graphs as
-    the default graph (as the build's dataset). ``bnodes`` maps Oxigraph blank node ids to the rdflib
-    blank nodes they stand for (``kg.pipeline.validate._oxigraph_dataset``). Raises ``ValueError`` when the
+    object) pairs in the form pyshacl writes them, on the dataset of the graphs ``within`` (their union as
+    the default graph; ``None``: every graph of the store, :func:`kg.rdf.view.dataset_options`). ``bnodes``
+    maps Oxigraph blank node ids to the rdflib blank nodes they stand for
+    (``kg.pipeline.validate._oxigraph_dataset``). Raises ``ValueError`` when the
     shapes use anything :func:`compile_shapes` does not support (nothing is ever skipped)."""
     if jobs is None:
         jobs, problems = compile_shapes(shapes)
         if problems:
             raise ValueError("the SHACL core cannot run on Oxigraph: " + "; ".join(problems))
     bnodes = bnodes if bnodes is not None else {}
+    scope = dataset_options(within)
     results: list[list[tuple[Node, Node]]] = []
     for job in jobs:
         query = job.query
         if job.check is not None:
             assert job.values_query is not None
-            failing = [r[0] for r in store.query(job.values_query, use_default_graph_as_union=union)
+            failing = [r[0] for r in store.query(job.values_query, **scope)
                        if job.check(r[0])]
             if not failing:
                 continue
             query = query.replace("#VALUES#", "VALUES ?value { " + " ".join(map(str, failing)) + " }")
-        for row in store.query(query, use_default_graph_as_union=union):
+        for row in store.query(query, **scope):
             focus = shacl_term(row["this"], bnodes)
             pairs: list[tuple[Node, Node]] = [
                 (RDF.type, SH.ValidationResult), (SH.sourceConstraintComponent, job.component),
@@ -486,14 +490,15 @@ def run_core(store: ox.Store, shapes: Graph, *, union: bool = True, bnodes: dict
     return results
 
 
-def core_report(store: ox.Store, shapes: Graph, jobs: Sequence[CoreJob] | None = None, *, union: bool = True,
-                bnodes: dict[str, BNode] | None = None, data: Graph | None = None) -> Graph:
+def core_report(store: ox.Store, shapes: Graph, jobs: Sequence[CoreJob] | None = None, *,
+                within: Sequence[ox.NamedNode] | None = None, bnodes: dict[str, BNode] | None = None,
+                data: Graph | None = None) -> Graph:
     """A report graph shaped as pyshacl's (one ``sh:ValidationReport``, ``sh:conforms``, one ``sh:result``
     per result). As pyshacl, blank nodes in results are copied in with what they say: a path's from
     ``shapes``, a focus node's or value's from ``data`` when given (an rdflib graph of the data)."""
     from pyshacl.rdfutil import clone_blank_node
 
-    results = run_core(store, shapes, union=union, bnodes=bnodes, jobs=jobs)
+    results = run_core(store, shapes, within=within, bnodes=bnodes, jobs=jobs)
     report_graph = Graph(bind_namespaces="core")
     for prefix, ns in shapes.namespace_manager.namespaces():
         report_graph.namespace_manager.bind(prefix, ns)

@@ -16,6 +16,10 @@ returns, and ``kg check`` (:mod:`kg.revision.check`) runs it with a draft laid o
 4. :func:`derive`: the ``queries/derive/*.rq`` rules into ``id:graph/derived``, and the data date
    (:mod:`kg.rdf.datadate`).
 
+Steps 3 and 4 run side by side on two threads (Oxigraph lets go of Python's lock while it evaluates a query):
+validation reads only the ontology, asserted and inferred graphs, and the derive step writes only its own graph,
+so neither sees the other. ``kg check`` runs them one after the other, as its rule checks read every graph.
+
 The reference engines are one switch (``reference=True``, ``kg build --reference``); the test suite runs
 them as oracles (``tests/oracle/``): same inferred graph and same findings.
 """
@@ -23,8 +27,10 @@ them as oracles (``tests/oracle/``): same inferred graph and same findings.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -72,6 +78,8 @@ class Run:
     reasoner: str
     #: seconds per step, and ``<step>.rss_mb`` the peak RSS after it (never written to an artefact)
     timings: dict[str, float] = field(default_factory=dict)
+    #: what each of ``run``'s ``readers`` returned, by name
+    read: dict[str, Any] = field(default_factory=dict)
 
 
 def graph_of(store: ox.Store, name: URIRef | str) -> Graph:
@@ -198,9 +206,16 @@ def derive(store: ox.Store, layout: Layout) -> int:
 
 def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = None, overlay: Graph | None = None,
         replaces: URIRef | None = None, extra_files: Sequence[Path] = (), derived: bool = True,
-        before_derive: Callable[[ox.Store, Loaded, Report], None] | None = None) -> Run:
+        before_derive: Callable[[ox.Store, Loaded, Report], None] | None = None,
+        readers: Mapping[str, Callable[[ox.Store], Any]] | None = None) -> Run:
     """Steps 1–4 on a new in-memory store. ``before_derive`` is called with the reasoned, validated
-    store (``kg check`` runs its rule checks there); ``derived=False`` stops before step 4."""
+    store (``kg check`` runs its rule checks there), and the derive step then waits for it; without it,
+    validation and derivation run side by side. ``derived=False`` stops before step 4. ``readers`` are
+    called with the store once it is reasoned, on the derive step's thread, and must read only the input
+    graphs (the build's search index); ``Run.read`` holds what they return.
+
+    Timings: ``validate`` is validation's own time; ``derive`` the time then left waiting for the derive
+    step and the readers (near 0 when they ran within validation's time)."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     store = ox.Store()
@@ -208,11 +223,22 @@ def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = Non
     t0 = timed(timings, "load", t0)
     reasoner = reason(store, loaded, reference=reference)
     t0 = timed(timings, "reason", t0)
-    report = validate(store, loaded, reference=reference)
-    t0 = timed(timings, "validate", t0)
+    alongside = derived and before_derive is None
+
+    def derive_and_read() -> dict[str, Any]:
+        if alongside:
+            derive(store, layout)
+        return {name: read(store) for name, read in (readers or {}).items()}
+
+    with ThreadPoolExecutor(1, thread_name_prefix="kg-derive") as pool:
+        later = pool.submit(derive_and_read)
+        report = validate(store, loaded, reference=reference)
+        t0 = timed(timings, "validate", t0)
+        read = later.result()  # waits for the derive step (and re-raises what it raised)
     if before_derive is not None:
         before_derive(store, loaded, report)
-    if derived:
+    if derived and not alongside:
         derive(store, layout)
+    if derived or readers:
         timed(timings, "derive", t0)
-    return Run(store, loaded, report, reasoner, timings)
+    return Run(store, loaded, report, reasoner, timings, read)

@@ -25,7 +25,7 @@ from kg.pipeline.load import SourceFile, locate_term
 from kg.pipeline.shacl import compile_shapes, core_report
 from kg.rdf.rq import read_folder
 from kg.rdf.canon import dataset_store, from_ox_mapped, shacl_term, to_ox
-from kg.rdf.view import StoreGraph, StoreView
+from kg.rdf.view import INPUT_GRAPHS, StoreGraph, StoreView, dataset_options
 from kg.rdf.namespaces import (
     GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, OWL, RDF, RDFS, REMIT, RSH, SH, bind_all,
 )
@@ -80,24 +80,27 @@ class _Raw:
     phrase: str = ""
 
 
-def _select(store: ox.Store, text: str, where: str) -> tuple[ox.QuerySolutions, list[str]]:
-    """A validation query's rows (default graph: the union of the dataset's graphs) and variables; a query
-    Oxigraph cannot parse is a ValueError that says ``where`` it comes from."""
+def _select(store: ox.Store, text: str, where: str,
+            within: Sequence[ox.NamedNode] | None = None) -> tuple[ox.QuerySolutions, list[str]]:
+    """A validation query's rows (default graph: the union of the graphs ``within``, else of every graph) and
+    variables; a query Oxigraph cannot parse is a ValueError that says ``where`` it comes from."""
     try:
-        rows = store.query(text, use_default_graph_as_union=True)
+        rows = store.query(text, **dataset_options(within))
     except SyntaxError as exc:
         raise ValueError(f"{where}: invalid SPARQL: {exc}") from None
     return rows, [v.value for v in rows.variables]
 
 
 def run_qc(graphs: dict[URIRef, Graph], queries: Sequence[QCQuery],
-           dataset: tuple[ox.Store, dict[str, BNode]] | None = None) -> list[_Raw]:
+           dataset: tuple[ox.Store, dict[str, BNode]] | None = None,
+           within: Sequence[ox.NamedNode] | None = None) -> list[_Raw]:
     """Run each QC query on the dataset (default graph = union of ``graphs``; each also named).
-    ``dataset`` is that dataset already loaded in Oxigraph (``dataset_store(graphs)``), if at hand."""
+    ``dataset`` is that dataset already loaded in Oxigraph (``dataset_store(graphs)``), if at hand; ``within``
+    names the graphs of its store that make the dataset (``None``: all of them)."""
     store, bnodes = dataset or dataset_store(graphs)
     raws: list[_Raw] = []
     for q in queries:
-        rows, variables = _select(store, q.text, str(q.path))
+        rows, variables = _select(store, q.text, str(q.path), within)
         if "focus" not in variables:
             raise ValueError(f"{q.path}: a QC query must select ?focus")
         for row in rows:
@@ -221,21 +224,27 @@ def _split_sparql(shapes: Graph) -> tuple[Graph, list[_SparqlJob]]:
     return core, jobs
 
 
-def _focus_nodes(store: ox.Store, shapes: Graph, shape: URIRef) -> set[Any]:
-    """The target nodes of ``shape`` in the dataset's union graph (SHACL §2.1.3), as Oxigraph terms."""
+def _focus_nodes(store: ox.Store, shapes: Graph, shape: URIRef, within: Sequence[ox.NamedNode] | None) -> set[Any]:
+    """The target nodes of ``shape`` in the union of the graphs ``within`` (``None``: every graph; SHACL §2.1.3),
+    as Oxigraph terms."""
+    def quads(p: URIRef) -> Iterable[ox.Quad]:
+        if within is None:
+            return store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None)
+        return StoreView(store, within).quads(None, p, None)
+
     out: set[Any] = set()
     classes = set(shapes.objects(shape, SH.targetClass))
     if (shape, RDF.type, RDFS.Class) in shapes or (shape, RDF.type, URIRef(str(OWL) + "Class")) in shapes:
         classes.add(shape)
     for c in classes:
         q = f"SELECT DISTINCT ?x WHERE {{ ?x <{RDF.type}>/<{RDFS.subClassOf}>* <{c}> }}"
-        out.update(r[0] for r in store.query(q, use_default_graph_as_union=True))
+        out.update(r[0] for r in store.query(q, **dataset_options(within)))
     for n in shapes.objects(shape, SH.targetNode):
         out.add(to_ox(n))
     for p in shapes.objects(shape, SH.targetSubjectsOf):
-        out.update(q.subject for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
+        out.update(q.subject for q in quads(p))
     for p in shapes.objects(shape, SH.targetObjectsOf):
-        out.update(q.object for q in store.quads_for_pattern(None, ox.NamedNode(str(p)), None, None))
+        out.update(q.object for q in quads(p))
     return out
 
 
@@ -245,13 +254,13 @@ def _format(msg: str, bound: dict[str, Node]) -> str:
     return msg
 
 
-def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
-                     jobs: Sequence[_SparqlJob]) -> list[list[tuple[Node, Node]]]:
+def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph, jobs: Sequence[_SparqlJob],
+                     within: Sequence[ox.NamedNode] | None = None) -> list[list[tuple[Node, Node]]]:
     """Each result as its list of (predicate, object) pairs, in the form pyshacl writes them."""
     results: list[list[tuple[Node, Node]]] = []
     focus_cache: dict[URIRef, set[Any]] = {}
     for job in jobs:
-        rows, variables = _select(store, job.query, f"the shapes cannot be used: {job.constraint}")
+        rows, variables = _select(store, job.query, f"the shapes cannot be used: {job.constraint}", within)
         by_focus: dict[Any, list[dict[str, Any]]] = {}
         for row in rows:
             vals = {v: row[v] for v in variables if row[v] is not None}
@@ -259,7 +268,7 @@ def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
                 by_focus.setdefault(vals["this"], []).append(vals)
         for fs in job.focus_shapes:
             if fs not in focus_cache:
-                focus_cache[fs] = _focus_nodes(store, shapes, fs)
+                focus_cache[fs] = _focus_nodes(store, shapes, fs, within)
             for f_ox in sorted(focus_cache[fs] & by_focus.keys(), key=str):
                 f = shacl_term(f_ox, bnodes)
                 seen: list[tuple[Any, ...]] = []
@@ -298,13 +307,15 @@ def _run_sparql_jobs(store: ox.Store, bnodes: dict[str, BNode], shapes: Graph,
 
 
 def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "oxigraph",
-              dataset: tuple[ox.Store, dict[str, BNode]] | None = None, core_on: str = "pyshacl") -> Graph:
+              dataset: tuple[ox.Store, dict[str, BNode]] | None = None, core_on: str = "pyshacl",
+              within: Sequence[ox.NamedNode] | None = None) -> Graph:
     """Validate ``data`` (asserted + inferred) against ``shapes``; the ontology is mixed in for
     class hierarchies and vocabularies. We reasoned already, so no inference and no owl:imports.
 
     With ``sparql_on="oxigraph"`` (the default) the SPARQL-based constraints pyshacl would run on rdflib
     are run on Oxigraph instead (see ``_split_sparql``), giving the same results; ``"pyshacl"`` runs
-    everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand.
+    everything in pyshacl (the reference). ``dataset`` is ``data`` already loaded in Oxigraph, if at hand, and
+    ``within`` the graphs of its store that hold it (``None``: all of them).
     With ``core_on="oxigraph"`` the core constraints run on Oxigraph too (:mod:`kg.pipeline.shacl`, same
     results), unless the shapes use something it does not support: then pyshacl runs the whole core."""
     if sparql_on not in ("oxigraph", "pyshacl"):
@@ -331,10 +342,10 @@ def run_shacl(data: Graph, shapes: Graph, ontology: Graph, *, sparql_on: str = "
             raise ValueError(f"the shapes cannot be used: {getattr(report_graph, 'message', None) or text}")
     else:
         dataset = dataset or dataset_store({URIRef("urn:x-remit:data"): data})
-        report_graph = core_report(dataset[0], core, core_jobs, bnodes=dataset[1], data=data)
+        report_graph = core_report(dataset[0], core, core_jobs, within=within, bnodes=dataset[1], data=data)
     if jobs:
         store, bnodes = dataset or dataset_store({URIRef("urn:x-remit:data"): data})
-        results = _run_sparql_jobs(store, bnodes, shapes, jobs)
+        results = _run_sparql_jobs(store, bnodes, shapes, jobs, within)
         report = next(iter(report_graph.subjects(RDF.type, SH.ValidationReport)))
         for pairs in results:
             res = BNode()
@@ -590,14 +601,17 @@ def validate_store(store: ox.Store, ontology: Graph, shapes: Graph, queries: Seq
                    locate: Callable[[URIRef], tuple[Path, int, int] | None] | None = None) -> Report:
     """:func:`validate_graphs` on an Oxigraph store holding the ontology, asserted and inferred graphs
     (the default path of :mod:`kg.pipeline.steps`): every SHACL constraint and QC query runs as SPARQL on the
-    store, and the findings are described through a read-only view of it; no rdflib copy of the data."""
+    store, and the findings are described through a read-only view of it; no rdflib copy of the data. Only those
+    three graphs are read (:data:`~kg.rdf.view.INPUT_GRAPHS`), so the derive step may write its own graph of the
+    same store meanwhile."""
     unsupported = unsupported_shapes(shapes)
     if unsupported:  # pyshacl needs an rdflib copy of the data: the pipeline calls validate_graphs instead
         raise ValueError("the shapes use SHACL features kg.pipeline.shacl does not run ("
                          + "; ".join(unsupported) + "); validate with the reference engine (pyshacl)")
     view = StoreView(store)
-    shacl_graph = run_shacl(StoreGraph(store), shapes, ontology, dataset=(store, {}), core_on="oxigraph")
+    shacl_graph = run_shacl(StoreGraph(store), shapes, ontology, dataset=(store, {}), core_on="oxigraph",
+                            within=INPUT_GRAPHS)
     raws = _shacl_raws(shacl_graph, shapes, view)  # type: ignore[arg-type]
-    qc = run_qc({}, queries, (store, {}))
+    qc = run_qc({}, queries, (store, {}), INPUT_GRAPHS)
     findings = _enrich(raws + qc, view, sources, locate)  # type: ignore[arg-type]
     return Report(findings=findings, graph=_report_graph(shacl_graph, qc, queries, conforms=not findings))

@@ -17,10 +17,21 @@ from rdflib.term import Node
 from kg.rdf.canon import from_ox, to_ox
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
-__all__ = ["StoreView", "StoreGraph", "INPUT_GRAPHS"]
+__all__ = ["StoreView", "StoreGraph", "INPUT_GRAPHS", "dataset_options"]
 
 #: The graphs a view reads by default: the ontology, the asserted data and what reasoning inferred.
 INPUT_GRAPHS: tuple[ox.NamedNode, ...] = tuple(ox.NamedNode(str(g)) for g in (GRAPH_ONTOLOGY, GRAPH_ASSERTED, GRAPH_INFERRED))
+
+
+def dataset_options(graphs: Sequence[ox.NamedNode] | None) -> dict[str, Any]:
+    """``Store.query`` keyword arguments that make a query see the dataset of ``graphs`` only: their union as the
+    default graph, and they alone as named graphs. ``None``: every graph of the store (the union as default).
+
+    The build validates the input graphs (:data:`INPUT_GRAPHS`) while the derive step writes another graph of the
+    same store: naming the graphs keeps what validation sees the same whatever has been derived meanwhile."""
+    if graphs is None:
+        return {"use_default_graph_as_union": True}
+    return {"default_graph": list(graphs), "named_graphs": list(graphs)}
 
 
 class StoreView:
