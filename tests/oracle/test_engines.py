@@ -174,3 +174,23 @@ def test_blank_nodes_alike_but_for_their_blank_neighbours_get_different_labels()
     one = labels([0, 1, 2, 3, 4, 5])
     assert one == labels([5, 4, 3, 2, 1, 0])
     assert len(set(one)) == 4 and all(len(x) == 32 for x in one)
+
+
+@pytest.mark.parametrize("literal", [
+    ox.Literal('a "quoted" word, a back\\slash and a\ttab'), ox.Literal("two\nlines\r"),
+    ox.Literal("a line\u2028separator and \x0c form feed"), ox.Literal("Cymraeg: â ŵ ŷ", language="cy"),
+    ox.Literal("2024-01-31", datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#date")),
+    ox.Literal("   spaces   ")])
+@pytest.mark.parametrize("graph", [ox.NamedNode("https://w3id.org/remit/id/graph/asserted"), ox.DefaultGraph()])
+def test_a_label_is_the_hash_of_its_lines_whatever_the_literal(literal: ox.Literal, graph: Any) -> None:
+    """The definition itself, on literals that need escaping or hold spaces and line separators (the labels
+    are made from the store's N-Triples output, split into terms): the SHA-256 of the node's sorted lines,
+    each term as pyoxigraph's ``str()`` writes it, the node as ``_:a``, the graph as ``str()`` of it."""
+    import hashlib
+
+    s, p, q = (ox.NamedNode("https://example.org/" + x) for x in ("s", "p", "q"))
+    b = ox.BlankNode()
+    st = ox.Store()
+    st.extend([ox.Quad(s, p, b, graph), ox.Quad(b, q, literal, graph)])
+    lines = sorted([f"O {graph} {p} {s}", f"S {graph} {q} {literal}"])
+    assert blank_node_labels(st) == {b.value: hashlib.sha256("\n".join(lines).encode()).hexdigest()[:32]}
