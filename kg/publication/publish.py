@@ -32,7 +32,7 @@ from kg.publication.describe import describe_ontology, to_rdflib
 from kg.rdf.namespaces import (GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, ID, ONTOLOGY_IRI, PREFIXES, SD,
                            bind_all)
 from kg.rdf import datadate
-from kg.rdf.serialize import blank_node_labels
+from kg.rdf.serialize import blank_node_labels, sorted_lines
 from kg.rdf.store import open_store
 
 __all__ = [
@@ -173,24 +173,16 @@ def _gzip(data: bytes) -> bytes:
 _SKOLEM = "urn:x-remit:bnode:"
 _SKOLEM_ANGLE = re.compile(rb"<urn:x-remit:bnode:([0-9A-Za-z-]+)>")
 _SKOLEM_JSON = re.compile(rb'"urn:x-remit:bnode:([0-9A-Za-z-]+)"')
-# a blank node in an N-Triples line: the subject at the start, or the object before the final " ."
-# (a literal never ends a line with ``_:x .``, so text inside literals is never touched)
-_NT_SUBJECT = re.compile(rb"^_:([^\s]+) ", re.M)
-_NT_OBJECT = re.compile(rb" _:([^\s]+) \.$", re.M)
 
 
 def _labelled_graph(store: ox.Store, graph: str, labels: dict[str, str]) -> list[bytes]:
     """The statements of ``graph`` as sorted N-Triples lines, each blank node written as the IRI
     ``<urn:x-remit:bnode:LABEL>`` (LABEL from :func:`kg.rdf.serialize.blank_node_labels`; turned back into
     ``_:bLABEL`` in the written dumps), so that nothing depends on the store's own blank-node ids."""
-    def iri(m: re.Match[bytes]) -> bytes:
-        return f"<{_SKOLEM}{labels[m.group(1).decode()]}>".encode()
+    def iri(node: bytes) -> bytes:
+        return f"<{_SKOLEM}{labels[node.decode()]}>".encode()
 
-    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-    if b"_:" in text:
-        text = _NT_SUBJECT.sub(lambda m: iri(m) + b" ", text)
-        text = _NT_OBJECT.sub(lambda m: b" " + iri(m) + b" .", text)
-    return _sorted_lines(text)
+    return sorted_lines(store, graph, iri)
 
 
 def _sorted_lines(nt: bytes) -> list[bytes]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,10 +21,13 @@ from rdflib.term import Node
 from kg.rdf.canon import canonical_graphs
 from kg.rdf.namespaces import PREFIXES, RDF, XSD
 
-__all__ = ["blank_node_labels", "write_trig", "serialize_graph", "serialize_dataset"]
+__all__ = ["blank_node_labels", "sorted_lines", "write_trig", "serialize_graph", "serialize_dataset"]
 
 
-_BNODE_RE = re.compile(rb"_:([0-9A-Za-z]+)")
+# a blank node in an N-Triples line: the subject at the start, or the object before the final " ." (a literal
+# never ends a line with ``_:x .``, so text inside literals, "see _:x" for one, is never touched)
+_NT_SUBJECT = re.compile(rb"^_:(\S+)(?= )", re.M)
+_NT_OBJECT = re.compile(rb"(?<= )_:(\S+)(?= \.$)", re.M)
 
 
 _BLANK_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }"
@@ -95,24 +98,41 @@ def write_trig(store: ox.Store, graphs: Sequence[URIRef], path: Path, labels: di
     statements as N-Triples lines, sorted, with each blank node written ``_:b`` + its label (see
     :func:`blank_node_labels`). Nothing in the bytes depends on the order quads were added or on the
     store's own blank-node ids."""
-    written = {b"_:" + node.encode(): b"_:b" + label.encode() for node, label in labels.items()}
-
-    def relabel(m: re.Match[bytes]) -> bytes:
-        return written[m.group()]
-
+    written = {node.encode(): b"_:b" + label.encode() for node, label in labels.items()}
     with open(path, "wb") as out:
         out.write(b"# Remit dataset: one block per named graph, statements sorted (N-Triples syntax).\n\n")
         for name in sorted(graphs, key=str):
-            text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(str(name)))
-            text = _BNODE_RE.sub(relabel, text)
-            lines = text.split(b"\n")
-            lines.sort()
-            empty = 0
-            while empty < len(lines) and not lines[empty]:  # empty lines sort first
-                empty += 1
+            lines = sorted_lines(store, str(name), written.__getitem__)
             out.write(f"<{name}> {{\n".encode())
-            out.write(b"\n".join(lines[empty:] if empty else lines))
-            out.write(b"\n}\n\n")
+            if not lines:
+                out.write(b"\n")
+            for i in range(0, len(lines), _SLICE):  # a slice at a time: never a second copy of a large graph
+                out.write(b"\n".join(lines[i:i + _SLICE]) + b"\n")
+            out.write(b"}\n\n")
+
+
+#: Lines joined and written at a time by :func:`write_trig`.
+_SLICE = 100_000
+
+
+def sorted_lines(store: ox.Store, graph: str, blank: Callable[[bytes], bytes]) -> list[bytes]:
+    """The statements of the named graph ``graph`` of ``store`` as sorted N-Triples lines (without their line
+    ends), each blank node, subject or object, written as ``blank(its store id)``: a label, or an IRI standing
+    for it. Raises ``KeyError`` if ``blank`` does for a node it does not know."""
+    text = store.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+    if b"_:" in text:
+        def term(m: re.Match[bytes]) -> bytes:
+            return blank(m.group(1))
+
+        text = _NT_SUBJECT.sub(term, text)  # one pass, then the other: at most two copies of the text at once
+        text = _NT_OBJECT.sub(term, text)
+    lines = text.split(b"\n")
+    del text
+    lines.sort()
+    empty = 0
+    while empty < len(lines) and not lines[empty]:  # empty lines sort first
+        empty += 1
+    return lines[empty:] if empty else lines
 
 
 _PN_LOCAL = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.\-]*[A-Za-z0-9_\-])?")

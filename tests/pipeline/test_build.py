@@ -137,6 +137,22 @@ def test_bad_input_exits_2_and_keeps_previous_artefacts(tmp_path, case):
     assert [p.name for p in root.iterdir() if p.name.startswith(".build")] == []
 
 
+def test_literal_that_reads_like_a_blank_node_is_written_as_it_is(tmp_path):
+    """Regression: ``remit.trig`` relabelled every ``_:xyz`` in the N-Triples text, inside literals too, so a
+    locator such as "see _:abc" stopped the build with a KeyError (or, had ``abc`` been a blank node's id,
+    would have changed the text). Only subjects and objects are blank nodes now."""
+    root = make_tree(tmp_path)
+    path = root / "data" / "agreements" / "a.ttl"
+    path.write_text(path.read_text().replace('remit:locator "Parties"', 'remit:locator "Parties; see _:abc and _:b0 ."'))
+    build(Layout(root=root))
+    trig = (root / "build" / "remit.trig").read_text()
+    assert '"Parties; see _:abc and _:b0 ."' in trig
+    ds = Dataset()
+    ds.parse(root / "build" / "remit.trig", format="trig")
+    locators = {str(o) for _s, _p, o, _g in ds.quads((None, URIRef("https://w3id.org/remit/def/locator"), None, None))}
+    assert "Parties; see _:abc and _:b0 ." in locators
+
+
 def test_failure_while_writing_keeps_previous_artefacts(tmp_path, monkeypatch):
     root = make_tree(tmp_path)
     build(Layout(root=root))
