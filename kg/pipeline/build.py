@@ -3,7 +3,7 @@
 Artefacts (see ``docs/build.md``): ``remit.trig`` (every named graph as sorted N-Triples lines, blank
 nodes labelled by a hash of their own quads), ``report.ttl`` and ``report.json`` (the validation report),
 ``manifest.json`` (version, source hash, counts), ``store/`` (the on-disk Oxigraph store the server
-opens read-only), ``search.sqlite`` (the search index, :mod:`kg.search.index`) and ``restricted.trig`` (personal data, never served publicly: see
+opens read-only, written graph by graph while the pipeline runs: :mod:`kg.pipeline.served`), ``search.sqlite`` (the search index, :mod:`kg.search.index`) and ``restricted.trig`` (personal data, never served publicly: see
 :mod:`kg.pipeline.restricted`). They go into a temporary sibling folder that is swapped in only when every step
 succeeded, so bad input leaves the previous build exactly as it was. No clock time is recorded anywhere:
 the same sources give the same bytes.
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,8 @@ from kg.pipeline.steps import run
 from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
 from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
-from kg.rdf.store import release_memory, write_store
+from kg.pipeline.served import ServedStoreWriter, blank_statements
+from kg.rdf.store import release_memory
 from kg.search.index import INDEX_FILE, collect, write_entries
 
 __all__ = ["ARTEFACTS", "BuildError", "BuildResult", "Layout", "build", "validate"]
@@ -58,40 +58,18 @@ def _dump_json(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-class _StoreWriter(threading.Thread):
-    """Bulk-loads ``remit.trig`` into the served store (:func:`kg.rdf.store.write_store`) in the background:
-    pyoxigraph lets go of the GIL while it loads, so the search index and the report files are written on the
-    other CPU meanwhile. :meth:`result` waits and returns the quad count (or raises what the load raised)."""
-
-    def __init__(self, dataset_file: Path, store_dir: Path):
-        super().__init__(name="kg-build-store", daemon=True)
-        self.dataset_file, self.store_dir = dataset_file, store_dir
-        self.quads = 0
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.quads = write_store(self.dataset_file, self.store_dir)
-        except BaseException as exc:  # handed to the main thread by result()
-            self.error = exc
-
-    def result(self) -> int:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.quads
-
-
-def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], Report, dict[str, float], _StoreWriter]:
-    """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``; the served store is
-    being written from ``remit.trig`` by the returned thread."""
+def _write(layout: Layout, tmp: Path, reference: bool,
+           writer: ServedStoreWriter) -> tuple[dict[str, Any], Report, dict[str, float]]:
+    """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``, while ``writer`` writes the
+    served store graph by graph (:mod:`kg.pipeline.served`); on return it has its last job."""
     # the search index's rows read the input graphs only: collected while validation runs
-    result = run(layout, reference=reference, readers={"search": collect})
+    result = run(layout, reference=reference, readers={"search": collect}, on_final=writer.graph_final)
     store, report, timings, reasoner = result.store, result.report, result.timings, result.reasoner
     t0 = time.perf_counter()
     rg = ox.NamedNode(str(GRAPH_REPORT))
     if report.graph is not None:
         store.extend([ox.Quad(to_ox(s), ox.NamedNode(str(p)), to_ox(o), rg) for s, p, o in report.graph])  # type: ignore[arg-type]
+        writer.graph_final(store, str(GRAPH_REPORT))
     counts: dict[str, int] = {}
     for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
         counts[row[0].value] = int(row[1].value)
@@ -106,21 +84,17 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
     write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
     entries = result.read["search"]  # the search index's rows (kg.search.index)
-    # The served store is bulk-loaded from remit.trig once this in-memory store is gone: copying it
-    # straight across (Store.bulk_extend) costs the same CPU (the bulk loader is the cost, not the parse)
-    # and needs both in memory (2.1 GB at 1M triples).
+    # The statements with a blank node go to the served store last, in one piece, once the in-memory store's
+    # memory (~1 GB at 1M triples) is free for the bulk loader.
+    blank = blank_statements(store, sorted(counts))
     del store, result, labels
-    release_memory()  # the in-memory store's ~1 GB at 1M triples, before the store step's bulk load adds its own
-    writer = _StoreWriter(tmp / "remit.trig", tmp / "store")
-    writer.start()  # meanwhile, on this thread: the search index and the report files
-    try:
-        write_entries(entries, tmp / INDEX_FILE)
-        del entries
-        (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
-        (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
-    except BaseException:
-        writer.join()  # before the caller removes the folder it writes into
-        raise
+    release_memory()
+    writer.finish(blank)
+    del blank
+    write_entries(entries, tmp / INDEX_FILE)  # meanwhile, on this thread: the search index and the report files
+    del entries
+    (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
+    (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
     t0 = timed(timings, "write", t0)
     manifest: dict[str, Any] = {
         "graphs": dict(sorted(counts.items())),
@@ -130,7 +104,7 @@ def _write(layout: Layout, tmp: Path, reference: bool) -> tuple[dict[str, Any], 
         "reasoner": reasoner,
         "validator": "pyshacl (reference)" if reference else "kg.pipeline.shacl (SHACL core as SPARQL)",
     }
-    return manifest, report, timings, writer
+    return manifest, report, timings
 
 
 def build(layout: Layout | None = None, force: bool = False, reference: bool = False) -> BuildResult:
@@ -157,9 +131,10 @@ def build(layout: Layout | None = None, force: bool = False, reference: bool = F
         if leftover.exists():
             shutil.rmtree(leftover)
     tmp.mkdir()
-    writer: _StoreWriter | None = None
+    writer = ServedStoreWriter(tmp / "store")
+    writer.start()
     try:
-        body, report, timings, writer = _write(layout, tmp, reference)
+        body, report, timings = _write(layout, tmp, reference, writer)
         from kg.pipeline.load import load_files  # the ontology's version for the manifest (small)
 
         ontology, _ = load_files(layout.ontology_files)
@@ -174,8 +149,7 @@ def build(layout: Layout | None = None, force: bool = False, reference: bool = F
             out.rename(old)
         tmp.rename(out)
     except BaseException:
-        if writer is not None:
-            writer.join()  # before its folder is removed
+        writer.cancel()  # waits for the job under way, before its folder is removed
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
         if old.exists() and not out.exists():

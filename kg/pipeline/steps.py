@@ -47,7 +47,7 @@ from kg.pipeline.reason import FAST_REASONER, materialise, store_inconsistencies
 from kg.pipeline.validate import QCQuery, load_qc_queries, unsupported_shapes, validate_graphs, validate_store
 from kg.rdf import datadate
 from kg.rdf.canon import from_ox, to_ox
-from kg.rdf.namespaces import GRAPH_INFERRED, GRAPH_ONTOLOGY
+from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
 __all__ = ["Loaded", "Run", "load", "reason", "validate", "derive", "run", "graph_of", "remove_agreement"]
 
@@ -207,12 +207,15 @@ def derive(store: ox.Store, layout: Layout) -> int:
 def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = None, overlay: Graph | None = None,
         replaces: URIRef | None = None, extra_files: Sequence[Path] = (), derived: bool = True,
         before_derive: Callable[[ox.Store, Loaded, Report], None] | None = None,
-        readers: Mapping[str, Callable[[ox.Store], Any]] | None = None) -> Run:
+        readers: Mapping[str, Callable[[ox.Store], Any]] | None = None,
+        on_final: Callable[[ox.Store, str], None] | None = None) -> Run:
     """Steps 1–4 on a new in-memory store. ``before_derive`` is called with the reasoned, validated
     store (``kg check`` runs its rule checks there), and the derive step then waits for it; without it,
     validation and derivation run side by side. ``derived=False`` stops before step 4. ``readers`` are
     called with the store once it is reasoned, on the derive step's thread, and must read only the input
-    graphs (the build's search index); ``Run.read`` holds what they return.
+    graphs (the build's search index); ``Run.read`` holds what they return. ``on_final`` is called with the
+    store and a graph's name as soon as that graph is final (the ontology and asserted graphs after step 1, the
+    inferred graph after step 2, the derived graph after step 4): the build starts writing the served store.
 
     Timings: ``validate`` is validation's own time; ``derive`` the time then left waiting for the derive
     step and the readers (near 0 when they ran within validation's time)."""
@@ -221,13 +224,18 @@ def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = Non
     store = ox.Store()
     loaded = load(layout, store, asserted=asserted, overlay=overlay, replaces=replaces, extra_files=extra_files)
     t0 = timed(timings, "load", t0)
+    final = on_final or (lambda _store, _graph: None)
+    final(store, str(GRAPH_ONTOLOGY))
+    final(store, str(GRAPH_ASSERTED))
     reasoner = reason(store, loaded, reference=reference)
     t0 = timed(timings, "reason", t0)
+    final(store, str(GRAPH_INFERRED))
     alongside = derived and before_derive is None
 
     def derive_and_read() -> dict[str, Any]:
         if alongside:
             derive(store, layout)
+            final(store, str(GRAPH_DERIVED))
         return {name: read(store) for name, read in (readers or {}).items()}
 
     with ThreadPoolExecutor(1, thread_name_prefix="kg-derive") as pool:
@@ -239,6 +247,7 @@ def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = Non
         before_derive(store, loaded, report)
     if derived and not alongside:
         derive(store, layout)
+        final(store, str(GRAPH_DERIVED))
     if derived or readers:
         timed(timings, "derive", t0)
     return Run(store, loaded, report, reasoner, timings, read)
