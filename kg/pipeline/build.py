@@ -3,7 +3,8 @@
 Artefacts (see ``docs/build.md``): ``remit.trig`` (every named graph as sorted N-Triples lines, blank
 nodes labelled by a hash of their own quads), ``report.ttl`` and ``report.json`` (the validation report),
 ``manifest.json`` (version, source hash, counts), ``store/`` (the on-disk Oxigraph store the server
-opens read-only, written graph by graph while the pipeline runs: :mod:`kg.pipeline.served`), ``search.sqlite`` (the search index, :mod:`kg.search.index`) and ``restricted.trig`` (personal data, never served publicly: see
+opens read-only, written graph by graph while the pipeline runs: :mod:`kg.pipeline.served`), ``search.sqlite``
+(the search index, :mod:`kg.search.index`) and ``restricted.trig`` (personal data, never served publicly: see
 :mod:`kg.pipeline.restricted`). They go into a temporary sibling folder that is swapped in only when every step
 succeeded, so bad input leaves the previous build exactly as it was. No clock time is recorded anywhere:
 the same sources give the same bytes.
@@ -26,11 +27,11 @@ from kg import __version__
 from kg.findings.model import Report
 from kg.pipeline.layout import ARTEFACTS, BuildError, Layout, is_fresh, source_hash, timed, tool_versions
 from kg.pipeline.restricted import RESTRICTED_FILE, check_not_public, load_restricted, write_restricted
+from kg.pipeline.served import ServedStoreWriter, blank_statements
 from kg.pipeline.steps import run
 from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
 from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
-from kg.pipeline.served import ServedStoreWriter, blank_statements
 from kg.rdf.store import release_memory
 from kg.search.index import INDEX_FILE, collect, write_entries
 

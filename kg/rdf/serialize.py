@@ -21,7 +21,7 @@ from rdflib.term import Node
 from kg.rdf.canon import canonical_graphs
 from kg.rdf.namespaces import PREFIXES, RDF, XSD
 
-__all__ = ["blank_node_labels", "sorted_lines", "write_trig", "serialize_graph", "serialize_dataset"]
+__all__ = ["blank_node_labels", "blank_ntriples", "sorted_lines", "write_trig", "serialize_graph", "serialize_dataset"]
 
 
 # a blank node in an N-Triples line: the subject at the start, or the object before the final " ." (a literal
@@ -33,6 +33,12 @@ _NT_OBJECT = re.compile(rb"(?<= )_:(\S+)(?= \.$)", re.M)
 _BLANK_TRIPLES = "CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o FILTER(isBlank(?s) || isBlank(?o)) }"
 
 
+def blank_ntriples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> bytes:
+    """The statements of ``graph`` with a blank subject or object, as N-Triples (blank nodes under the store's
+    own ids), picked out and written inside the store."""
+    return store.query(_BLANK_TRIPLES, default_graph=graph).serialize(format=ox.RdfFormat.N_TRIPLES)
+
+
 def _blank_quads(store: ox.Store) -> Iterator[tuple[str, str, str, str]]:
     """``(graph, subject, predicate, object)`` of every quad of ``store`` with a blank subject or object, each
     term in its N-Triples form (``str()`` of the pyoxigraph term; the default graph as ``DEFAULT``). Each graph's
@@ -41,7 +47,7 @@ def _blank_quads(store: ox.Store) -> Iterator[tuple[str, str, str, str]]:
     graphs: list[ox.NamedNode | ox.DefaultGraph] = [*store.named_graphs(), ox.DefaultGraph()]
     for g in graphs:
         name = str(g)
-        text = store.query(_BLANK_TRIPLES, default_graph=g).serialize(format=ox.RdfFormat.N_TRIPLES)
+        text = blank_ntriples(store, g)
         # one "S P O ." a line: subjects and predicates hold no space; an object may, so it is the rest. Split on
         # "\n" only: a literal may hold other line separators (U+2028 …) that N-Triples leaves unescaped.
         for line in text.decode("utf-8").split("\n"):
