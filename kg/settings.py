@@ -142,7 +142,7 @@ class Settings(BaseSettings):
                                  "whose X-Forwarded-For/-Proto headers are believed; empty (default): none, the "
                                  "client is the peer address. `*` trusts every peer (only behind a proxy).")
     max_header_bytes: int = Field(16 << 10, ge=1024, description="Most bytes of a request line plus headers "
-                                  "(uvicorn h11_max_incomplete_event_size); more: the connection is refused (431/400).")
+                                  "received while the head is incomplete (kg.api.protocol); more: 431 and the connection is closed.")
     keep_alive_timeout: int = Field(5, ge=1, description="Seconds an idle keep-alive connection stays open.")
     max_header_count: int = Field(100, ge=0, description="Most header fields in a request; more: 431 before the "
                                   "application sees it; 0: no limit (the head is still bounded by max_header_bytes).")

@@ -228,7 +228,7 @@ def serve(settings: Settings) -> None:
 
     import uvicorn
 
-    from kg.api.protocol import bounded_h11
+    from kg.api.protocol import bounded_httptools
 
     if settings.gil_switch_interval:
         # pages render in threads of this process; a shorter interval hands the GIL back to the event loop
@@ -257,11 +257,10 @@ def serve(settings: Settings) -> None:
     config = uvicorn.Config(app, host=settings.host, port=settings.port, server_header=False, log_level="info",
                             access_log=settings.access_log,
                             proxy_headers=bool(proxies), forwarded_allow_ips=proxies or "",
-                            # h11 bounds the request head (httptools buffers any size); kg.api.protocol adds
-                            # read deadlines for the head and the body and a header-count limit
-                            http=bounded_h11(settings.header_read_timeout, settings.body_read_timeout,
-                                             settings.max_header_count),
-                            h11_max_incomplete_event_size=settings.max_header_bytes,
+                            # httptools, with kg.api.protocol's bounds on the request head's size and header
+                            # count and read deadlines for the head and the body
+                            http=bounded_httptools(settings.header_read_timeout, settings.body_read_timeout,
+                                                   settings.max_header_count, settings.max_header_bytes),
                             timeout_keep_alive=settings.keep_alive_timeout,
                             limit_concurrency=settings.max_connections or None,
                             timeout_graceful_shutdown=max(1, int(settings.shutdown_grace) + 2))
