@@ -41,7 +41,7 @@ from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_ME
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
-           "run_named_remote", "run_named_query_remote"]
+           "run_named_remote", "run_named_query_remote", "unbound_variables"]
 
 
 
@@ -160,6 +160,174 @@ def _guard_substr_lengths(text: str) -> str:
     return text
 
 
+#: SPARQL 1.1's built-in calls and the keywords a bracketted expression follows: a variable inside such a
+#: bracket (up to the nearest "{") is read by an expression, not bound there (a VALUES list and an RDF
+#: collection are brackets that follow none of these words)
+_EXPRESSION_WORDS = frozenset(w.upper() for w in """
+    FILTER BIND HAVING BY ASC DESC IN IF COALESCE BOUND sameTerm isIRI isURI isBlank isLiteral isNumeric STR LANG
+    LANGMATCHES DATATYPE IRI URI BNODE RAND ABS CEIL FLOOR ROUND CONCAT STRLEN UCASE LCASE ENCODE_FOR_URI CONTAINS
+    STRSTARTS STRENDS STRBEFORE STRAFTER YEAR MONTH DAY HOURS MINUTES SECONDS TIMEZONE TZ NOW UUID STRUUID MD5 SHA1
+    SHA256 SHA384 SHA512 STRLANG STRDT SUBSTR REPLACE REGEX COUNT SUM MIN MAX AVG SAMPLE GROUP_CONCAT""".split())
+_VARIABLE = re.compile(r"[?$](\w+)")
+
+
+def unbound_variables(text: str) -> set[str]:
+    """The variables (names without ``?``) that nothing in the query can bind: each of their occurrences is
+    read by an expression (inside the brackets of ``FILTER``, ``BIND``, a built-in call…, up to the nearest
+    ``{``), or is a plain variable of a ``SELECT`` projection or after ``GROUP BY``/``ORDER BY``. Any other
+    occurrence (in a triple pattern, after ``GRAPH``, in ``VALUES``, after ``AS``, in a pattern inside
+    ``EXISTS``) counts as binding, so a variable is listed only when no solution of the query can bind it."""
+    chars = scan(text)
+    code = "".join(c for _, c in chars)
+    stack: list[str] = []  # open brackets: "{", "e" (an expression's "("), "(" (any other "(")
+    since_brace = 0  # offset in ``code`` after the last "{" or "}"
+    seen: set[str] = set()
+    bound: set[str] = set()
+    k = 0
+    while k < len(chars):
+        i, c = chars[k]
+        if c == "{":
+            stack.append("{")
+            since_brace = k + 1
+        elif c == "}":
+            while stack and stack.pop() != "{":
+                pass
+            since_brace = k + 1
+        elif c == "(":
+            word = re.search(r"(?<![\w:?$.\-])([A-Za-z_]\w*)\s*$", code[max(0, k - 80):k])
+            whole = word is not None and (word.start() > 0 or k <= 80)  # not the tail of a longer name
+            stack.append("e" if whole and word.group(1).upper() in _EXPRESSION_WORDS else "(")
+        elif c == ")":
+            if stack and stack[-1] != "{":
+                stack.pop()
+        elif c in "?$":
+            m = _VARIABLE.match(code, k)
+            if m:
+                name = m.group(1)
+                seen.add(name)
+                inner = stack[len(stack) - stack[::-1].index("{"):] if "{" in stack else stack
+                segment = code[since_brace:k]
+                select = re.search(r"\bSELECT\b", segment, re.I)
+                if re.search(r"\bAS\s*$", code[max(0, k - 80):k], re.I):
+                    bound.add(name)
+                elif "e" in inner:
+                    pass  # read by an expression
+                elif inner or not ((select and not re.search(r"\bWHERE\b", segment[select.end():], re.I))
+                                   or (re.match(r"\s*(GROUP|ORDER)\s+BY\b", segment, re.I)
+                                       and not re.search(r"\bVALUES\b", segment, re.I))):
+                    bound.add(name)
+                k = m.end()
+                continue
+        k += 1
+    return seen - bound
+
+
+_SAME_TERM_CALL = re.compile(r"\bsameTerm\s*\(", re.I)
+_XSD_STRING_IRI = "<http://www.w3.org/2001/XMLSchema#string>"
+
+
+def _arguments(text: str, code: list[int], open_at: int, close: int) -> list[tuple[int, int]]:
+    """The offsets of the arguments of the call whose brackets are at ``open_at`` and ``close``."""
+    depth, start, out = 0, open_at + 1, []
+    for i in code[code.index(open_at) + 1:]:
+        if i >= close:
+            break
+        if text[i] in "({[":
+            depth += 1
+        elif text[i] in ")}]":
+            depth -= 1
+        elif text[i] == "," and depth == 0:
+            out.append((start, i))
+            start = i + 1
+    out.append((start, close))
+    return out
+
+
+def _rewrite_same_terms(text: str) -> str:
+    """``sameTerm`` calls Virtuoso 7.2.5 gets wrong, as an expression with the same value in SPARQL 1.1:
+
+    * ``sameTerm(A, B)`` where ``A`` or ``B`` is a variable nothing in the query can bind
+      (:func:`unbound_variables`: an optional parameter not given, so with no ``VALUES`` block) → ``(A = B)``.
+      Virtuoso refuses the whole query ("SP031: SPARQL compiler: IRI() built-in function can not use boolean
+      expression as an argument") wherever such a call is not a conjunct of a ``FILTER``: ``SELECT * WHERE {
+      ?s ?p ?o FILTER(!sameTerm(?free, ?s)) }`` is enough, and so is the optional-parameter idiom once it is
+      ``IF(BOUND(?free) && …, sameTerm(?free, ?s) || …, true)`` (``unremade-agreements``). In SPARQL both
+      are an error in every row (an unbound operand is an error before either function looks at it), and
+      Virtuoso compiles ``=``. (Leaving the call out instead, ``true`` for the idiom, is the same value too,
+      but then a projected, grouped ``?free`` that no pattern mentions makes Virtuoso fail with "SQ156 Bad
+      dfe in sqlo_place_exp": ``party-functions``.)
+    * ``sameTerm(?v, "text")`` (either side; a simple literal, no language tag or datatype) is false in
+      Virtuoso for every ``?v``, even ``"text"`` itself (``VALUES ?v { "" } FILTER(sameTerm(?v, ""))`` has no
+      row; so has ``BIND("" AS ?v)``). Sent as ``(isLiteral(?v) && LANG(?v) = "" && DATATYPE(?v) =
+      xsd:string && STR(?v) = "text")``: in RDF 1.1 a simple literal is the ``xsd:string`` literal with that
+      lexical form, so with ``?v`` bound this is true exactly for that term, and false, with no error, for an
+      IRI, a blank node (``false && error`` is false) or any other literal; with ``?v`` unbound both are an
+      error."""
+    unbound = unbound_variables(text)
+    code = [i for i, _ in scan(text)]
+    in_code = set(code)
+    edits: list[tuple[int, int, str]] = []
+    for m in _SAME_TERM_CALL.finditer(text):
+        if m.start() not in in_code or (edits and m.start() < edits[-1][1]):
+            continue
+        open_at = m.end() - 1
+        close = _matching(text, code, open_at)
+        if close is None:
+            continue
+        args = [text[a:b].strip() for a, b in _arguments(text, code, open_at, close)]
+        if len(args) != 2:
+            continue
+        variables = [a for a in args if re.fullmatch(r"[?$]\w+", a)]
+        if any(v[1:] in unbound for v in variables):
+            edits.append((m.start(), close + 1, f"({args[0]} = {args[1]})"))
+            continue
+        literals = [a for a in args if _simple_literal(a)]
+        if len(variables) == 1 and len(literals) == 1:
+            v, lit = variables[0], literals[0]
+            edits.append((m.start(), close + 1, f'(isLiteral({v}) && LANG({v}) = "" && DATATYPE({v}) = '
+                                                f'{_XSD_STRING_IRI} && STR({v}) = {lit})'))
+    for start, end, new in reversed(edits):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def _simple_literal(token: str) -> bool:
+    """Whether ``token`` is one string literal with no language tag or datatype (nothing of it is code)."""
+    return token[:1] in "\"'" and not scan(token)
+
+
+_VALUES_ONLY = re.compile(r"\s*VALUES\s*(?:[?$]\w+|\((?:\s*[?$]\w+)*\s*\))\s*\{[^{}]*\}\s*", re.I)
+
+
+def _values_branches_as_subselects(text: str) -> str:
+    """``{ VALUES … }`` as a branch of ``UNION`` → ``{ SELECT * WHERE { VALUES … } }`` (Virtuoso).
+
+    Virtuoso 7.2.5 loses the rows of a ``UNION`` branch that is a ``VALUES`` block alone, and sometimes
+    every row of the ``UNION`` (``{ ?s ?p ?o } UNION { VALUES ?o { "" } }`` has no row at all; ``{ BIND("x"
+    AS ?a) } UNION { VALUES ?a { "y" } }`` has only "x"). A sub-select of every variable of the block is
+    the same solutions in SPARQL 1.1 (the block's rows, with the same variables), and Virtuoso answers it.
+    Only a group whose code is one ``VALUES`` block and that is an operand of ``UNION``."""
+    chars = scan(text)
+    code = "".join(c for _, c in chars)
+    offsets = [i for i, _ in chars]
+    edits: list[tuple[int, int]] = []
+    stack: list[int] = []
+    for k, c in enumerate(code):
+        if c == "{":
+            stack.append(k)
+        elif c == "}" and stack:
+            start = stack.pop()
+            inner = code[start + 1:k]
+            if not _VALUES_ONLY.fullmatch(inner):
+                continue
+            if not (re.search(r"\bUNION\s*$", code[:start], re.I) or re.match(r"\s*UNION\b", code[k + 1:], re.I)):
+                continue
+            edits.append((offsets[start], offsets[k]))
+    for start, end in sorted(edits, reverse=True):
+        text = text[:start] + "{ SELECT * WHERE " + text[start:end + 1] + " }" + text[end + 1:]
+    return text
+
+
 def detect_dialect(endpoint: str, timeout: float = 10.0) -> str:
     """``"virtuoso"`` when the endpoint's HTTP ``Server`` header names Virtuoso, else ``"standard"`` (asked
     once per endpoint with ``ASK {}``; an unreachable store is ``"standard"`` and fails on its real query)."""
@@ -192,7 +360,11 @@ def adapt_query(text: str, dialect: str) -> str:
     "no limit" in a keys sub-select) is a 32-bit ``TOP`` in Virtuoso, read as negative ("SR352: TOP
     parameter < 0"), and any sorted ``TOP`` above ``MaxSortedTopRows`` (10,000 by default) is refused
     ("SR353"): a ``LIMIT`` of 10^9 or more, no limit for any Remit dataset, is left out. And
-    ``X op SUBSTR(D, 1, STRLEN(X))`` gets a length that is never NULL (:func:`_guard_substr_lengths`)."""
+    ``X op SUBSTR(D, 1, STRLEN(X))`` gets a length that is never NULL (:func:`_guard_substr_lengths`). And
+    ``sameTerm`` with a variable the query binds nowhere, or with a simple literal, is sent as an expression
+    Virtuoso compiles and evaluates as SPARQL does (:func:`_rewrite_same_terms`; after the idiom's ``IF``, so
+    it rewrites the calls inside it too). And a ``UNION`` branch that is a ``VALUES`` block alone is sent as a
+    sub-select (:func:`_values_branches_as_subselects`)."""
     if dialect != "virtuoso":
         return text
     code = {i for i, _ in scan(text)}
@@ -209,7 +381,7 @@ def adapt_query(text: str, dialect: str) -> str:
     text = _BIG_LIMIT.sub(capped, text)
     code = {i for i, _ in scan(text)}
     text = _COALESCE_SAME_TERMS.sub(guarded, text)
-    return _guard_substr_lengths(text)
+    return _values_branches_as_subselects(_guard_substr_lengths(_rewrite_same_terms(text)))
 
 
 # --------------------------------------------------------------------------------------------- results
