@@ -28,7 +28,9 @@ def _values(page) -> list[list[str]]:
 
 
 #: the body each query is paged with in the "body" case: one with a few rows in that query's fixture
-_BODY = {"powers-without-agreement": "https://w3id.org/remit/id/body/imb"}
+_BODY = {"powers-without-agreement": "https://w3id.org/remit/id/body/imb",
+         # two agreements with two counterparts each and one with none: pages end inside an agreement too
+         "devolved-boundary": "https://w3id.org/remit/id/body/ofsted"}
 
 
 @pytest.mark.parametrize("name", MARKED)
