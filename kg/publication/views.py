@@ -65,7 +65,7 @@ def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str
     except StoreUnavailable as exc:
         if not exc.refused:  # the store cannot be reached: the whole page is a 502
             raise
-        # an external store that refuses this question (Virtuoso 7's compiler on reviews-due) refuses it for
+        # an external store that refuses this question (Virtuoso 7's compiler on some named queries) refuses it for
         # every page: say so here, and on later pages without asking again; its address stays in the log
         log.warning("the store refused the named query %r on a page: %s", name, exc)
         refused[name] = STORE_REFUSED

@@ -40,10 +40,16 @@ _DAY = re.compile(r"^(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 #: The recorded date, over the served default graph (which holds the derived graph) of any SPARQL 1.1 store
 #: holding the build. No ``GRAPH`` clause: a store asked with ``default-graph-uri`` sees no named graph.
 RECORDED_QUERY = f"SELECT ?d WHERE {{ <{DATASET}> <{DATA_DATE}> ?d }}"
+#: ``remit:nextReviewDate`` (queries/derive/50-review-schedule.rq): the one derived date that no source states (a
+#: review's due day, base date + interval, often after the data date), left out of the scan below.
+NEXT_REVIEW_DATE = REMIT["nextReviewDate"]
 #: The dated literals of the default graph: over the asserted graph at build time; over the served default graph
-#: for a store without the recorded triple (the ontology states no dates; the other graphs copy asserted ones).
+#: for a store without the recorded triple (the ontology states no dates; the inferred and derived graphs copy
+#: asserted ones, or count a year-month or year from its first day as this module does, except the next review
+#: dates, which are not counted).
 SCAN_QUERY = (f"SELECT DISTINCT ?o WHERE {{ ?s ?p ?o "
-              f"FILTER(isLiteral(?o) && DATATYPE(?o) IN ({', '.join(f'<{t}>' for t in _DATE_TYPES)})) }}")
+              f"FILTER(isLiteral(?o) && DATATYPE(?o) IN ({', '.join(f'<{t}>' for t in _DATE_TYPES)})"
+              f" && ?p != <{NEXT_REVIEW_DATE}>) }}")
 
 
 def latest_date(literals: Iterable[tuple[str, Optional[str]]]) -> Optional[dt.date]:

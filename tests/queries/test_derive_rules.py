@@ -38,7 +38,7 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 def test_every_rule_is_here_with_a_header() -> None:
     assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
                           "40-overlap", "45-overlap-agreement", "45-overlap-lead-rule", "46-overlap-scope",
-                          "47-overlap-assignment", "48-overlap-label"}
+                          "47-overlap-assignment", "48-overlap-label", "50-review-schedule"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -334,3 +334,71 @@ def test_overlap_queries_read_the_records_not_the_responsibilities() -> None:
 _RECORD_TERMS = {"firstResponsibility", "secondResponsibility", "firstBody", "secondBody", "firstFunction",
                  "secondFunction", "overlapSettingType", "overlapJurisdiction", "concernsOverlap", "coversOverlap",
                  "coveringAgreement", "coveringPart", "coverLead", "settledBy"}
+
+
+STATUS = "https://w3id.org/remit/id/agreement-status/"
+
+
+def test_review_schedule_fires() -> None:
+    got = derived(f"""
+        ex:month-end a remit:Agreement ; remit:lastReviewed "2020-01-31"^^xsd:date ;
+            remit:signature [ remit:signedOn "2021-06-01"^^xsd:date ] ;
+            remit:reviewCommitment [ remit:reviewInterval "P1M"^^xsd:duration ] .
+        ex:rollover a remit:Agreement ; remit:lastReviewed "2018-05-01"^^xsd:date , "2019-11-30"^^xsd:date ;
+            remit:reviewCommitment [ remit:reviewInterval "P3M"^^xsd:duration ] .
+        ex:leap a remit:Agreement ; remit:documentDate "2018"^^xsd:gYear ;
+            remit:signature [ remit:signedOn "2020-02-29"^^xsd:date ] , [ remit:signedOn "2019-05-01"^^xsd:date ] ;
+            remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .
+        ex:year-month a remit:Agreement ; remit:documentDate "2011-11"^^xsd:gYearMonth ;
+            remit:reviewCommitment [ remit:reviewInterval "P2Y6M"^^xsd:duration ] .
+        ex:year a remit:Agreement ; remit:documentDate "2019"^^xsd:gYear ;
+            remit:reviewCommitment [ remit:reviewInterval "P18M"^^xsd:duration ] .
+        ex:days a remit:Agreement ; remit:documentDate "2020-03-31"^^xsd:date ;
+            remit:reviewCommitment [ remit:reviewInterval "P30D"^^xsd:duration ] .
+        ex:no-cycle a remit:Agreement ; remit:documentDate "2015-08-31"^^xsd:date ; remit:reviewCommitment [] .
+        ex:month-signature a remit:Agreement ; remit:signature [ remit:signedOn "2012-04"^^xsd:gYearMonth ] ;
+            remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .
+        ex:superseded a remit:Agreement ; remit:status <{STATUS}superseded> ;
+            remit:documentDate "2010-01-01"^^xsd:date ; remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .
+        ex:in-force a remit:Agreement ; remit:status <{STATUS}in-force> ; remit:documentDate "2010-01-01"^^xsd:date .""",
+                  "50-review-schedule")
+    date = f"^^<{XSD}date>"
+
+    def schedule(agreement: str, basis: str, base: str | None = None, nxt: str | None = None) -> set:
+        out = {(f"<{EX}{agreement}>", f"<{R}reviewBasis>", f'"{basis}"')}
+        out |= {(f"<{EX}{agreement}>", f"<{R}reviewBaseDate>", f'"{base}"{date}')} if base else set()
+        return out | ({(f"<{EX}{agreement}>", f"<{R}nextReviewDate>", f'"{nxt}"{date}')} if nxt else set())
+
+    assert got == (
+        schedule("month-end", "last reviewed", "2020-01-31", "2020-02-29")  # clamped to February's end in a leap year
+        | schedule("rollover", "last reviewed", "2019-11-30", "2020-02-29")  # the latest review; into the next year
+        | schedule("leap", "latest signature", "2020-02-29", "2021-02-28")  # the latest signature; 29 February + 1 year
+        | schedule("year-month", "document date", "2011-11-01", "2014-05-01")  # a year-month counts as its first day
+        | schedule("year", "document date", "2019-01-01", "2020-07-01")  # a year as 1 January
+        | schedule("days", "document date", "2020-03-31")  # an interval in days: no next review
+        | schedule("no-cycle", "document date", "2015-08-31")  # no interval: no next review
+        | schedule("month-signature", "latest signature")  # a signature dated to a month is no day to count from
+        | schedule("in-force", "document date", "2010-01-01"))  # a superseded agreement gets nothing
+
+
+def test_review_schedule_is_quiet_without_dates() -> None:
+    assert derived(f"""
+        ex:undated a remit:Agreement ; remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .
+        ex:superseded a remit:Agreement ; remit:status <{STATUS}superseded> ; remit:lastReviewed "2020-01-01"^^xsd:date .
+        ex:not-an-agreement remit:documentDate "2020-01-01"^^xsd:date ; remit:lastReviewed "2020-01-01"^^xsd:date ;
+            remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .""", "50-review-schedule") == set()
+
+
+def test_reviews_due_reads_the_derived_schedule() -> None:
+    """`reviews-due` takes its dates from rule 50: without the derived schedule every agreement of its fixture has
+    no date, with it the fixture's rows."""
+    from _support import load_fixture, run
+    full = load_fixture("reviews-due")
+    schedule = {R + t for t in ("reviewBasis", "reviewBaseDate", "nextReviewDate")}
+    rows = run(full, "reviews-due", {"asOf": "2024-05-01"})
+    assert {r["reviewStatus"] for r in rows} >= {"overdue", "due", "no date"}
+    bare = ox.Store()
+    bare.extend([q for q in full if q.predicate.value not in schedule])
+    assert len(bare) < len(full)
+    assert {(r["baseDate"], r["basis"], r["nextReview"], r["reviewStatus"])
+            for r in run(bare, "reviews-due", {"asOf": "2024-05-01"})} == {("", "", "", "no date")}

@@ -93,3 +93,24 @@ def test_coalesce_now_is_deterministic_once_the_parameter_is_bound() -> None:
     assert nondeterministic_unless_bound(q, ["other"])
     assert nondeterministic_unless_bound(q.replace("}", "BIND(RAND() AS ?r) }"), ["asOf"])
     assert nondeterministic_unless_bound(q.replace("}", "BIND(NOW() AS ?t) }"), ["asOf"])
+
+
+def test_a_store_without_the_recorded_date_counts_no_next_review_date() -> None:
+    """Regression: a store holding the derived graph but not the recorded date (one made with
+    kg.pipeline.derive.derive alone, as tests/publication/fixture.py does) computes the date from the dated
+    literals of its served graphs, and a derived next review date (queries/derive/50-review-schedule.rq), a day no
+    source states, is not one of them: the date stays the latest the data state (2011-11-01, not 2012-11-01)."""
+    import pyoxigraph as ox
+
+    from kg.pipeline.derive import derive, load_rules
+    from kg.rdf.namespaces import GRAPH_ASSERTED
+
+    store = ox.Store()
+    store.load(input=b"""@prefix remit: <https://w3id.org/remit/def/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+        <https://example.org/mou> a remit:Agreement ; remit:documentDate "2011-11"^^xsd:gYearMonth ;
+            remit:reviewCommitment [ remit:reviewInterval "P1Y"^^xsd:duration ] .""",
+               format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, load_rules(QUERIES / "derive"))
+    assert {q.object.value for q in store.quads_for_pattern(None, ox.NamedNode(str(datadate.NEXT_REVIEW_DATE)), None)} \
+        == {"2012-11-01"}
+    assert datadate.data_date(store) == dt.date(2011, 11, 1)
