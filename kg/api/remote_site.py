@@ -43,7 +43,7 @@ from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed
 
 from kg.api.errors import error_response
 from kg.query.binding import TermSpec, bind_with_values, scan
-from kg.query.remote import StoreUnavailable, adapt_query, detect_dialect
+from kg.query.remote import StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect
 from kg.rdf.namespaces import GRAPH_META
 
 __all__ = ["SiteStore", "install_remote_publication", "bind_substitutions"]
@@ -87,18 +87,24 @@ def bind_substitutions(text: str, substitutions: Mapping[Any, Any]) -> str:
     return text[:cut] + bind_with_values(text[cut:], bindings)
 
 
-def _blank_ids(body: bytes, fmt: Any) -> bytes:
-    """SPARQL JSON or XML results whose blank-node ids are not valid N-Triples labels (Virtuoso writes
-    ``nodeID://b10000``) with each id's other characters made ``_``: the same node keeps the same id within the
-    answer, which is all a blank node's id means."""
-    if b"nodeID://" not in body:
+def _adapt_answer(body: bytes, fmt: Any, dialect: str) -> bytes:
+    """SPARQL JSON or XML results as pyoxigraph reads them and SPARQL 1.1 means them: blank-node ids that are not
+    valid N-Triples labels (Virtuoso writes ``nodeID://b10000``) with each id's other characters made ``_`` (the
+    same node keeps the same id within the answer, which is all a blank node's id means), and every typed
+    literal as :func:`kg.query.remote.adapt_value` gives it (Virtuoso's durations; in JSON through
+    :func:`kg.query.remote.adapt_results`)."""
+    blank = b"nodeID://" in body
+    if fmt == ox.QueryResultsFormat.XML:  # what Virtuoso answers, though JSON is asked for first
+        if blank:
+            body = re.sub(rb"<bnode>([^<]*)</bnode>",
+                          lambda m: b"<bnode>" + re.sub(rb"[^A-Za-z0-9_-]", b"_", m.group(1)) + b"</bnode>", body)
+        if dialect != "standard":
+            body = re.sub(rb'(<literal datatype="([^"]*)">)([^<]*)(</literal>)', lambda m: m.group(1) + adapt_value(
+                m.group(3).decode("utf-8"), m.group(2).decode("utf-8"), dialect).encode("utf-8") + m.group(4), body)
         return body
-    if fmt == ox.QueryResultsFormat.XML:
-        return re.sub(rb"<bnode>([^<]*)</bnode>",
-                      lambda m: b"<bnode>" + re.sub(rb"[^A-Za-z0-9_-]", b"_", m.group(1)) + b"</bnode>", body)
-    if fmt != ox.QueryResultsFormat.JSON:
+    if fmt != ox.QueryResultsFormat.JSON or not (blank or (dialect != "standard" and b"#duration" in body)):
         return body
-    data = json.loads(body)
+    data = adapt_results(json.loads(body), dialect)
     for row in data.get("results", {}).get("bindings", []):
         for value in row.values():
             if value.get("type") == "bnode":
@@ -169,7 +175,7 @@ class SiteStore:
             response.close()
         results_format = ox.QueryResultsFormat.from_media_type(media) if media else None
         if results_format is not None:
-            return ox.parse_query_results(_blank_ids(body, results_format), format=results_format)
+            return ox.parse_query_results(_adapt_answer(body, results_format, self.dialect), format=results_format)
         rdf_format = ox.RdfFormat.from_media_type(media) if media else None
         if rdf_format is None:
             raise StoreUnavailable(f"{self.endpoint}: the store answered with an unexpected type {media!r}")
@@ -229,8 +235,8 @@ class SiteStore:
                         raise StoreUnavailable(f"{self.endpoint}: the store answered with an unexpected type {media!r}")
                     batch: list[ox.Quad] = []
                     source: Any = response
-                    if self.dialect == "virtuoso":  # its blank-node ids must be rewritten: the whole answer
-                        source = _blank_ids(response.read(), fmt)
+                    if self.dialect == "virtuoso":  # its blank-node ids and durations: the whole answer
+                        source = _adapt_answer(response.read(), fmt, self.dialect)
                     for sol in ox.parse_query_results(source, format=fmt):
                         batch.append(ox.Quad(sol["s"], sol["p"], sol["o"], sol["g"]))
                         if len(batch) >= 50_000:

@@ -41,7 +41,7 @@ from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_ME
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
-           "run_named_remote", "run_named_query_remote", "unbound_variables"]
+           "run_named_remote", "run_named_query_remote", "unbound_variables", "adapt_results", "adapt_value"]
 
 
 
@@ -386,6 +386,39 @@ def adapt_query(text: str, dialect: str) -> str:
 
 # --------------------------------------------------------------------------------------------- results
 
+_XSD_DURATION = "http://www.w3.org/2001/XMLSchema#duration"
+
+
+def adapt_value(value: str, datatype: Optional[str], dialect: str) -> str:
+    """A literal's lexical form as the store's ``dialect`` gives it → as SPARQL 1.1 (and the embedded store) gives it.
+
+    ``virtuoso``: Virtuoso 7.2.5 keeps an ``xsd:duration`` as a number of months, and answers the pushed
+    ``"P1Y6M"^^xsd:duration`` (or the same constant in a query) as ``"18"^^xsd:duration``, which is not a duration's
+    lexical form at all. An integer ``n`` with that datatype is sent back as the canonical form of ``n`` months, as
+    Oxigraph writes it (``P1Y6M``, ``P6M``, ``P2Y``; zero ``PT0S``; negative ``-P…``). Days and times, which
+    Virtuoso does not keep, cannot be given back: a duration with them is not restored (docs/scale.md)."""
+    if dialect != "virtuoso" or datatype != _XSD_DURATION or not re.fullmatch(r"-?\d+", value):
+        return value
+    months = int(value)
+    years, rest = divmod(abs(months), 12)
+    body = (f"{years}Y" if years else "") + (f"{rest}M" if rest else "")
+    return ("-" if months < 0 else "") + "P" + body if body else "PT0S"
+
+
+def adapt_results(data: dict[str, Any], dialect: str) -> dict[str, Any]:
+    """SPARQL JSON results from a store of ``dialect`` with every literal's lexical form as :func:`adapt_value`
+    gives it (in place; returned for convenience). The one place results are adapted to an engine, as
+    :func:`adapt_query` is for queries: :class:`RemoteStore` and the pages' store (:mod:`kg.api.remote_site`)
+    both read through it."""
+    if dialect == "standard":
+        return data
+    for row in data.get("results", {}).get("bindings", []):
+        for b in row.values():
+            if b.get("type") in ("literal", "typed-literal") and b.get("datatype"):
+                b["value"] = adapt_value(b["value"], b["datatype"], dialect)
+    return data
+
+
 def normalise_binding(b: Mapping[str, Any]) -> dict[str, Any]:
     """A SPARQL-JSON binding as :func:`kg.query.registry.term_to_json` writes it (``typed-literal`` → ``literal``,
     no ``datatype`` for ``xsd:string`` or language-tagged literals)."""
@@ -466,7 +499,7 @@ class RemoteStore:
             raise RemoteError(f"{self.endpoint}: cannot reach the store: {reason}") from None
         if not isinstance(result, dict):
             raise RemoteError(f"{self.endpoint}: the store did not answer with SPARQL JSON results")
-        return result
+        return adapt_results(result, self.dialect)
 
     def select_page(self, text: str, bindings: Mapping[str, TermSpec], limit: int, offset: int,
                     default_graph: Optional[Sequence[str]] = None) -> ResultPage:
