@@ -7,7 +7,6 @@ plain dict for its Jinja template. Queries run on the store's default graph; nam
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 import re
@@ -28,29 +27,6 @@ log = logging.getLogger(__name__)
 __all__ = ["agreement_view", "body_view", "matrix_view", "explain_view", "named_table", "matrix_cells"]
 
 PREFIX = "PREFIX remit: <https://w3id.org/remit/def/>\nPREFIX vcard: <http://www.w3.org/2006/vcard/ns#>\n"
-
-
-def _date_of(lexical: str) -> Optional[dt.date]:
-    """A date from xsd:date, xsd:gYearMonth or xsd:gYear lexical forms (first day of the period)."""
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", lexical or "")
-    if not m:
-        return None
-    try:
-        return dt.date(int(m.group(1)), int(m.group(2) or 1), int(m.group(3) or 1))
-    except ValueError:
-        return None
-
-
-def _add_duration(d: dt.date, duration: str) -> Optional[dt.date]:
-    """``d`` plus an xsd:duration of years, months and days (``P1Y``, ``P6M``, ``P1Y6M``, ``P30D``)."""
-    m = re.match(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$", duration or "")
-    if not m or not any(m.groups()):
-        return None
-    years, months, days = (int(x or 0) for x in m.groups())
-    month0 = d.month - 1 + months
-    y, mo = d.year + years + month0 // 12, month0 % 12 + 1
-    day = min(d.day, calendar.monthrange(y, mo)[1])
-    return dt.date(y, mo, day) + dt.timedelta(days=days)
 
 
 def named_table(site: Site, page: str, name: str, params: Optional[dict[str, str]] = None,
@@ -216,36 +192,34 @@ def _parts(site: Site, page: str, agreement: str, prop: str) -> list[dict[str, A
 
 
 def review_status(site: Site, agreement: str, today: Optional[dt.date] = None) -> dict[str, Any]:
-    """When the agreement's next review falls due: last review (or latest signature, or document date) plus
-    the review interval; ``overdue`` when that is before ``today`` (default: the site's status date)."""
+    """When the agreement's next review falls due, as ``kg build`` derived it (``remit:reviewBasis``,
+    ``remit:reviewBaseDate``, ``remit:nextReviewDate``: queries/derive/50-review-schedule.rq, the dates the named
+    query ``reviews-due`` reads too); ``overdue`` when that is before ``today`` (default: the site's status date)."""
     today = today or site.status_date()
     rows = site.select(PREFIX + """
-        SELECT ?interval ?either ?last ?signed ?date WHERE {
+        SELECT ?interval ?either ?basis ?base ?next WHERE {
           OPTIONAL { ?a remit:reviewCommitment ?rc . OPTIONAL { ?rc remit:reviewInterval ?interval }
                      OPTIONAL { ?rc remit:onRequestOfEitherParty ?either } }
-          OPTIONAL { ?a remit:lastReviewed ?last }
-          OPTIONAL { ?a remit:signature/remit:signedOn ?signed }
-          OPTIONAL { ?a remit:documentDate ?date }
+          OPTIONAL { ?a remit:reviewBasis ?basis }
+          OPTIONAL { ?a remit:reviewBaseDate ?base }
+          OPTIONAL { ?a remit:nextReviewDate ?next }
         }""", a=agreement)
-    interval = next((r["interval"].value for r in rows if r["interval"] is not None), None)
+
+    def greatest(var: str) -> Optional[str]:  # the rule's choice where the data give several values
+        return max((r[var].value for r in rows if r[var] is not None), default=None)
+
+    interval, basis_label, basis, due = greatest("interval"), greatest("basis"), greatest("base"), greatest("next")
     either = any(r["either"] is not None and r["either"].value == "true" for r in rows)
-    last = max((r["last"].value for r in rows if r["last"] is not None), default=None)
-    signed = max((r["signed"].value for r in rows if r["signed"] is not None), default=None)
-    date = next((r["date"].value for r in rows if r["date"] is not None), None)
-    basis_label, basis = (("last reviewed", last) if last else ("signed", signed) if signed
-                          else ("document date", date) if date else ("", None))
     out: dict[str, Any] = {"interval": humanise_duration(interval) if interval else "", "on_request": either,
                            "every": every(interval) if interval else "",
-                           "basis_label": basis_label, "basis": basis or "", "due": "", "state": "unknown"}
+                           "basis_label": basis_label or "", "basis": basis or "", "due": "", "state": "unknown"}
     if not interval:
         out["state"] = "no-interval"
         return out
-    start = _date_of(basis) if basis else None
-    due = _add_duration(start, interval) if start else None
     if due is None:
         return out
-    out["due"] = due.isoformat()
-    out["state"] = "overdue" if due < today else "due"
+    out["due"] = due
+    out["state"] = "overdue" if dt.date.fromisoformat(due) < today else "due"
     return out
 
 
