@@ -60,5 +60,14 @@ def derive(store: ox.Store, rules: Sequence[DeriveRule], *, into: str = str(GRAP
             raise ValueError(f"{rule.path}: invalid SPARQL: {exc}") from None
         if not isinstance(result, ox.QueryTriples):
             raise ValueError(f"{rule.path}: a derive rule must be a CONSTRUCT query")
-        store.extend([ox.Quad(t.subject, t.predicate, t.object, target) for t in result])
+        # Written and read back as N-Triples inside Oxigraph, with no Python object per triple (545k triples at
+        # 1M: the step took 11.2 s against 13.0 s, alternated). Oxigraph's parser gives a blank node a new id,
+        # so a rule whose triples hold one (none today) is evaluated again and its triples added as they are.
+        text = result.serialize(format=ox.RdfFormat.N_TRIPLES)
+        if b"_:" not in text:
+            store.load(text, format=ox.RdfFormat.N_TRIPLES, to_graph=target)
+            continue
+        del text
+        store.extend([ox.Quad(t.subject, t.predicate, t.object, target)
+                      for t in store.query(rule.text, default_graph=default)])  # type: ignore[union-attr]
     return sum(1 for _ in store.quads_for_pattern(None, None, None, target))

@@ -157,6 +157,27 @@ def test_derive_clears_its_graph_and_names_a_bad_rule(tmp_path: Path) -> None:
         derive(store, load_rules(tmp_path))
 
 
+
+def test_derived_triples_keep_the_blank_nodes_they_name(tmp_path: Path) -> None:
+    """Regression (2026-12-04): the derived triples are written and read back as N-Triples, where Oxigraph's
+    parser would give a blank node a new id; a rule whose triples name a blank node of the input must still
+    point at that node (the derive step then adds them as they are)."""
+    store = ox.Store()
+    store.load(input=(PREFIXES + "ex:fact remit:citation [ remit:locator \"s. 1\" ] .").encode(),
+               format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    (tmp_path / "10-copy.rq").write_text(
+        "CONSTRUCT { ?c <urn:x:copied> ?l } WHERE { ?f <https://w3id.org/remit/def/citation> ?c . "
+        "?c <https://w3id.org/remit/def/locator> ?l }", encoding="utf-8")
+    (tmp_path / "20-plain.rq").write_text(
+        "CONSTRUCT { ?f <urn:x:cited> true } WHERE { ?f <https://w3id.org/remit/def/citation> ?c }", encoding="utf-8")
+    assert derive(store, load_rules(tmp_path)) == 2
+    citation = next(store.quads_for_pattern(None, ox.NamedNode(R + "citation"), None, None)).object
+    assert isinstance(citation, ox.BlankNode)
+    copied = list(store.quads_for_pattern(None, ox.NamedNode("urn:x:copied"), None, None))
+    assert [q.subject for q in copied] == [citation]
+    assert [q.subject.value for q in store.quads_for_pattern(None, ox.NamedNode("urn:x:cited"), None, None)] == [
+        EX + "fact"]
+
 OVERLAP_WORLD = """
     ex:health skos:broader ex:inspection . ex:education skos:broader ex:inspection .
     ex:wales skos:broader ex:ew . ex:england skos:broader ex:ew . ex:prison skos:broader ex:detention .
