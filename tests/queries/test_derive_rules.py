@@ -38,7 +38,8 @@ def derived(turtle: str, rule: str) -> set[tuple[str, str, str]]:
 def test_every_rule_is_here_with_a_header() -> None:
     assert set(RULES) == {"10-broader-or-self", "20-active-period", "25-setting-coverage", "30-source-text",
                           "40-overlap", "45-overlap-agreement", "45-overlap-lead-rule", "46-overlap-scope",
-                          "47-overlap-assignment", "48-overlap-label", "50-review-schedule"}
+                          "47-overlap-assignment", "48-overlap-label", "49-agreement-ground", "49-ground-overlap",
+                          "50-review-schedule"}
     for rule in RULES.values():
         assert rule.text.startswith("#+ summary:") and "#+ description:" in rule.text
 
@@ -355,6 +356,84 @@ def test_overlap_queries_read_the_records_not_the_responsibilities() -> None:
 _RECORD_TERMS = {"firstResponsibility", "secondResponsibility", "firstBody", "secondBody", "firstFunction",
                  "secondFunction", "overlapSettingType", "overlapJurisdiction", "concernsOverlap", "coversOverlap",
                  "coveringAgreement", "coveringPart", "coverLead", "settledBy"}
+
+
+GROUND_WORLD = """
+    ex:inspection a skos:Concept . ex:health a skos:Concept ; skos:broader ex:inspection . ex:education a skos:Concept .
+    ex:detention a skos:Concept . ex:prison a skos:Concept ; skos:broader ex:detention . ex:yot a skos:Concept .
+    ex:ag1 remit:areaOfJointWork ex:ag1-a1 , ex:ag1-a2 , ex:ag1-a3 ; remit:scopeSettingType ex:detention .
+    ex:ag1-a1 remit:function ex:health ; remit:settingType ex:prison .
+    ex:ag1-a2 remit:function ex:inspection .
+    ex:ag1-a3 remit:settingType ex:yot .
+    ex:ag2 remit:scopeFunction ex:inspection .
+    ex:ag3 remit:areaOfJointWork ex:ag3-a1 ; remit:scopeFunction ex:health .
+    ex:ag3-a1 remit:function ex:education ; remit:settingType ex:yot .
+"""
+
+
+def _grounds(turtle: str) -> tuple[dict[str, tuple[str, str]], set[tuple[str, str]], dict[tuple, set[str]]]:
+    """(each ground IRI: (function, setting type or ""), the (part, ground) links by local names, each ground
+    overlap (first, second): its setting types)."""
+    store = ox.Store()
+    store.load(input=(PREFIXES + turtle).encode(), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(str(GRAPH_ASSERTED)))
+    derive(store, [RULES[n] for n in ("10-broader-or-self", "49-agreement-ground", "49-ground-overlap")])
+    recs = _overlaps(store)
+    grounds = {iri: (min(v["groundFunction"]), min(v.get("groundSettingType", {""})))
+               for iri, v in recs.items() if v.get("type") == {"Ground"}}
+    links = set()
+    for q in store.quads_for_pattern(None, None, None, ox.NamedNode(str(GRAPH_DERIVED))):
+        if q.predicate.value in (R + "areaGround", R + "scopeGround"):
+            links.add((q.subject.value.rsplit("/", 1)[1], q.predicate.value[len(R):], grounds[q.object.value]))
+    overlaps: dict[tuple, set[str]] = {}
+    for iri, v in recs.items():
+        if v.get("type") == {"GroundOverlap"}:
+            assert iri.startswith("https://w3id.org/remit/id/ground-overlap/") and len(iri.rsplit("/", 1)[1]) == 32
+            assert len(v["firstGround"]) == len(v["secondGround"]) == 1
+            key = (grounds[R.replace("def/", "id/ground/") + min(v["firstGround"])],
+                   grounds[R.replace("def/", "id/ground/") + min(v["secondGround"])])
+            overlaps[key] = v.get("groundOverlapSettingType", set())
+    for iri in grounds:
+        assert iri.startswith("https://w3id.org/remit/id/ground/") and len(iri.rsplit("/", 1)[1]) == 32
+    return grounds, links, overlaps
+
+
+def test_agreement_grounds_and_ground_overlaps_fire() -> None:
+    grounds, links, overlaps = _grounds(GROUND_WORLD)
+    # an area's function in its own setting type, else in the agreement's scope setting type; an agreement
+    # without areas: its scope function in its scope setting type, else in none; an area without a function,
+    # and the scope of an agreement with areas, are no parts
+    assert links == {("ag1-a1", "areaGround", ("health", "prison")), ("ag1-a2", "areaGround", ("inspection", "detention")),
+                     ("ag2", "scopeGround", ("inspection", "")), ("ag3-a1", "areaGround", ("education", "yot"))}
+    assert sorted(grounds.values()) == [("education", "yot"), ("health", "prison"), ("inspection", ""),
+                                        ("inspection", "detention")]
+    hp, idt, i0, ey = ("health", "prison"), ("inspection", "detention"), ("inspection", ""), ("education", "yot")
+    # related functions and nested setting types (none covers every one), in both orders, the narrower setting
+    # type kept, none where neither has one; education is related to nothing but itself
+    expected = {(hp, hp): {"prison"}, (idt, idt): {"detention"}, (i0, i0): set(), (ey, ey): {"yot"},
+                (hp, idt): {"prison"}, (idt, hp): {"prison"}, (hp, i0): {"prison"}, (i0, hp): {"prison"},
+                (idt, i0): {"detention"}, (i0, idt): {"detention"}}
+    assert overlaps == expected
+    assert _grounds(GROUND_WORLD) == (grounds, links, overlaps)  # the same IRIs in every build
+
+
+def test_agreement_grounds_are_quiet_without_parts() -> None:
+    grounds, links, overlaps = _grounds("""ex:inspection a skos:Concept .
+        ex:ag1 remit:areaOfJointWork ex:ag1-a1 ; remit:scopeSettingType ex:prison . ex:ag1-a1 remit:settingType ex:prison .""")
+    assert grounds == {} and links == set() and overlaps == {}
+
+
+def test_agreement_overlaps_reads_the_ground_records() -> None:
+    """`agreement-overlaps` pairs parts through the derived grounds alone: without them it answers nothing."""
+    from _support import load_fixture, run
+    derived_graph = ox.NamedNode(str(GRAPH_DERIVED))
+    terms = {"areaGround", "scopeGround", "firstGround", "secondGround", "groundFunction", "groundSettingType",
+             "groundOverlapSettingType"}
+    full = load_fixture("agreement-overlaps")
+    assert run(full, "agreement-overlaps")
+    bare = ox.Store()
+    bare.extend([q for q in full if not (q.graph_name == derived_graph and q.predicate.value[len(R):] in terms)])
+    assert len(bare) < len(full)
+    assert run(bare, "agreement-overlaps") == []
 
 
 STATUS = "https://w3id.org/remit/id/agreement-status/"
