@@ -66,6 +66,7 @@ def _write(layout: Layout, tmp: Path, reference: bool,
     # the search index's rows read the input graphs only: collected while validation runs
     result = run(layout, reference=reference, readers={"search": collect}, on_final=writer.graph_final)
     store, report, timings, reasoner = result.store, result.report, result.timings, result.reasoner
+    validator = result.validator
     t0 = time.perf_counter()
     rg = ox.NamedNode(str(GRAPH_REPORT))
     if report.graph is not None:
@@ -103,7 +104,7 @@ def _write(layout: Layout, tmp: Path, reference: bool,
         "conforms": report.conforms,
         "findings": report.counts,
         "reasoner": reasoner,
-        "validator": "pyshacl (reference)" if reference else "kg.pipeline.shacl (SHACL core as SPARQL)",
+        "validator": validator,
     }
     return manifest, report, timings
 

@@ -26,6 +26,7 @@ them as oracles (``tests/oracle/``): same inferred graph and same findings.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,8 @@ from kg.rdf import datadate
 from kg.rdf.canon import from_ox, to_ox
 from kg.rdf.namespaces import GRAPH_ASSERTED, GRAPH_DERIVED, GRAPH_INFERRED, GRAPH_ONTOLOGY
 
-__all__ = ["Loaded", "Run", "load", "reason", "validate", "derive", "run", "graph_of", "remove_agreement"]
+__all__ = ["Loaded", "Run", "load", "reason", "validator", "validate", "derive", "run", "graph_of", "remove_agreement",
+           "FAST_VALIDATOR", "REFERENCE_VALIDATOR"]
 
 _ONTOLOGY = ox.NamedNode(str(GRAPH_ONTOLOGY))
 _INFERRED = ox.NamedNode(str(GRAPH_INFERRED))
@@ -76,6 +78,8 @@ class Run:
     loaded: Loaded
     report: Report
     reasoner: str
+    #: which engine validated (:func:`validator`): the manifest says so
+    validator: str = ""
     #: seconds per step, and ``<step>.rss_mb`` the peak RSS after it (never written to an artefact)
     timings: dict[str, float] = field(default_factory=dict)
     #: what each of ``run``'s ``readers`` returned, by name
@@ -180,10 +184,31 @@ def reason(store: ox.Store, loaded: Loaded, *, reference: bool = False) -> str:
     return FAST_REASONER
 
 
+#: The validators :func:`validator` names.
+FAST_VALIDATOR = "kg.pipeline.shacl (SHACL core as SPARQL)"
+REFERENCE_VALIDATOR = "pyshacl (reference)"
+
+
+def validator(loaded: Loaded, *, reference: bool = False) -> str:
+    """The engine :func:`validate` uses: pyshacl when asked for or when the shapes use something
+    :mod:`kg.pipeline.shacl` does not run (named, as the build then takes much longer at scale), else the
+    targeted engine."""
+    if reference:
+        return REFERENCE_VALIDATOR
+    unsupported = unsupported_shapes(loaded.shapes)
+    if unsupported:  # (the words must not change from run to run: rdflib's blank-node ids and order do)
+        said = sorted({_RDFLIB_BLANK.sub("a shape with no IRI", p) for p in unsupported})
+        return f"pyshacl (the shapes use what kg.pipeline.shacl does not run: {'; '.join(said)})"
+    return FAST_VALIDATOR
+
+
+_RDFLIB_BLANK = re.compile(r"\bN[0-9a-f]{32}\b")
+
+
 def validate(store: ox.Store, loaded: Loaded, *, reference: bool = False) -> Report:
     """Step 3: the SHACL shapes and the QC queries; the findings located in the sources."""
     try:
-        if reference or unsupported_shapes(loaded.shapes):
+        if validator(loaded, reference=reference) != FAST_VALIDATOR:
             return validate_graphs(loaded.ontology, graph_of(store, ASSERTED_NODE.value), graph_of(store, _INFERRED.value),
                                    loaded.shapes, loaded.queries, loaded.sources, Locator(loaded.sources))
         return validate_store(store, loaded.ontology, loaded.shapes, loaded.queries, loaded.sources,
@@ -250,4 +275,4 @@ def run(layout: Layout, *, reference: bool = False, asserted: Graph | None = Non
         final(store, str(GRAPH_DERIVED))
     if derived or readers:
         timed(timings, "derive", t0)
-    return Run(store, loaded, report, reasoner, timings, read)
+    return Run(store, loaded, report, reasoner, validator(loaded, reference=reference), timings, read)

@@ -228,8 +228,9 @@ def test_real_tree_builds(tmp_path):
 
 def test_reference_engines_build_the_same_artefacts(tmp_path):
     """``--reference`` (owlrl + pyshacl) and the default engines (kg.pipeline.reason + kg.pipeline.shacl)
-    give byte-identical artefacts; only the manifest's ``reasoner`` and ``validator`` differ."""
-    root = make_tree(tmp_path)
+    give byte-identical artefacts; only the manifest's ``reasoner`` and ``validator`` differ. (The test tree's
+    shapes get the message they lack: without it the default build, too, validated with pyshacl.)"""
+    root = _with_messages(make_tree(tmp_path))
     (root / "data" / "extra.ttl").write_text(  # a finding too, so the reports are compared as well
         "@prefix remit: <https://w3id.org/remit/def/> .\n"
         "<https://w3id.org/remit/id/agreement/a/area/9> a remit:AreaOfJointWork .\n")
@@ -287,6 +288,34 @@ def test_an_ontology_the_fast_reasoner_does_not_cover_is_reasoned_by_owlrl(tmp_p
     assert unsupported_features(ontology) == ["http://www.w3.org/2002/07/owl#complementOf"]
     result = build(Layout(root=root))
     assert result.manifest["reasoner"].startswith("owlrl")
+
+
+
+def _with_messages(root: Path) -> Path:
+    """The test tree's shapes as Remit writes its own (tests/shapes: every shape a named IRI with a message), so
+    kg.pipeline.shacl can run them all: its lead property shape gets a name and the message it lacks. (pyshacl
+    copies a blank-node source shape into its report, kg.pipeline.shacl does not; Remit's shapes have none.)"""
+    shapes = root / "shapes" / "agreement.shapes.ttl"
+    text = shapes.read_text(encoding="utf-8")
+    old = "    sh:property [ sh:path remit:leadBody ; sh:minCount 1 ; sh:severity sh:Violation ] .\n"
+    assert old in text
+    shapes.write_text(text.replace(old, "    sh:property rsh:AreaShape-leadBody .\n"
+                                        "rsh:AreaShape-leadBody sh:path remit:leadBody ; sh:minCount 1 ;\n"
+                                        "    sh:severity sh:Violation ; sh:message \"names no lead\"@en .\n"),
+                      encoding="utf-8")
+    return root
+
+
+def test_shapes_the_fast_validator_does_not_run_are_named_in_the_manifest(tmp_path):
+    """Regression (2026-12-04): shapes with something kg.pipeline.shacl does not run send the whole validation to
+    pyshacl (at 1M triples, minutes and gigabytes instead of seconds), yet the manifest said the fast validator
+    ran. It now names pyshacl and why (here: a shape with no sh:message); with the message, the fast one."""
+    root = make_tree(tmp_path)
+    manifest = build(Layout(root=root, out=tmp_path / "as-is")).manifest
+    assert manifest["validator"].startswith("pyshacl (the shapes use what kg.pipeline.shacl does not run: "), manifest
+    assert "no sh:message" in manifest["validator"]
+    manifest = build(Layout(root=_with_messages(root), out=tmp_path / "fixed")).manifest
+    assert manifest["validator"] == "kg.pipeline.shacl (SHACL core as SPARQL)"
 
 
 def test_pyoxigraph_parse_gives_rdflibs_graph():

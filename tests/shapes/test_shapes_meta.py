@@ -10,6 +10,9 @@ from pathlib import Path
 import pyshacl
 import pytest
 from rdflib import Graph, Literal, URIRef
+from rdflib.plugins.sparql.parser import parseQuery
+from rdflib.plugins.sparql.parserutils import CompValue
+from rdflib.term import Variable
 
 from kg.pipeline.load import load_turtle
 from kg.rdf.namespaces import OWL, RDF, RDFS, REMIT, RSH, SH
@@ -114,6 +117,36 @@ def test_sparql_constraints_avoid_forms_forbidden_with_pre_binding() -> None:
             assert not re.search(rf"\b{word}\b", q, re.I), f"{c.n3()} uses {word}"
         assert "$this" in q, f"{c.n3()} does not use $this"
 
+
+
+def _sub_selects_not_projecting_this(query: str) -> int:
+    """How many sub-selects of ``query`` do not name ``$this`` in their projection."""
+    def walk(node: object) -> int:
+        if isinstance(node, CompValue):
+            own = 0
+            if node.name == "SubSelect":
+                projected = {str(p.get("var") or p.get("evar")) for p in (node.get("projection") or [])}
+                own = "this" not in projected
+            return own + sum(walk(v) for v in node.values())
+        if isinstance(node, (str, bytes, Variable)) or not hasattr(node, "__iter__"):
+            return 0
+        return sum(walk(v) for v in node)  # a list, or pyparsing's results: their items
+
+    return walk(parseQuery(query))
+
+
+def test_sparql_constraints_sub_selects_return_this() -> None:
+    """SHACL 1.0 section 5.6.1 (pre-binding): a sub-select must return every potentially pre-bound variable,
+    so each projects $this. Regression (2026-12-04): a faster rewrite of the lead-holds constraint computed
+    its tables in sub-selects without $this, which a SHACL-SPARQL processor may refuse; it was reverted."""
+    assert _sub_selects_not_projecting_this(
+        "SELECT $this WHERE { $this ?p ?o { SELECT ?o WHERE { ?o ?q ?r } } }") == 1
+    assert _sub_selects_not_projecting_this(
+        "SELECT $this WHERE { $this ?p ?o { SELECT $this ?o WHERE { $this ?q ?o } } }") == 0
+    g = shapes_graph()
+    for c in _sparql_constraints(g):
+        q = str(g.value(c, SH.select)).replace("$PATH", "<urn:x:path>")
+        assert _sub_selects_not_projecting_this(q) == 0, f"{c.n3()} has a sub-select that does not return $this"
 
 _REMIT_IN_TEXT = re.compile(r"\bremit:([A-Za-z][\w-]*)")
 
