@@ -537,6 +537,40 @@ class StaticWriter:
                 "SELECT DISTINCT ?s WHERE { ?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), \"%s\")) }" % RSH)}
         return sorted(i for i in iris if site.iri_to_path(i) is not None)
 
+    def _warm_up(self) -> None:
+        """Before the workers are forked from a store in memory: the answers each process would otherwise ask
+        for itself (the labels, the matrix's overlaps, the validation report, the establishments and the keys of
+        their cards, every agreement's contacts, the reviews due), read once and shared by the fork."""
+        site = self.pub.site
+        site.labels
+        site.report_by_focus()
+        views.matrix_cells(site)
+        places.place_types(site)
+        places.card_keys(site)
+        places.contact_rows(site)
+        self._card_csvs()
+        views.named_table(site, "/index.html", "reviews-due", views.params_for(site, "reviews-due"))
+        self._said("read what every process needs")
+
+    def _shares(self, iris: list[str]) -> list[list[str]]:
+        """The resources each worker writes: an equal share of them, the establishments whose remit cards ask
+        the same question (:func:`kg.publication.places.card_keys`) in the same share, so that each question is
+        asked by one worker. Any split gives the same files."""
+        keys = places.card_keys(self.pub.site) if self._card_csvs() else {}
+        shares: list[list[str]] = [[] for _ in range(self.jobs)]
+        groups: dict[Any, list[str]] = {}
+        k = 0
+        for iri in iris:
+            key = keys.get(iri)
+            if key is None:
+                shares[k % self.jobs].append(iri)
+                k += 1
+            else:
+                groups.setdefault(key, []).append(iri)
+        for members in sorted(groups.values(), key=lambda m: (-len(m), m[0])):
+            min(shares, key=len).extend(members)
+        return [sorted(share) for share in shares]
+
     def _write_site_pages(self) -> None:
         """The home, list, matrix, picture and place pages and the ontology documentation."""
         pub, site = self.pub, self.pub.site
@@ -571,12 +605,14 @@ class StaticWriter:
             # has looked up so far); a store on disk is opened afresh by each (an open store is not to be forked)
             global _FORKED_FROM
             in_memory = fits_in_memory(pub.store, getattr(pub.settings, "store_in_memory_max_quads", 0))
+            if in_memory:  # what every process reads, read once here: the workers get it with the fork
+                self._warm_up()
             _FORKED_FROM = self if in_memory else None
             try:
                 pool = ctx.Pool(self.jobs, initializer=_share_counter, initargs=(done,))
             finally:
                 _FORKED_FROM = None
-            running = pool.map_async(_write_share, [(self._spec, iris[k::self.jobs]) for k in range(self.jobs)])
+            running = pool.map_async(_write_share, [(self._spec, share) for share in self._shares(iris)])
         self._write_site_pages()
         if pool is not None and running is not None:
             with pool:

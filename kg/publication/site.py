@@ -161,6 +161,8 @@ class Site:
         if not self.iri_base.endswith("/"):
             self.iri_base += "/"
         self.static = static
+        #: each node's citation rows, kept during a publication (:meth:`citations_of`)
+        self._citation_memo: dict[str, list[dict[str, Any]]] = {}
         #: Where the SPARQL service lives for links from a static site (absolute); None on the server.
         self.service_base = service_base.rstrip("/") if service_base else None
         self._store = store
@@ -432,16 +434,17 @@ class Site:
         return out
 
     def citations_of(self, page: str, iri: str) -> list[dict[str, Any]]:
-        """Citations of one node, from the store (for the agreement and body pages)."""
-        rows = self.select("""
-            PREFIX remit: <https://w3id.org/remit/def/>
-            PREFIX foaf: <http://xmlns.com/foaf/0.1/>
-            SELECT ?c ?doc ?locator ?quotation ?pg WHERE {
-              ?n remit:citation ?c .
-              OPTIONAL { ?c remit:citedDocument ?doc . OPTIONAL { ?doc foaf:page ?pg } }
-              OPTIONAL { ?c remit:locator ?locator }
-              OPTIONAL { ?c remit:quotation ?quotation }
-            } ORDER BY ?locator""", n=iri)
+        """Citations of one node, from the store (for the agreement and body pages). A publication keeps each
+        node's answer (a remit card lists the citations of every contact of every agreement it names: at 1M
+        synthetic triples ~175 questions a card, the same contacts card after card)."""
+        memo = self._citation_memo if self.static else None
+        rows = memo.get(iri) if memo is not None else None
+        if rows is None:
+            rows = self._citation_rows(iri)
+            if memo is not None:
+                if len(memo) >= 200_000:
+                    memo.clear()
+                memo[iri] = rows
         seen: dict[Any, dict[str, Any]] = {}
         for r in rows:
             c = seen.setdefault(r["c"], {"locator": "", "quotation": "", "document": None, "public_page": None})
@@ -454,6 +457,17 @@ class Site:
             if r["pg"] is not None:
                 c["public_page"] = r["pg"].value
         return sorted(seen.values(), key=lambda c: (c["locator"], c["quotation"]))
+
+    def _citation_rows(self, iri: str) -> list[dict[str, Any]]:
+        return self.select("""
+            PREFIX remit: <https://w3id.org/remit/def/>
+            PREFIX foaf: <http://xmlns.com/foaf/0.1/>
+            SELECT ?c ?doc ?locator ?quotation ?pg WHERE {
+              ?n remit:citation ?c .
+              OPTIONAL { ?c remit:citedDocument ?doc . OPTIONAL { ?doc foaf:page ?pg } }
+              OPTIONAL { ?c remit:locator ?locator }
+              OPTIONAL { ?c remit:quotation ?quotation }
+            } ORDER BY ?locator""", n=iri)
 
     def resource(self, iri: str, page: str) -> dict[str, Any]:
         """The data of a generic resource page."""
@@ -540,7 +554,7 @@ class Site:
     def findings(self, page: str, focus: Sequence[str], prefix: Optional[str] = None) -> list[dict[str, Any]]:
         """Validation results (from the validation-report graph) whose focus node is one of ``focus`` or,
         with ``prefix``, any node whose IRI starts with it."""
-        by_focus = self._report_by_focus()
+        by_focus = self.report_by_focus()
         keys = set(focus) | ({f for f in by_focus if f.startswith(prefix)} if prefix else set())
         rows = [r for _, r in sorted((x for f in keys for x in by_focus.get(f, ())), key=lambda x: x[0])]
         out: dict[Any, dict[str, Any]] = {}
@@ -561,7 +575,7 @@ class Site:
         res.sort(key=lambda v: (order.get(v["severity"], 3), v["focus"].text, v["messages"]))
         return res
 
-    def _report_by_focus(self) -> dict[str, list[tuple[int, Any]]]:
+    def report_by_focus(self) -> dict[str, list[tuple[int, Any]]]:
         """Every row of the validation report (one query per site: each resource page asks for its own
         findings, and the report is read once instead of once a page), by focus node, with its place in the
         answer (so a page lists tied findings in the same order as before)."""

@@ -103,7 +103,7 @@ def every(duration: str) -> str:
     return "every " + (text[2:] if text.startswith("1 ") and "," not in text else text)
 
 
-def _params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:
+def params_for(site: Site, name: str, **wanted: str) -> dict[str, str]:
     """The subset of ``wanted`` that the named query declares as parameters."""
     nq = site.queries.get(name)
     if nq is None:
@@ -243,7 +243,7 @@ def agreement_view(site: Site, page: str, iri: str) -> dict[str, Any]:
         a["contacts"] = [_contact(site, page, c.iri) for c in _values(site, page, a["iri"], R + "contactPoint") if c.iri]
     agreement_contacts = [_contact(site, page, c.iri) for c in _values(site, page, iri, R + "contactPoint") if c.iri]
     review = review_status(site, iri)
-    reviews_due = named_table(site, page, "reviews-due", _params_for(site, "reviews-due", agreement=iri),
+    reviews_due = named_table(site, page, "reviews-due", params_for(site, "reviews-due", agreement=iri),
                               mentions={iri})
     return dict(
         base,
@@ -305,7 +305,7 @@ def body_view(site: Site, page: str, iri: str) -> dict[str, Any]:
         responsibilities=resps,
         agreements=[site.link(page, a) for a in agreements],
         overlaps=overlaps,
-        overlaps_named=named_table(site, page, "overlaps", _params_for(site, "overlaps", body=iri), mentions={iri}),
+        overlaps_named=named_table(site, page, "overlaps", params_for(site, "overlaps", body=iri), mentions={iri}),
     )
 
 
@@ -497,7 +497,7 @@ def _explain_pair(site: Site, page: str, o: dict[str, Any], fn: str, n: int) -> 
     """One overlap of a cell for its page: the two bodies, functions, jurisdiction, what settles it (or not),
     and the ``explain`` named query run for exactly that pair, setting type and function."""
     params = {"body1": o["body1"], "body2": o["body2"], "settingType": o["settingType"], "function": fn}
-    table = named_table(site, page, "explain", _params_for(site, "explain", **params))
+    table = named_table(site, page, "explain", params_for(site, "explain", **params))
     if table is not None:
         table["anchor"] = f"explain-{n}"
         table["query_string"] = urlencode(params)
@@ -562,4 +562,4 @@ def is_kind(site: Site, iri: str, cls: str) -> bool:
                                                 ox.Variable("c"): ox.NamedNode(R + cls)}))
 
 
-__all__ += ["is_kind", "review_status", "STATE_TEXT", "iri_local_name", "in_force", "OVERLAP_KEY"]
+__all__ += ["is_kind", "params_for", "review_status", "STATE_TEXT", "iri_local_name", "in_force", "OVERLAP_KEY"]

@@ -33,3 +33,16 @@ def test_a_card_is_the_same_whichever_establishment_of_its_group_was_asked_first
     assert differ == []
     parc = forward["https://w3id.org/remit/id/setting/parc"][0]
     assert "HMP Parc" in parc and "Healthcare Inspectorate Wales" in parc
+
+
+def test_contacts_asked_once_give_each_agreements_own_rows(real_store: Path) -> None:
+    """A publication asks the ``contacts`` question once for every agreement and hands each agreement its rows
+    (kg.publication.places.contact_rows, 2026-12-04: at 1M a card asked it ~50 times): for every agreement of the
+    real build they are the rows, in order, that the agreement's own question gives."""
+    pub = Publication(Settings(store_path=str(real_store), queries_dir=str(ROOT / "queries")),
+                      store=open_store(real_store), static=True)
+    agreements = sorted({r["agreement"]["value"] for r in pub.site.run_named("contacts", {}, limit=100_000).rows})
+    assert len(agreements) > 10
+    for a in agreements:
+        own = pub.site.run_named("contacts", {"agreement": a}, limit=1000)
+        assert [dict(r) for r in places.contact_rows(pub.site, a)] == [dict(r) for r in own.rows], a
