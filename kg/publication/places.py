@@ -28,7 +28,7 @@ from kg.rdf.namespaces import ID
 __all__ = ["NATIONS", "JUR_PREFIX", "SETTING_PREFIX", "place_path", "place_csv_path", "card_csv_path", "card_csv_paths",
            "place_title", "plural", "place_types", "place_paths", "places_grid", "place_view", "card_view",
            "place_csv", "card_csv", "csv_bytes", "resolve_place", "setting_type_places", "establishment_iris",
-           "card_keys", "contact_rows"]
+           "card_keys", "contacts_by_agreement", "contact_rows"]
 
 JUR_PREFIX = str(ID) + "jurisdiction/"
 SETTING_PREFIX = str(ID) + "setting/"
@@ -266,30 +266,36 @@ def _function_group(site: Site, fn: str) -> str:
 _CONTACT_PAGE = 1000
 
 
-def contact_rows(site: Site, agreement: Optional[str] = None) -> list[dict[str, Any]]:
-    """The ``contacts`` named query's rows for one agreement. A publication (``kg publish``) asks the question once
-    for every agreement and keeps each agreement's rows, in the answer's order (the query orders by agreement
-    first, so they are the rows the agreement's own question gives): at 1M synthetic triples a card named about
-    fifty agreements, each asked on its own (0.1-0.3 s each), and 8,633 agreements fitted no memo. A live server
-    asks per agreement (one card must not wait for every agreement's contacts)."""
-    if agreement is None and not site.static:
-        return []
-    if site.static:
-        memo = _memo(site, "contacts")
-        if "by" not in memo:
-            res = site.run_named("contacts", {}, limit=ALL_ROWS)
-            by: Optional[dict[str, list[dict[str, Any]]]] = None
-            if res is not None:
-                by = {}
-                for b in res.rows:
-                    by.setdefault(_v(b, "agreement"), []).append(b)
-            memo["by"] = by
-        by = memo["by"]
-        if by is None or agreement is None:
-            return []
+def contacts_by_agreement(site: Site) -> Optional[dict[str, list[dict[str, Any]]]]:
+    """A publication's (``kg publish``) ``contacts`` answer for every agreement, asked once and kept, each
+    agreement's rows in the answer's order: at 1M synthetic triples a card named about fifty agreements, each
+    asked on its own (0.1-0.3 s each), and 8,633 agreements fitted no memo. None on a live server (one card must
+    not wait for every agreement's contacts) or when the store gave no answer."""
+    if not site.static:
+        return None
+    memo = _memo(site, "contacts")
+    if "by" not in memo:
+        res = site.run_named("contacts", {}, limit=ALL_ROWS)
+        by: Optional[dict[str, list[dict[str, Any]]]] = None
+        if res is not None:
+            by = {}
+            for b in res.rows:
+                by.setdefault(_v(b, "agreement"), []).append(b)
+        memo["by"] = by
+    return memo["by"]
+
+
+def contact_rows(site: Site, agreement: str) -> list[dict[str, Any]]:
+    """The ``contacts`` named query's rows for one agreement: from :func:`contacts_by_agreement` in a publication
+    (the query orders by agreement first, so they are the rows the agreement's own question gives), else, or
+    past a first page, the agreement's own question, cut at its first page as before."""
+    by = contacts_by_agreement(site)
+    if by is not None:
         rows = by.get(agreement, [])
-        if len(rows) < _CONTACT_PAGE:  # else the agreement's own question, cut at its first page as before
+        if len(rows) < _CONTACT_PAGE:
             return rows
+    elif site.static:  # the store gave the publication no answer
+        return []
     res = site.run_named("contacts", {"agreement": agreement}, limit=_CONTACT_PAGE)
     return list(res.rows) if res is not None else []
 

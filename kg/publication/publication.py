@@ -547,7 +547,7 @@ class StaticWriter:
         views.matrix_cells(site)
         places.place_types(site)
         places.card_keys(site)
-        places.contact_rows(site)
+        places.contacts_by_agreement(site)
         self._card_csvs()
         views.named_table(site, "/index.html", "reviews-due", views.params_for(site, "reviews-due"))
         self._said("read what every process needs")
