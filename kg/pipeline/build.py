@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,13 @@ from kg import __version__
 from kg.findings.model import Report
 from kg.pipeline.layout import ARTEFACTS, BuildError, Layout, is_fresh, source_hash, timed, tool_versions
 from kg.pipeline.restricted import RESTRICTED_FILE, check_not_public, load_restricted, write_restricted
-from kg.pipeline.served import ServedStoreWriter, blank_statements
+from kg.pipeline.served import ServedStoreWriter
 from kg.pipeline.steps import run
 from kg.rdf.canon import to_ox
 from kg.rdf.namespaces import GRAPH_REPORT, ONTOLOGY_IRI, OWL
-from kg.rdf.serialize import blank_node_labels, serialize_graph, write_trig
+from kg.rdf.serialize import blank_node_labels, blank_texts, serialize_graph, write_trig
 from kg.rdf.store import release_memory
-from kg.search.index import INDEX_FILE, collect, write_entries
+from kg.search.index import INDEX_FILE, write_index
 
 __all__ = ["ARTEFACTS", "BuildError", "BuildResult", "Layout", "build", "validate"]
 
@@ -62,9 +63,11 @@ def _dump_json(data: Any) -> str:
 def _write(layout: Layout, tmp: Path, reference: bool,
            writer: ServedStoreWriter) -> tuple[dict[str, Any], Report, dict[str, float]]:
     """Run the pipeline and write ``remit.trig`` and the report files into ``tmp``, while ``writer`` writes the
-    served store graph by graph (:mod:`kg.pipeline.served`); on return it has its last job."""
-    # the search index's rows read the input graphs only: collected while validation runs
-    result = run(layout, reference=reference, readers={"search": collect}, on_final=writer.graph_final)
+    served store graph by graph (:mod:`kg.pipeline.served`); it has its last job once the statements with a
+    blank node are read."""
+    # the search index reads the input graphs only: collected and written while validation runs
+    index = partial(write_index, path=tmp / INDEX_FILE)
+    result = run(layout, reference=reference, readers={"search": index}, on_final=writer.graph_final)
     store, report, timings, reasoner = result.store, result.report, result.timings, result.reasoner
     validator = result.validator
     t0 = time.perf_counter()
@@ -75,7 +78,12 @@ def _write(layout: Layout, tmp: Path, reference: bool,
     counts: dict[str, int] = {}
     for row in store.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"):
         counts[row[0].value] = int(row[1].value)
-    labels = blank_node_labels(store)
+    # the statements with a blank node, read once: they go to the served store, whose load of them (the biggest,
+    # ~7 s at 1M triples) runs beside the labels and the writing below, and they make the labels
+    texts = blank_texts(store)
+    writer.finish(dict(texts), sorted(counts))  # (a dict of its own: the writer empties it as it goes)
+    labels = blank_node_labels(store, texts)
+    del texts
     for f in report.findings:  # a blank-node focus is named by its label in remit.trig
         if f.focus.startswith("_:") and f.focus[2:] in labels:
             f.focus = "_:b" + labels[f.focus[2:]]
@@ -85,16 +93,8 @@ def _write(layout: Layout, tmp: Path, reference: bool,
     check_not_public(store, restricted)
     write_restricted(restricted, tmp / RESTRICTED_FILE)
     write_trig(store, [URIRef(g) for g in counts], tmp / "remit.trig", labels)
-    entries = result.read["search"]  # the search index's rows (kg.search.index)
-    # The statements with a blank node go to the served store last, in one piece, once the in-memory store's
-    # memory (~1 GB at 1M triples) is free for the bulk loader.
-    blank = blank_statements(store, sorted(counts))
     del store, result, labels
     release_memory()
-    writer.finish(blank)
-    del blank
-    write_entries(entries, tmp / INDEX_FILE)  # meanwhile, on this thread: the search index and the report files
-    del entries
     (tmp / "report.ttl").write_text(serialize_graph(report.graph or Graph()), encoding="utf-8")
     (tmp / "report.json").write_text(_dump_json(report.to_json()), encoding="utf-8")
     t0 = timed(timings, "write", t0)

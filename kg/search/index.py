@@ -251,9 +251,7 @@ def write_index(store: ox.Store, path: Path, graphs: Optional[Sequence[str]] = N
 
 
 def write_entries(entries: Sequence[Entry], path: Path) -> int:
-    """Write the index rows ``entries`` (:func:`collect`) to ``path`` (replaced); returns the number of rows.
-    Needs no store: ``kg build`` collects the rows, lets the in-memory store go, then writes them here while
-    the served store is written."""
+    """Write the index rows ``entries`` (:func:`collect`) to ``path`` (replaced); returns the number of rows."""
     path = Path(path)
     if path.exists():
         path.unlink()

@@ -139,8 +139,8 @@ def test_bad_input_exits_2_and_keeps_previous_artefacts(tmp_path, case):
 
 def test_served_store_holds_the_dataset_of_remit_trig(tmp_path):
     """The served store is written graph by graph while the pipeline runs (kg.pipeline.served): statements
-    without a blank node as each graph is final, those with one in a single parse at the end. It holds exactly
-    the dataset of ``remit.trig`` (compared canonically), and a blank node in two graphs is one node."""
+    without a blank node as each graph is final, those with one in pieces at the end. It holds exactly the
+    dataset of ``remit.trig`` (compared canonically), and a blank node in two graphs is one node."""
     root = make_tree(tmp_path)
     build(Layout(root=root))
     out = root / "build"
@@ -158,20 +158,25 @@ def test_served_store_holds_the_dataset_of_remit_trig(tmp_path):
     assert len(list(shared)) == 3
 
 
-def test_literal_that_reads_like_a_blank_node_is_written_as_it_is(tmp_path):
+@pytest.mark.parametrize("locator", ["Parties; see _:abc and _:b0 .", "Parties; see _:abc"])
+def test_literal_that_reads_like_a_blank_node_is_written_as_it_is(tmp_path, locator):
     """Regression: ``remit.trig`` relabelled every ``_:xyz`` in the N-Triples text, inside literals too, so a
     locator such as "see _:abc" stopped the build with a KeyError (or, had ``abc`` been a blank node's id,
-    would have changed the text). Only subjects and objects are blank nodes now."""
+    would have changed the text). Only subjects and objects are blank nodes now. Regression (2026-12-04): a
+    literal *ending* in ``_:abc`` was still read as a blank object (its closing quote taken for part of the
+    label), and stopped the build with ``KeyError: 'abc"'``."""
     root = make_tree(tmp_path)
     path = root / "data" / "agreements" / "a.ttl"
-    path.write_text(path.read_text().replace('remit:locator "Parties"', 'remit:locator "Parties; see _:abc and _:b0 ."'))
+    path.write_text(path.read_text().replace('remit:locator "Parties"', f'remit:locator "{locator}"'))
     build(Layout(root=root))
     trig = (root / "build" / "remit.trig").read_text()
-    assert '"Parties; see _:abc and _:b0 ."' in trig
+    assert f'"{locator}"' in trig
     ds = Dataset()
     ds.parse(root / "build" / "remit.trig", format="trig")
     locators = {str(o) for _s, _p, o, _g in ds.quads((None, URIRef("https://w3id.org/remit/def/locator"), None, None))}
-    assert "Parties; see _:abc and _:b0 ." in locators
+    assert locator in locators
+    store = ox.Store.read_only(str(root / "build" / "store"))
+    assert ox.Literal(locator) in {q.object for q in store.quads_for_pattern(None, None, None, None)}
 
 
 def test_failure_while_writing_keeps_previous_artefacts(tmp_path, monkeypatch):
@@ -348,3 +353,36 @@ def test_pyoxigraph_parse_gives_rdflibs_graph():
         assert fast[1] == {p: str(ns) for p, ns in g.namespaces()}, f
         checked += 1
     assert checked > 100
+
+
+def test_blank_statements_are_loaded_in_pieces_each_node_whole(tmp_path):
+    """kg.rdf.serialize.blank_pieces: the statements with a blank node go to the served store in several TriG
+    pieces (a parse renames blank nodes, so each node, with its statements in every graph and its blank
+    neighbours, must be whole in one piece). Loaded piece by piece they give exactly the original statements."""
+    from kg.rdf.serialize import blank_pieces, blank_texts
+
+    src = ox.Store()
+    a, b = ox.NamedNode("https://example.org/g/a"), ox.NamedNode("https://example.org/g/b")
+    p, q = ox.NamedNode("https://example.org/p"), ox.NamedNode("https://example.org/q")
+    nodes = [ox.BlankNode() for _ in range(300)]
+    for i, n in enumerate(nodes):
+        src.add(ox.Quad(ox.NamedNode(f"https://example.org/x{i}"), p, n, a))
+        src.add(ox.Quad(n, q, ox.Literal(f"item {i} see _:{nodes[(i + 1) % 300].value}"), b))
+        if i % 7 == 0:  # chains of blank nodes across the two graphs
+            src.add(ox.Quad(n, p, nodes[(i + 150) % 300], b if i % 2 else a))
+    src.add(ox.Quad(ox.NamedNode("https://example.org/y"), p, ox.Literal("no blank node"), a))
+    texts = blank_texts(src)
+    pieces = blank_pieces(dict(texts), [a.value, b.value], piece_bytes=2_000)
+    assert len(pieces) > 5
+    target = ox.Store(str(tmp_path / "store"))
+    for piece in pieces:
+        target.bulk_load(input=piece, format=ox.RdfFormat.TRIG)
+
+    def canonical(quads) -> set[str]:
+        ds = ox.Dataset(quads)
+        ds.canonicalize(ox.CanonicalizationAlgorithm.RDFC_1_0)
+        return {str(quad) for quad in ds}
+
+    blank = [quad for quad in src if isinstance(quad.subject, ox.BlankNode) or isinstance(quad.object, ox.BlankNode)]
+    assert len(target) == len(blank) == 300 * 2 + 43
+    assert canonical(target) == canonical(blank)
