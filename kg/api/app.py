@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -228,6 +228,7 @@ def serve(settings: Settings) -> None:
 
     import uvicorn
 
+    from kg.api.access_log import access_log
     from kg.api.protocol import bounded_httptools
 
     if settings.gil_switch_interval:
@@ -250,6 +251,12 @@ def serve(settings: Settings) -> None:
                 timer = threading.Timer(settings.shutdown_grace, pool.kill_all)
                 timer.daemon = True
                 timer.start()
+
+        async def shutdown(self, sockets: Any = None) -> None:
+            await super().shutdown(sockets)
+            # uvicorn then raises the signal it caught again, which ends the process without atexit: the access
+            # log's last lines are written here
+            access_log().flush()
 
     # X-Forwarded-For / -Proto are believed only from the configured proxies (none by default: the client
     # identity for budgets is the peer address); header and keep-alive limits: docs/operations.md

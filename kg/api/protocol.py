@@ -16,6 +16,8 @@ per request:
   connection being made (or, on a keep-alive connection, of the first byte of the next request);
 * **body timeout**: a request body must be complete within ``body_timeout`` seconds of its head.
 
+Its access log lines (uvicorn's own text) are kept and written in batches by :mod:`kg.api.access_log`.
+
 Past a size or count bound the answer is ``431 Request Header Fields Too Large`` before the application sees
 the request, and the connection is closed. A timeout answers ``408 Request Timeout`` (when the client sent
 something and no response has begun) and closes the connection; the application sees the client as gone
@@ -31,6 +33,8 @@ import logging
 from typing import Any, Optional
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from kg.api.access_log import access_log
 
 __all__ = ["bounded_httptools", "BoundedHttpToolsProtocol"]
 
@@ -64,6 +68,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     _bytes_seen: bool = False
     _read_timer: Optional[asyncio.TimerHandle] = None
     _timer_phase: Optional[str] = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.access_log:  # uvicorn's access log is on: the same lines, written in batches (kg.api.access_log)
+            self.access_logger = access_log()  # type: ignore[assignment]
 
     # --- the protocol interface
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
