@@ -16,6 +16,7 @@ import codecs
 import csv
 import dataclasses
 import io
+import posixpath
 import re
 from typing import Any, Iterable, Optional
 from urllib.parse import urlencode
@@ -302,10 +303,24 @@ def contact_rows(site: Site, agreement: str) -> list[dict[str, Any]]:
 
 def _contacts(site: Site, page: str, agreements: Iterable[str]) -> tuple[list[dict[str, Any]], list[Value]]:
     """Contact points of the agreements (``contacts`` named query): role, organisation, purpose and the
-    agreement, never a telephone, email or address; and the agreements with no contact named."""
+    agreement, never a telephone, email or address; and the agreements with no contact named. Kept per folder
+    of the page (its links are relative to it) and set of agreements: the remit cards of a publication's
+    establishments name the same agreements, card after card (read-only: the pages only show it); a server
+    does not keep them (as many as its establishments, at worst)."""
+    names = tuple(sorted(set(agreements)))
+    if not site.static:
+        return _contacts_block(site, page, names)
+    memo = _memo(site, "contacts-block")
+    key = (posixpath.dirname(page), names)
+    if key not in memo:
+        memo[key] = _contacts_block(site, page, names)
+    return memo[key]
+
+
+def _contacts_block(site: Site, page: str, agreements: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[Value]]:
     out: dict[tuple[str, str], dict[str, Any]] = {}
     missing: set[tuple[str, str]] = set()
-    for a in sorted(set(agreements)):
+    for a in agreements:
         for b in contact_rows(site, a):
             if _v(b, "flag") and not _v(b, "contact"):
                 missing.add((a, _v(b, "area")))
@@ -370,7 +385,20 @@ def _establishment_answer(site: Site, iri: str) -> Any:
 
 def _card_rows(site: Site, page: str, iri: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """The card's rows (one per responsibility covering the establishment on the status date) and the
-    establishment's setting type and nation as the ``establishment`` query gives them."""
+    establishment's setting type and nation as the ``establishment`` query gives them. The same for every
+    establishment of a group (:func:`card_keys`: nothing in the rows names the establishment) and every page in
+    one folder (the links are relative), so kept per group and folder (read-only: pages and CSVs only show it)."""
+    key = card_keys(site).get(iri)
+    if key is None:
+        return _card_rows_of(site, page, iri)
+    memo = _memo(site, "card-rows")
+    at = (posixpath.dirname(page), key)
+    if at not in memo:
+        memo[at] = _card_rows_of(site, page, iri)
+    return memo[at]
+
+
+def _card_rows_of(site: Site, page: str, iri: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
     res = _establishment_answer(site, iri)
     rows = sorted(res.rows, key=lambda b: tuple(_v(b, c) for c in _CARD_ORDER)) if res is not None else []
     where = {"st": _v(rows[0], "settingType"), "nation": _v(rows[0], "nation")} if rows else {}
