@@ -42,49 +42,16 @@ from SPARQLWrapper import POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed, SPARQLWrapperException
 
 from kg.api.errors import error_response
-from kg.query.binding import TermSpec, bind_with_values, scan
+from kg.query.binding import bind_substitutions, scan
 from kg.query.remote import StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect
 from kg.rdf.namespaces import GRAPH_META
 
-__all__ = ["SiteStore", "install_remote_publication", "bind_substitutions"]
+__all__ = ["SiteStore", "install_remote_publication"]
 
 log = logging.getLogger("kg.api.remote_site")
 
 _ACCEPT_RESULTS = "application/sparql-results+json, application/sparql-results+xml;q=0.9"
 _ACCEPT_GRAPH = "application/n-triples, text/turtle;q=0.9, application/rdf+xml;q=0.5"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
-
-def _spec(term: Any) -> TermSpec:
-    if isinstance(term, ox.NamedNode):
-        return ("iri", term.value, None)
-    if isinstance(term, ox.Literal) and not term.language:
-        dtype = term.datatype.value if term.datatype else _XSD_STRING
-        return ("literal", term.value, dtype)
-    raise ValueError(f"cannot bind {term!r} in a query sent to an external store")
-
-
-def bind_substitutions(text: str, substitutions: Mapping[Any, Any]) -> str:
-    """``text`` with Oxigraph-style substitutions (``{Variable: term}``) written as ``VALUES`` blocks. For a
-    ``CONSTRUCT`` the block goes into the ``WHERE`` group, never into the template."""
-    if not substitutions:
-        return text
-    bindings = {getattr(k, "value", str(k)).lstrip("?$"): _spec(v) for k, v in substitutions.items()}
-    chars = scan(text)
-    code = "".join(c for _, c in chars)
-    m = re.search(r"\bCONSTRUCT\s*\{", code, re.I)
-    if m is None:
-        return bind_with_values(text, bindings)
-    depth, close = 0, None
-    for k in range(m.end() - 1, len(code)):
-        depth += {"{": 1, "}": -1}.get(code[k], 0)
-        if depth == 0:
-            close = k
-            break
-    if close is None:
-        raise ValueError("a CONSTRUCT template without its closing brace")
-    cut = chars[close][0] + 1
-    return text[:cut] + bind_with_values(text[cut:], bindings)
 
 
 def _adapt_answer(body: bytes, fmt: Any, dialect: str) -> bytes:

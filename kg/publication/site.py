@@ -29,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from kg.publication.frontend import GOVUK_CSS, govuk_css_file
 from kg.publication.plaintext import humanise_duration, plain_reference, plain_text
 from kg.publication.describe import LABEL_PREDICATES, describe, description_graphs, graph_triples
+from kg.query.binding import bind_substitutions
 from kg.query.registry import load_queries, run_named
 from kg.rdf.namespaces import BASE, GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_ONTOLOGY, GRAPH_REPORT, ID, ONTOLOGY_IRI, PREFIXES
 from kg.rdf import datadate
@@ -214,14 +215,11 @@ class Site:
         return description_graphs(self.store)
 
     def select(self, query: str, graphs: Optional[Sequence[str]] = None, **subs: Any) -> list[dict[str, Any]]:
-        """Run a SELECT; keyword arguments bind variables (str values become IRIs)."""
+        """Run a SELECT; keyword arguments bind variables (str values become IRIs), with a ``VALUES`` block
+        (:func:`kg.query.binding.bind_substitutions`), on the embedded store as on an external one."""
         bindings = {ox.Variable(k): (ox.NamedNode(v) if isinstance(v, str) else v) for k, v in subs.items()}
-        if subs:  # Oxigraph substitutes only projected variables: add the bound ones to the projection
-            m = re.search(r"SELECT\s+(?:DISTINCT\s+|REDUCED\s+)?", query)
-            if m and not query[m.end():].lstrip().startswith("*"):
-                query = query[:m.end()] + " ".join(f"?{k}" for k in subs) + " " + query[m.end():]
         dg = [ox.NamedNode(g) for g in graphs] if graphs is not None else self.graphs
-        res = self.store.query(query, default_graph=dg, substitutions=bindings)
+        res = self.store.query(bind_substitutions(query, bindings), default_graph=dg)
         cols = [v.value for v in res.variables]
         return [{c: sol[c] for c in cols} for sol in res]
 
