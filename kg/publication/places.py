@@ -18,7 +18,7 @@ import dataclasses
 import io
 import posixpath
 import re
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 from urllib.parse import urlencode
 
 from kg.publication.site import ST_PREFIX, Site, Value, slug
@@ -95,6 +95,14 @@ def place_title(site: Site, st: str, nation: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- graph
+
+def _kept(site: Site, name: str, key: Any, make: Callable[[], Any]) -> Any:
+    """``make()``, kept under ``key`` in the memo ``name`` (:func:`_memo`) and made once."""
+    memo = _memo(site, name)
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
 
 def _memo(site: Site, key: str) -> dict[Any, Any]:
     memo: dict[Any, Any] = site.__dict__.setdefault("_places_memo", {})
@@ -310,11 +318,7 @@ def _contacts(site: Site, page: str, agreements: Iterable[str]) -> tuple[list[di
     names = tuple(sorted(set(agreements)))
     if not site.static:
         return _contacts_block(site, page, names)
-    memo = _memo(site, "contacts-block")
-    key = (posixpath.dirname(page), names)
-    if key not in memo:
-        memo[key] = _contacts_block(site, page, names)
-    return memo[key]
+    return _kept(site, "contacts-block", (posixpath.dirname(page), names), lambda: _contacts_block(site, page, names))
 
 
 def _contacts_block(site: Site, page: str, agreements: tuple[str, ...]) -> tuple[list[dict[str, Any]], list[Value]]:
@@ -391,11 +395,7 @@ def _card_rows(site: Site, page: str, iri: str) -> tuple[list[dict[str, Any]], d
     key = card_keys(site).get(iri)
     if key is None:
         return _card_rows_of(site, page, iri)
-    memo = _memo(site, "card-rows")
-    at = (posixpath.dirname(page), key)
-    if at not in memo:
-        memo[at] = _card_rows_of(site, page, iri)
-    return memo[at]
+    return _kept(site, "card-rows", (posixpath.dirname(page), key), lambda: _card_rows_of(site, page, iri))
 
 
 def _card_rows_of(site: Site, page: str, iri: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
