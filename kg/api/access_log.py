@@ -1,7 +1,7 @@
 """The access log: one line per request, the text uvicorn's default access formatter writes, in batches.
 
 uvicorn logs each request through Python's ``logging`` (a ``LogRecord``, two copies of it in its formatter, a
-write): about 33 µs a line on the test machine, a third of what a cached answer costs in all (docs/scale.md,
+write): about 33 µs a line on the test machine, half of what a cached answer cost in all (docs/operations.md,
 "The access log in batches"). :class:`AccessLog` takes the same call (``info(msg, client, method, path,
 version, status)``, as uvicorn's protocol makes it) and only keeps the finished line; a thread writes the
 lines kept to standard output (where uvicorn's access handler writes) every :data:`FLUSH_SECONDS`, and at exit.
@@ -50,6 +50,8 @@ class AccessLog:
             self._lines.append("INFO:     " + (msg % args if args else msg))
 
     def flush(self) -> None:
+        """Write the lines kept. An output that is closed or gone drops them: serving goes on (and a shutdown
+        ends) whatever happened to standard output."""
         with self._lock:
             lines = self._lines
             out: list[str] = []
@@ -57,8 +59,11 @@ class AccessLog:
                 out.append(lines.popleft())
             if out:
                 stream = self._stream or sys.stdout
-                stream.write("\n".join(out) + "\n")
-                stream.flush()
+                try:
+                    stream.write("\n".join(out) + "\n")
+                    stream.flush()
+                except (OSError, ValueError):
+                    pass
 
     def close(self) -> None:
         self._stop.set()
@@ -66,10 +71,7 @@ class AccessLog:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                self.flush()
-            except (OSError, ValueError):  # output closed: keep serving, the lines are dropped
-                self._lines.clear()
+            self.flush()
 
 
 _shared: Optional[AccessLog] = None
