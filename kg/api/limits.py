@@ -131,6 +131,10 @@ class ClientBudget:
         return max(1, math.ceil(self.window))
 
     async def record(self, client: str, seconds: float) -> None:
+        self.record_now(client, seconds)
+
+    def record_now(self, client: str, seconds: float) -> None:
+        """:meth:`record` without a coroutine (the endpoint charges each job this way)."""
         now = self.clock()
         self._trim(client, now).append((now, seconds))
         self._total[client] += seconds

@@ -248,21 +248,30 @@ class SparqlEndpoint:
         charges: list[asyncio.Future[None]] = []
 
         def charge(seconds: float) -> None:  # only the time a worker spent on it, not the wait for one
-            task = asyncio.ensure_future(self.budget.record(who, seconds))  # in process: at once; Redis: a round trip
+            if isinstance(self.budget, ClientBudget):  # in process: counted at once, no task
+                self.budget.record_now(who, seconds)
+                return
+            task = asyncio.ensure_future(self.budget.record(who, seconds))  # Redis: a round trip
             self._charges.add(task)
             task.add_done_callback(self._charges.discard)
             charges.append(task)
 
         work = asyncio.ensure_future(self.pool.run(job, s.query_timeout, charge))
-        gone = asyncio.ensure_future(client_gone(request))
+        watchers: list[asyncio.Task[bool]] = []
+
+        def watch() -> None:  # a query still running after one poll: watch its client from now on
+            if not work.done():
+                watchers.append(asyncio.ensure_future(_cancel_when_gone(request, work)))
+
+        timer = asyncio.get_running_loop().call_later(GONE_POLL_SECONDS, watch)
         try:
-            await asyncio.wait((work, gone), return_when=asyncio.FIRST_COMPLETED)
-            if not work.done():  # the client closed the connection: its job leaves the queue, or its worker stops
-                work.cancel()
-                await asyncio.wait((work,))
-                log.info("client %s went away; its query was cancelled", who)
-                return Response(status_code=499)
-            return work.result()
+            try:
+                return await work
+            except asyncio.CancelledError:
+                if watchers and watchers[0].done() and not watchers[0].cancelled():  # the client closed the
+                    log.info("client %s went away; its query was cancelled", who)  # connection: its job left
+                    return Response(status_code=499)  # the queue, or its worker was stopped
+                raise
         except QueryTimeout:
             return error_response(request, 503, "query timed out",
                                   f"the query ran for more than {s.query_timeout:g} s and was stopped. "
@@ -278,17 +287,31 @@ class SparqlEndpoint:
             return error_response(request, 503, "query service unavailable",
                                   "the query workers are not running.", {"Retry-After": "10"})
         finally:
-            gone.cancel()
+            timer.cancel()
+            for w in watchers:
+                w.cancel()
             if not work.done():  # this request itself was cancelled
                 work.cancel()
             if charges:  # charged before the answer leaves, so the client's next request (to any instance) sees it
                 await asyncio.wait(charges, timeout=2)
 
 
-async def client_gone(request: Request, every: float = 0.2) -> None:
+#: How often a running query's client is checked for a closed connection; the first check is one interval
+#: after the query starts, so a query answered sooner costs no check at all.
+GONE_POLL_SECONDS = 0.2
+
+
+async def client_gone(request: Request, every: float = GONE_POLL_SECONDS) -> None:
     """Return once the client of ``request`` has closed its connection (polled every ``every`` seconds)."""
     while not await request.is_disconnected():
         await asyncio.sleep(every)
+
+
+async def _cancel_when_gone(request: Request, work: asyncio.Future[Any]) -> bool:
+    """Cancel ``work`` once the client of ``request`` has gone; True when it did."""
+    await client_gone(request)
+    work.cancel()
+    return True
 
 
 def no_cache(headers: Any) -> bool:

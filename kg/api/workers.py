@@ -22,7 +22,9 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
+import select
 import signal
+import struct
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -84,22 +86,31 @@ def _rss() -> int:
         return 0
 
 
-#: Answers up to this many pickled bytes are read on the event loop; larger ones in a thread.
+#: Answers up to this many pickled bytes travel in one message with their head and are read on the event
+#: loop; larger ones follow their head as a second message, read in a thread.
 _INLINE_ANSWER_BYTES = 256 << 10
+#: An answer's head: the worker's retire flag (see :func:`_retire_now`) and the answer's pickled size.
+_HEAD = struct.Struct("<?Q")
 
 
-def _send_answer(conn: Any, data: bytes) -> None:
-    """An answer is its pickled size, then the pickled bytes, then (see :func:`_retire_now`) a flag."""
-    conn.send(len(data))
-    conn.send_bytes(data)
+def _send_answer(conn: Any, data: bytes, retire: bool) -> None:
+    """Send one answer: its head, with the pickled bytes in the same message when they are few (one write,
+    so one wake-up of the web process), else as a second message."""
+    head = _HEAD.pack(retire, len(data))
+    if len(data) <= _INLINE_ANSWER_BYTES:
+        conn.send_bytes(head + data)
+    else:
+        conn.send_bytes(head)
+        conn.send_bytes(data)
 
 
 def _retire_now(size: int, base_rss: int, max_growth: int) -> bool:
-    """After an answer of ``size`` bytes was sent and freed: True when this worker should exit, because its
-    memory grew more than ``max_growth`` bytes past ``base_rss`` (what it held when it started)."""
+    """Before an answer of ``size`` pickled bytes is sent (the answer itself freed, its bytes not yet): True
+    when this worker should exit after sending it, because its memory, less those bytes, grew more than
+    ``max_growth`` bytes past ``base_rss`` (what it held when it started)."""
     if size > _INLINE_ANSWER_BYTES:
         release_memory()
-    return bool(max_growth and base_rss and _rss() - base_rss > max_growth)
+    return bool(max_growth and base_rss and _rss() - size - base_rss > max_growth)
 
 
 def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0, in_memory_max_quads: int = 0,
@@ -142,17 +153,18 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
         del job
         data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
         del outcome
+        size = len(data)
+        # not while the store is being copied into memory: that growth is the copy, not the job's (a worker
+        # retired for it would start a copy again)
+        retire = rebased and _retire_now(size, base_rss, max_growth)
         try:
-            _send_answer(conn, data)
-            size = len(data)
-            del data
-            # not while the store is being copied into memory: that growth is the copy, not the job's (a worker
-            # retired for it would start a copy again)
-            retire = rebased and _retire_now(size, base_rss, max_growth)
-            conn.send(retire)
+            _send_answer(conn, data, retire)
         except (BrokenPipeError, OSError):
             return
-        if retire:  # the parent read the flag and replaces this worker
+        del data
+        if size > _INLINE_ANSWER_BYTES:
+            release_memory()
+        if retire:  # the parent read the flag with the answer and replaces this worker
             return
 
 
@@ -293,10 +305,14 @@ class WorkerPool:
 
     @staticmethod
     def _alive(slot: _Slot) -> bool:
-        """The worker process runs and its pipe is quiet (an idle worker's pipe is readable only at its EOF)."""
+        """The worker process runs and its pipe is quiet: neither its sentinel (readable once the process has
+        ended) nor its idle pipe (readable only at its EOF) is readable. One system call."""
         try:
-            return bool(slot.process.is_alive()) and not slot.conn.poll(0)
-        except (OSError, ValueError, EOFError):
+            poller = select.poll()
+            poller.register(slot.process.sentinel, select.POLLIN)
+            poller.register(slot.conn.fileno(), select.POLLIN)
+            return not poller.poll(0)
+        except (OSError, ValueError):
             return False
 
     @staticmethod
@@ -465,56 +481,45 @@ class WorkerPool:
         raise WorkerCrashed()  # not reached: the second attempt returns or raises
 
     @staticmethod
-    def _read_answer(conn: Any) -> tuple[dict[str, Any], bool]:
-        """The rest of an answer after its size: the pickled bytes and the worker's retire flag."""
-        data = conn.recv_bytes()
-        retire = bool(conn.recv())
-        return pickle.loads(data), retire
+    def _read_pickled(conn: Any) -> dict[str, Any]:
+        """A large answer's pickled bytes, the message after its head."""
+        return pickle.loads(conn.recv_bytes())
 
     @classmethod
     async def _exchange_async(cls, slot: _Slot, job: dict[str, Any], timeout: float,
                               threads: Optional[ThreadPoolExecutor] = None) -> tuple[dict[str, Any], bool]:
         """Send ``job`` and wait (on the event loop, no thread) until the worker's answer is readable or
-        ``timeout`` passes. The worker pickles its whole answer first, then sends its size: a small answer
-        is read here at once, a large one in a thread (``threads``), so the event loop never waits on a
-        long read. A worker that dies (killed, crashed) makes the pipe readable with EOF."""
+        ``timeout`` passes. The worker pickles its whole answer first: a small answer arrives with its head
+        in one message and is read here at once, a large one is read in a thread (``threads``), so the event
+        loop never waits on a long read. A worker that dies (killed, crashed) makes the pipe readable with EOF.
+        Returns the answer and the worker's retire flag."""
         loop = asyncio.get_running_loop()
         conn = slot.conn
-        try:
-            conn.send(job)  # the idle worker is blocked reading, so this does not wait on it
+        try:  # the idle worker is blocked reading, so this does not wait on it
+            conn.send_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
             fd = conn.fileno()
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             raise WorkerCrashed() from None
-        if not conn.poll(0):
-            ready = loop.create_future()
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
-            try:
-                await asyncio.wait_for(ready, timeout)
-            except asyncio.TimeoutError:
-                raise QueryTimeout() from None
-            finally:
-                loop.remove_reader(fd)
-                # uvloop's add_reader switches the pipe to non-blocking: a large answer arriving in parts
-                # would then fail half-read (EAGAIN) and look like a crashed worker
-                os.set_blocking(fd, True)
+        ready = loop.create_future()
+        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
         try:
-            size = conn.recv()
-            if size <= _INLINE_ANSWER_BYTES or threads is None:
-                return cls._read_answer(conn)
-            return await loop.run_in_executor(threads, cls._read_answer, conn)
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError):
-            raise WorkerCrashed() from None
-
-    @classmethod
-    def _exchange(cls, slot: _Slot, job: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """The same exchange, blocking (for callers outside an event loop)."""
+            await asyncio.wait_for(ready, timeout)
+        except asyncio.TimeoutError:
+            raise QueryTimeout() from None
+        finally:
+            loop.remove_reader(fd)
+            # uvloop's add_reader switches the pipe to non-blocking: a large answer arriving in parts
+            # would then fail half-read (EAGAIN) and look like a crashed worker
+            os.set_blocking(fd, True)
         try:
-            slot.conn.send(job)
-            if not slot.conn.poll(timeout):
-                raise QueryTimeout()
-            slot.conn.recv()  # the size
-            return cls._read_answer(slot.conn)[0]
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
+            raw = conn.recv_bytes()
+            retire, size = _HEAD.unpack_from(raw)
+            if size <= _INLINE_ANSWER_BYTES:
+                return pickle.loads(memoryview(raw)[_HEAD.size:]), retire
+            if threads is None:
+                return cls._read_pickled(conn), retire
+            return await loop.run_in_executor(threads, cls._read_pickled, conn), retire
+        except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError, struct.error):
             raise WorkerCrashed() from None
 
     async def _retire(self, slot: _Slot, failed: bool = True) -> None:
