@@ -26,7 +26,10 @@ def is_remote(store: object) -> bool:
 
 
 def _default_workers() -> int:
-    return max(1, min(4, os.cpu_count() or 1))
+    """Two query workers per CPU, at most four: a small query spends most of its round trip outside its
+    worker (in the web process and between processes), so one worker per CPU left the CPUs a fifth idle
+    under load (docs/operations.md, "Query workers")."""
+    return max(2, min(4, 2 * (os.cpu_count() or 1)))
 
 
 #: Bytes a quad takes in a store's copy in memory, with room to spare (measured: ~460 at 100k synthetic

@@ -89,14 +89,15 @@ def _rss() -> int:
 #: Answers up to this many pickled bytes travel in one message with their head and are read on the event
 #: loop; larger ones follow their head as a second message, read in a thread.
 _INLINE_ANSWER_BYTES = 256 << 10
-#: An answer's head: the worker's retire flag (see :func:`_retire_now`) and the answer's pickled size.
-_HEAD = struct.Struct("<?Q")
+#: An answer's head: the worker's retire flag (see :func:`_retire_now`), whether it is warm (its copy of the
+#: store in memory made, or none to make: :class:`kg.rdf.store.MemoryCopy`) and the answer's pickled size.
+_HEAD = struct.Struct("<??Q")
 
 
-def _send_answer(conn: Any, data: bytes, retire: bool) -> None:
+def _send_answer(conn: Any, data: bytes, retire: bool, warm: bool) -> None:
     """Send one answer: its head, with the pickled bytes in the same message when they are few (one write,
     so one wake-up of the web process), else as a second message."""
-    head = _HEAD.pack(retire, len(data))
+    head = _HEAD.pack(retire, warm, len(data))
     if len(data) <= _INLINE_ANSWER_BYTES:
         conn.send_bytes(head + data)
     else:
@@ -158,7 +159,7 @@ def _worker_main(conn: Any, store_path: str, isolate: bool, max_growth: int = 0,
         # retired for it would start a copy again)
         retire = rebased and _retire_now(size, base_rss, max_growth)
         try:
-            _send_answer(conn, data, retire)
+            _send_answer(conn, data, retire, held.copied.is_set())
         except (BrokenPipeError, OSError):
             return
         del data
@@ -203,6 +204,7 @@ class _Slot:
     network_isolated: bool
     busy_since: Optional[float] = None
     generation: int = 0
+    warm: bool = False  # as the worker said with its last answer (see _HEAD)
 
 
 class WorkerPool:
@@ -404,7 +406,8 @@ class WorkerPool:
     def status(self) -> dict[str, Any]:
         live = self._live()
         busy = sum(1 for s in live if s.busy_since is not None)
-        return {"workers": len(live), "busy": busy, "waiting": self._waiting, "replaced": self.replaced,
+        return {"workers": len(live), "busy": busy, "waiting": self._waiting, "warm": sum(s.warm for s in live),
+                "replaced": self.replaced,
                 "recycled": self.recycled, "generation": self.generation, "store": str(self.store_path),
                 "network_isolated": all(s.network_isolated for s in live) if live else None}
 
@@ -419,13 +422,16 @@ class WorkerPool:
         """An idle, live worker (a dead one found here is dropped and replaced), marked busy."""
         assert self._idle is not None
         while True:
-            self._waiting += 1
-            try:
-                slot = await asyncio.wait_for(self._idle.get(), timeout=max(timeout, 1.0) * 2)
-            except asyncio.TimeoutError:
-                raise PoolBusy() from None
-            finally:
-                self._waiting -= 1
+            if not self._waiting and not self._idle.empty():  # free and nobody before us: no task, no timer
+                slot = self._idle.get_nowait()
+            else:
+                self._waiting += 1
+                try:
+                    slot = await asyncio.wait_for(self._idle.get(), timeout=max(timeout, 1.0) * 2)
+                except asyncio.TimeoutError:
+                    raise PoolBusy() from None
+                finally:
+                    self._waiting -= 1
             if self._alive(slot):
                 slot.busy_since = time.monotonic()
                 return slot
@@ -447,7 +453,7 @@ class WorkerPool:
             slot = await self._acquire(timeout)
             started = time.monotonic()
             try:
-                outcome, retire = await self._exchange_async(slot, job, timeout, self._threads)
+                outcome, retire, slot.warm = await self._exchange_async(slot, job, timeout, self._threads)
             except (QueryTimeout, WorkerCrashed) as exc:
                 if charge is not None:
                     charge(time.monotonic() - started)
@@ -487,12 +493,12 @@ class WorkerPool:
 
     @classmethod
     async def _exchange_async(cls, slot: _Slot, job: dict[str, Any], timeout: float,
-                              threads: Optional[ThreadPoolExecutor] = None) -> tuple[dict[str, Any], bool]:
+                              threads: Optional[ThreadPoolExecutor] = None) -> tuple[dict[str, Any], bool, bool]:
         """Send ``job`` and wait (on the event loop, no thread) until the worker's answer is readable or
         ``timeout`` passes. The worker pickles its whole answer first: a small answer arrives with its head
         in one message and is read here at once, a large one is read in a thread (``threads``), so the event
         loop never waits on a long read. A worker that dies (killed, crashed) makes the pipe readable with EOF.
-        Returns the answer and the worker's retire flag."""
+        Returns the answer, the worker's retire flag and whether it is warm."""
         loop = asyncio.get_running_loop()
         conn = slot.conn
         try:  # the idle worker is blocked reading, so this does not wait on it
@@ -513,12 +519,12 @@ class WorkerPool:
             os.set_blocking(fd, True)
         try:
             raw = conn.recv_bytes()
-            retire, size = _HEAD.unpack_from(raw)
+            retire, warm, size = _HEAD.unpack_from(raw)
             if size <= _INLINE_ANSWER_BYTES:
-                return pickle.loads(memoryview(raw)[_HEAD.size:]), retire
+                return pickle.loads(memoryview(raw)[_HEAD.size:]), retire, warm
             if threads is None:
-                return cls._read_pickled(conn), retire
-            return await loop.run_in_executor(threads, cls._read_pickled, conn), retire
+                return cls._read_pickled(conn), retire, warm
+            return await loop.run_in_executor(threads, cls._read_pickled, conn), retire, warm
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError, struct.error):
             raise WorkerCrashed() from None
 

@@ -128,3 +128,30 @@ def test_service_description_counts_every_graph_though_not_counted_at_start(serv
     got = {str(g.value(ng, SD.name)): int(g.value(g.value(ng, SD.graph), VOID.triples))
            for ng in g.subjects(rdflib.RDF.type, SD.NamedGraph)}
     assert got == expected and len(expected) == 4 and sum(expected.values()) > 10
+
+
+# ------------------------------------------------------------------ a GET miss: the route's handler, unrouted
+
+@pytest.mark.parametrize("params, status", [
+    ({"query": Q + " # lane-ok"}, 200),
+    ({"query": Q + " # lane-json", "format": "json"}, 200),
+    ({"query": "SELECT * WHERE { ?s ?p }"}, 400),  # syntax error, named by the worker
+    ({"query": "ASK {}", "update": "CLEAR ALL"}, 400),  # updates refused
+    ({"query": "ASK {}", "format": "no-such-format"}, 400),
+    ({"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "csv"}, 406),
+    ({"query": "ASK {}", "default-graph-uri": "urn:no-such-graph"}, 400),
+], ids=["select", "format", "syntax", "update", "unknown-format", "not-acceptable", "unknown-graph"])
+def test_a_get_miss_answers_as_the_routed_post(server, params, status):
+    """A GET whose query is not cached goes from the shortcut straight to the route's handler
+    (``SparqlEndpoint.protocol_get``); it must answer exactly as the routed POST form of the same request
+    (status, body, type, headers that matter) -- and the POST is then a hit only where the GET kept one."""
+    get = httpx.get(server.sparql, params=params, timeout=30)
+    post = httpx.post(server.sparql, data=params, headers={"Cache-Control": "no-cache"}, timeout=30)
+    assert get.status_code == post.status_code == status, (get.text, post.text)
+    assert get.headers["content-type"] == post.headers["content-type"]
+    assert get.content == post.content
+    assert get.headers.get("vary") == post.headers.get("vary")
+    if status == 200:
+        assert get.headers["remit-cache"] == "miss" and get.headers["etag"] == post.headers["etag"]
+    else:
+        assert "remit-cache" not in get.headers and "remit-cache" not in post.headers
