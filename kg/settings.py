@@ -39,8 +39,8 @@ QUAD_BYTES_IN_MEMORY = 500
 
 def _default_in_memory_max_quads() -> int:
     """The largest store whose copies in memory (one in the pages' process and one in each default query
-    worker) take at most a quarter of this machine's memory: ~4.2M quads on 24 GiB and 2 CPUs, ~1.4M on 8 GiB,
-    ~0.7M on 4 GiB."""
+    worker) take at most a quarter of this machine's memory: ~2.5M quads on 24 GiB and 2 CPUs (four workers),
+    ~0.86M on 8 GiB, ~0.43M on 4 GiB."""
     import psutil
 
     return int(psutil.virtual_memory().total // 4 // (QUAD_BYTES_IN_MEMORY * (1 + _default_workers())))
