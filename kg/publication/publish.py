@@ -426,12 +426,13 @@ def rdf_documents(triples: Iterable[ox.Triple], exts: Sequence[str],
     """Triples from the store as one document (a resource description) in each of ``exts``, the graph copied and
     canonicalised once (``kg publish`` writes each resource in four). Blank nodes get canonical labels (rdflib's
     RDF canonicalisation), so the same description is the same bytes in every process."""
-    graph = to_rdflib(triples)  # Remit's prefixes bound (read by the JSON-LD writer)
+    # Remit's prefixes are read only by the JSON-LD writer, and only when it is given no context
+    bind = context is None and "jsonld" in exts
+    graph = to_rdflib(triples, bind=bind)
     if any(isinstance(t, BNode) for triple in graph for t in triple):
         canon = Graph()
-        for triple in to_canonical_graph(graph):
-            canon.add(triple)
-        graph = bind_all(canon)
+        canon.addN((s, p, o, canon) for s, p, o in to_canonical_graph(graph))
+        graph = bind_all(canon) if bind else canon
     out = written_documents(nt_lines(graph), [e for e in exts if e in _FROM_LINES]) if set(exts) & set(_FROM_LINES) \
         else {}
     out.update((ext, serialize(graph, ext, context, bound=True)) for ext in exts if ext not in out)
