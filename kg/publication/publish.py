@@ -26,6 +26,7 @@ from typing import Any, Iterable, Optional, Sequence
 import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
+from rdflib.plugins.serializers.jsonld import from_rdf as jsonld_from_rdf
 from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, VOID, XSD
 
 from kg.publication.describe import describe_ontology, to_rdflib
@@ -92,13 +93,13 @@ def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None, 
     if fmt == "json-ld":
         if not bound:
             bind_all(graph)
-        kwargs: dict[str, Any] = {"auto_compact": True}
-        if context is not None:
-            kwargs["context"] = context["@context"]
-        data = graph.serialize(format="json-ld", encoding="utf-8", indent=2, **kwargs)
-        if not data.strip() or data.strip() == b"[]":
+        # rdflib's JSON-LD writer's own conversion, without its text: the object is sorted and written once here.
+        # use_native_types=True is what the writer passes (its keyword arrives as a one-element tuple, truthy)
+        doc = jsonld_from_rdf(graph, context["@context"] if context is not None else None, None, True, False,
+                              auto_compact=True)
+        if not doc:
             return json.dumps({"@context": context["@context"] if context else {}, "@graph": []}).encode("utf-8")
-        return _stable_json(json.loads(data))
+        return _stable_json(doc)
     if ext in _FROM_LINES:
         return written_documents(nt_lines(graph), (ext,))[ext]
     if not bound:
