@@ -88,7 +88,7 @@ def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None, 
     """One graph as a document of the format named by ``ext`` (ttl, jsonld, nt, rdf). ``bound``: Remit's
     prefixes are already bound on ``graph`` (binding them costs ~1.5 ms a graph in rdflib; only the JSON-LD
     writer reads them). N-Triples, Turtle and RDF/XML are written from the graph's sorted N-Triples
-    (:func:`written_documents`), JSON-LD by rdflib."""
+    (:func:`_written_documents`), JSON-LD by rdflib."""
     media, fmt = RDF_MEDIA[ext]
     if fmt == "json-ld":
         if not bound:
@@ -101,26 +101,26 @@ def serialize(graph: Graph, ext: str, context: Optional[dict[str, Any]] = None, 
             return json.dumps({"@context": context["@context"] if context else {}, "@graph": []}).encode("utf-8")
         return _stable_json(doc)
     if ext in _FROM_LINES:
-        return written_documents(nt_lines(graph), (ext,))[ext]
+        return _written_documents(_nt_lines(graph), (ext,))[ext]
     if not bound:
         bind_all(graph)
     return graph.serialize(format=fmt, encoding="utf-8")
 
 
-#: The documents :func:`written_documents` makes from sorted N-Triples lines.
+#: The documents :func:`_written_documents` makes from sorted N-Triples lines.
 _FROM_LINES = ("nt", "ttl", "rdf")
 
 
-def nt_lines(graph: Graph) -> list[bytes]:
+def _nt_lines(graph: Graph) -> list[bytes]:
     """The graph's statements as N-Triples lines (rdflib's writer), each once, sorted."""
     return sorted(set(line for line in graph.serialize(format="nt", encoding="utf-8").split(b"\n") if line.strip()))
 
 
-def written_documents(lines: list[bytes], exts: Sequence[str]) -> dict[str, bytes]:
+def _written_documents(lines: list[bytes], exts: Sequence[str]) -> dict[str, bytes]:
     """Sorted N-Triples lines as the documents of ``exts`` among nt, ttl and rdf: N-Triples as they are; Turtle
     (Remit's prefixes that occur, sorted, then each subject's statements together in line order) and RDF/XML
-    written by Oxigraph from the same lines, parsed once. Oxigraph writes a 3,000-statement description in
-    milliseconds where rdflib's Turtle writer took ~0.3 s (docs/publication.md)."""
+    written by Oxigraph from the same lines, parsed once (rdflib's Turtle writer took 1.5 s for the largest
+    description at 1M synthetic triples, 44,601 statements: docs/publication.md)."""
     out: dict[str, bytes] = {}
     if "nt" in exts:
         out["nt"] = b"\n".join(lines) + b"\n" if lines else b""
@@ -434,7 +434,7 @@ def rdf_documents(triples: Iterable[ox.Triple], exts: Sequence[str],
         canon = Graph()
         canon.addN((s, p, o, canon) for s, p, o in to_canonical_graph(graph))
         graph = bind_all(canon) if bind else canon
-    out = written_documents(nt_lines(graph), [e for e in exts if e in _FROM_LINES]) if set(exts) & set(_FROM_LINES) \
+    out = _written_documents(_nt_lines(graph), [e for e in exts if e in _FROM_LINES]) if set(exts) & set(_FROM_LINES) \
         else {}
     out.update((ext, serialize(graph, ext, context, bound=True)) for ext in exts if ext not in out)
     return {ext: out[ext] for ext in exts}
