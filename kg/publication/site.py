@@ -221,7 +221,7 @@ class Site:
         dg = [ox.NamedNode(g) for g in graphs] if graphs is not None else self.graphs
         res = self.store.query(bind_substitutions(query, bindings), default_graph=dg)
         cols = [v.value for v in res.variables]
-        return [{c: sol[c] for c in cols} for sol in res]
+        return [dict(zip(cols, sol)) for sol in res]  # a solution iterates its values in column order (None: unbound)
 
     @property
     def labels(self) -> dict[str, str]:

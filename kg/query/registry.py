@@ -411,7 +411,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
         def select(q: str) -> list[dict[str, dict[str, Any]]]:
             res = store.query(q, default_graph=graphs)
             cols = [v.value for v in res.variables]
-            return [{c: term_to_json(sol[c]) for c in cols if sol[c] is not None} for sol in res]
+            return [{c: term_to_json(v) for c, v in zip(cols, sol) if v is not None} for sol in res]
         bindings = resolve_bindings(select, bindings)
     written = text
     text, paged = place_page(text, limit, offset)
@@ -431,7 +431,7 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
         if len(rows) == limit:
             has_more = True
             break
-        rows.append({c: term_to_json(sol[c]) for c in columns if sol[c] is not None})
+        rows.append({c: term_to_json(v) for c, v in zip(columns, sol) if v is not None})  # values in column order
     return ordered_lists(ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
                                     params={k: v[1] for k, v in bindings.items()}), written)
 
