@@ -28,7 +28,7 @@ def is_remote(store: object) -> bool:
 def _default_workers() -> int:
     """Two query workers per CPU, at most four: a small query spends most of its round trip outside its
     worker (in the web process and between processes), so one worker per CPU left the CPUs a fifth idle
-    under load (docs/operations.md, "Query workers")."""
+    under load (docs/operations.md, "Uncached lookups at 6× rdflib-endpoint")."""
     return max(2, min(4, 2 * (os.cpu_count() or 1)))
 
 

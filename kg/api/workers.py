@@ -493,7 +493,7 @@ class WorkerPool:
 
     @classmethod
     async def _exchange_async(cls, slot: _Slot, job: dict[str, Any], timeout: float,
-                              threads: Optional[ThreadPoolExecutor] = None) -> tuple[dict[str, Any], bool, bool]:
+                              threads: ThreadPoolExecutor) -> tuple[dict[str, Any], bool, bool]:
         """Send ``job`` and wait (on the event loop, no thread) until the worker's answer is readable or
         ``timeout`` passes. The worker pickles its whole answer first: a small answer arrives with its head
         in one message and is read here at once, a large one is read in a thread (``threads``), so the event
@@ -522,8 +522,6 @@ class WorkerPool:
             retire, warm, size = _HEAD.unpack_from(raw)
             if size <= _INLINE_ANSWER_BYTES:
                 return pickle.loads(memoryview(raw)[_HEAD.size:]), retire, warm
-            if threads is None:
-                return cls._read_pickled(conn), retire, warm
             return await loop.run_in_executor(threads, cls._read_pickled, conn), retire, warm
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError, pickle.UnpicklingError, struct.error):
             raise WorkerCrashed() from None

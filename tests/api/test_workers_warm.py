@@ -1,5 +1,5 @@
 """``/health`` says how many query workers are warm: their copy of the store in memory made (or none to
-make), as each said with its last answer. A bench (``bench.throughput``) waits for it before it measures."""
+make), as each said with its last answer: what an operator waits for before a server answers at full speed."""
 
 from __future__ import annotations
 
