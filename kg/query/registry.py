@@ -45,8 +45,8 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import pyoxigraph as ox
 
 from kg.query.terms import ParamError, check_term_text, needs_store, resolve_bindings
-from kg.query.binding import TermSpec, bind_with_values, scan
-from kg.rdf.rq import HeaderError, read_header
+from kg.query.binding import TermSpec, bind_with_values
+from kg.rdf.rq import HeaderError, read_header, scan
 from kg.rdf.namespaces import PREFIXES
 from kg.rdf.store import default_graph_nodes, open_store
 

@@ -11,16 +11,19 @@ with such a header::
     #+     type: iri
 
 Blank lines and plain ``#`` comments may come before it; the header ends at the first other line.
+
+:func:`scan` is the one lexer of SPARQL text: what is code, outside comments, strings and IRIs.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["HeaderError", "read_header", "read_folder"]
+__all__ = ["HeaderError", "read_header", "read_folder", "scan"]
 
 
 class HeaderError(ValueError):
@@ -66,4 +69,31 @@ def read_folder(folder: Path | str, pattern: str = "*.rq") -> list[tuple[Path, d
     for path in sorted(folder.glob(pattern)):
         text = path.read_text(encoding="utf-8")
         out.append((path, read_header(path, text)[0], text))
+    return out
+
+
+def scan(text: str) -> list[tuple[int, str]]:
+    """Offsets and characters of ``text`` outside comments, strings and IRIs (a tiny SPARQL lexer)."""
+    out: list[tuple[int, str]] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c == "#":
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if c in "\"'":
+            quote = c * 3 if text.startswith(c * 3, i) else c
+            j = i + len(quote)
+            while j < n and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" else 1
+            i = j + len(quote)
+            continue
+        if c == "<":
+            m = re.match(r"<[^\x00-\x20<>\"{}|^`\\]*>", text[i:])
+            if m:
+                i += m.end()
+                continue
+        out.append((i, c))
+        i += 1
     return out
