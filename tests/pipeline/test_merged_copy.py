@@ -99,8 +99,11 @@ def test_a_server_copy_with_merge_is_a_merged_copy(tmp_path: Path) -> None:
     store = ox.Store()
     store.add(ox.Quad(ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p"), ox.Literal("o"),
                       ox.NamedNode(str(GRAPH_ASSERTED))))
-    held = MemoryCopy(store, 10, merge=True)
+    held = MemoryCopy(store, 1, merge=True)  # room for one copy: the store itself answers the rest
     assert held.copied.wait(10)
     assert isinstance(held.store, MergedCopy) and held.store.full is store
+    held = MemoryCopy(store, 2, merge=True)  # room for two: the store copied into memory too
+    assert held.copied.wait(10)
+    assert isinstance(held.store, MergedCopy) and held.store.full is not store and len(held.store.full) == 1
     plain = MemoryCopy(store, 10)
     assert plain.copied.wait(10) and isinstance(plain.store, ox.Store) and plain.store is not store
