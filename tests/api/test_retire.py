@@ -43,3 +43,9 @@ def test_no_limit_never_retires(monkeypatch: pytest.MonkeyPatch, released: list[
     monkeypatch.setattr(workers, "_rss", lambda: 900 * MiB)
     assert workers._retire_now(4 * MiB, base_rss=400 * MiB, max_growth=0) is False
     assert workers._retire_now(4 * MiB, base_rss=0, max_growth=200 * MiB) is False
+
+
+def test_memory_is_given_back_after_sending_only_past_half_the_growth_allowed_at_most_32_mib() -> None:
+    assert workers._trim_above(256 << 20) == 32 << 20  # the default growth allowed (REMIT_WORKER_MAX_RSS_GROWTH_MB)
+    assert workers._trim_above(8 << 20) == 4 << 20
+    assert workers._trim_above(0) == 32 << 20
