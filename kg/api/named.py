@@ -69,6 +69,14 @@ def _form(site: Site, nq: Any, raw: dict[str, str], error: str, status: int) -> 
     return Response(html, status_code=status, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
 
 
+def _narrow(nq: Any, raw: dict[str, str]) -> str:
+    """What a user can do when a named query runs past the deadline: give a parameter not given yet."""
+    free = [p.name for p in nq.params if not raw.get(p.name)]
+    if free:
+        return f"Narrow it with one of its parameters not given ({', '.join(free)}) and try again."
+    return "Every parameter is given already: try again later, or ask the operator about the deadline."
+
+
 def make_named_router(endpoint: SparqlEndpoint, site_of: Optional[Callable[[], Optional[Site]]] = None) -> APIRouter:
     """The named-query routes; ``site_of()`` gives the publication's :class:`Site` for the pages (None: a
     site of our own, which reads the local store unless the store is external)."""
@@ -129,7 +137,7 @@ def make_named_router(endpoint: SparqlEndpoint, site_of: Optional[Callable[[], O
             return hit
         version = endpoint.cache.version
         outcome = await endpoint.run_job(request, {"kind": "named", "query": nq.text, "bindings": bindings,
-                                                   "limit": limit, "offset": offset})
+                                                   "limit": limit, "offset": offset}, narrow=_narrow(nq, raw))
         if isinstance(outcome, Response):
             return outcome
         if outcome["status"] == 400 and fmt.key == "html":  # an IRI parameter that names no term: the form again

@@ -238,8 +238,10 @@ class SparqlEndpoint:
             self._sd_cache[fmt_key] = g.serialize(format=rdflib_name, encoding="utf-8")
         return self._sd_cache[fmt_key]
 
-    async def run_job(self, request: Request, job: dict[str, Any]) -> Response | dict[str, Any]:
-        """Run a job on a worker under the deadline and the client's budget; an error becomes a Response."""
+    async def run_job(self, request: Request, job: dict[str, Any],
+                      narrow: str = "Narrow it (fewer patterns, a LIMIT) and try again.") -> Response | dict[str, Any]:
+        """Run a job on a worker under the deadline and the client's budget; an error becomes a Response (past
+        the deadline, a 503 whose detail ends with ``narrow``: how to ask for less)."""
         s = self.settings
         who = client_id(request)
         wait = await self.budget.retry_after(who)
@@ -277,8 +279,8 @@ class SparqlEndpoint:
                 raise
         except QueryTimeout:
             return error_response(request, 503, "query timed out",
-                                  f"the query ran for more than {s.query_timeout:g} s and was stopped. "
-                                  "Narrow it (fewer patterns, a LIMIT) and try again.", {"Retry-After": "5"})
+                                  f"the query ran for more than {s.query_timeout:g} s and was stopped. {narrow}",
+                                  {"Retry-After": "5"})
         except PoolBusy:
             return error_response(request, 503, "server busy",
                                   "all query workers are busy and the queue is full; try again shortly.",

@@ -278,3 +278,48 @@ def test_a_long_404_path_answers_at_once(server):
     t = time.monotonic()
     r = server.get(path, headers={"Accept": "text/html"})
     assert r.status_code == 404 and time.monotonic() - t < 3
+
+
+# ------------------------------------------------------------------------------ a named query past the deadline
+
+SLOW = """#+ summary: Every four triples of the store, counted (far past any deadline)
+#+ params:
+#+   - name: subject
+#+     type: iri
+#+     required: false
+#+     description: Only from this subject
+#+   - name: word
+#+     type: string
+#+     required: false
+#+     description: Only with this word
+SELECT (COUNT(*) AS ?n) ?subject ?word WHERE { ?subject ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o } GROUP BY ?subject ?word
+"""
+
+
+@pytest.fixture(scope="module")
+def slow(hostile_store, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("slow")
+    queries = tmp / "queries"
+    shutil.copytree(QUERIES, queries)
+    (queries / "slow.rq").write_text(SLOW, encoding="utf-8")
+    s = start_server(hostile_store, tmp, REMIT_QUERIES_DIR=str(queries), REMIT_QUERY_TIMEOUT="1",
+                     REMIT_CLIENT_BUDGET_SECONDS="1000")
+    yield s
+    stop_server(s)
+
+
+def test_a_named_query_past_the_deadline_says_which_parameters_narrow_it(slow):
+    """Regression (2026-12-05): the advice was the protocol's ("fewer patterns, a LIMIT"), which a named query's
+    user cannot follow; it now names the parameters not given."""
+    r = slow.get("/queries/slow?format=json", headers={"Accept": "application/json"})
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    detail = r.json()["detail"]
+    assert "more than 1 s" in detail and "(subject, word)" in detail and "LIMIT" not in detail, detail
+    r = slow.get("/queries/slow?format=json&word=x", headers={"Accept": "application/json"})
+    assert r.status_code == 503 and "(subject)" in r.json()["detail"], r.text
+    r = slow.get("/queries/slow", params={"format": "html", "word": "x"}, headers={"Accept": "text/html"})
+    assert r.status_code == 503 and "(subject)" in r.text, r.text  # a person's page says it too
+    # the protocol keeps its own advice
+    r = slow.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n2 ?o }"},
+                  headers={"Accept": "application/sparql-results+json"})
+    assert r.status_code in (400, 503)  # the cost guard may refuse it first
