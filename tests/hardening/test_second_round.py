@@ -42,15 +42,19 @@ HOSTILE_LINKS = ["javascript:alert(document.domain)", "JaVaScRiPt:alert(1)", "da
                  "vbscript:msgbox(1)", "java\tscript:alert(1)", " javascript:alert(1)", "file:///etc/passwd"]
 
 
+def _with_queries(store, tmp, extra: dict[str, str], **env: str):
+    """A server whose named queries are the fixtures' and ``extra`` (file name -> text)."""
+    queries = tmp / "queries"
+    shutil.copytree(QUERIES, queries)
+    for name, text in extra.items():
+        (queries / name).write_text(text, encoding="utf-8")
+    return start_server(store, tmp, REMIT_QUERIES_DIR=str(queries), **env)
+
+
 @pytest.fixture(scope="module")
 def echo(hostile_store, tmp_path_factory):
     """A second server whose named queries include one that echoes an IRI and one that is non-deterministic."""
-    tmp = tmp_path_factory.mktemp("echo")
-    queries = tmp / "queries"
-    shutil.copytree(QUERIES, queries)
-    (queries / "echo.rq").write_text(ECHO, encoding="utf-8")
-    (queries / "fresh.rq").write_text(FRESH, encoding="utf-8")
-    s = start_server(hostile_store, tmp, REMIT_QUERIES_DIR=str(queries))
+    s = _with_queries(hostile_store, tmp_path_factory.mktemp("echo"), {"echo.rq": ECHO, "fresh.rq": FRESH})
     yield s
     stop_server(s)
 
@@ -298,12 +302,8 @@ SELECT (COUNT(*) AS ?n) ?subject ?word WHERE { ?subject ?b ?c . ?d ?e ?f . ?g ?h
 
 @pytest.fixture(scope="module")
 def slow(hostile_store, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("slow")
-    queries = tmp / "queries"
-    shutil.copytree(QUERIES, queries)
-    (queries / "slow.rq").write_text(SLOW, encoding="utf-8")
-    s = start_server(hostile_store, tmp, REMIT_QUERIES_DIR=str(queries), REMIT_QUERY_TIMEOUT="1",
-                     REMIT_CLIENT_BUDGET_SECONDS="1000")
+    s = _with_queries(hostile_store, tmp_path_factory.mktemp("slow"), {"slow.rq": SLOW}, REMIT_QUERY_TIMEOUT="1",
+                      REMIT_CLIENT_BUDGET_SECONDS="1000")
     yield s
     stop_server(s)
 
