@@ -27,7 +27,7 @@ from kg.api.errors import error_response
 from kg.api.sparql import SparqlEndpoint
 from kg.publication.questions import render_question, render_questions
 from kg.publication.site import Site
-from kg.query.registry import ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json
+from kg.query.registry import NamedQuery, ParamError, ResultPage, bind_params, page_bounds, page_to_csv, page_to_json
 from kg.query.spreadsheet import XLSX_MEDIA_TYPE, page_to_xlsx
 
 __all__ = ["make_named_router", "render_table"]
@@ -69,7 +69,7 @@ def _form(site: Site, nq: Any, raw: dict[str, str], error: str, status: int) -> 
     return Response(html, status_code=status, media_type="text/html; charset=utf-8", headers={"Vary": "Accept"})
 
 
-def _narrow(nq: Any, raw: dict[str, str]) -> str:
+def _narrow(nq: NamedQuery, raw: dict[str, str]) -> str:
     """What a user can do when a named query runs past the deadline: give a parameter not given yet."""
     free = [p.name for p in nq.params if not raw.get(p.name)]
     if free:

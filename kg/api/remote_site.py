@@ -43,9 +43,9 @@ from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed
 
 from kg.api.errors import error_response
 from kg.query.binding import bind_substitutions
-from kg.rdf.rq import scan
 from kg.query.remote import StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect
 from kg.rdf.namespaces import GRAPH_META
+from kg.rdf.rq import scan
 
 __all__ = ["SiteStore", "install_remote_publication"]
 

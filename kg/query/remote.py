@@ -36,9 +36,9 @@ from kg.query.registry import (
     ALL_ROWS, MAX_LIMIT, NamedQuery, ResultPage, TermSpec, bind_params, load_queries, ordered_lists, page_bounds,
 )
 from kg.query.binding import bind_with_values
-from kg.rdf.rq import scan
 from kg.query.terms import needs_store, resolve_bindings
 from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_META
+from kg.rdf.rq import scan
 from kg.rdf.store import DEFAULT_GRAPHS
 
 __all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",

@@ -10,10 +10,10 @@ import ctypes
 import gc
 import os
 import shutil
+import re
 import threading
 import time
-import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from itertools import islice
 from pathlib import Path
@@ -98,10 +98,14 @@ def copy_to_memory(store: ox.Store) -> ox.Store:
     """Every quad of ``store`` in a new in-memory store (blank nodes keep their identifiers: a dump and a
     reload would rename them, and two workers would then name one node differently)."""
     memory = ox.Store()
-    quads = store.quads_for_pattern(None, None, None, None)
-    while chunk := list(islice(quads, COPY_CHUNK)):
-        memory.bulk_extend(chunk)
+    _copy_quads(store.quads_for_pattern(None, None, None, None), memory)
     return memory
+
+
+def _copy_quads(quads: Iterator[ox.Quad], into: ox.Store, to_default_graph: bool = False) -> None:
+    """Add ``quads`` to ``into`` :data:`COPY_CHUNK` at a time, into its default graph with ``to_default_graph``."""
+    while chunk := list(islice(quads, COPY_CHUNK)):
+        into.bulk_extend([ox.Quad(q.subject, q.predicate, q.object) for q in chunk] if to_default_graph else chunk)
 
 
 #: The keyword ``GRAPH`` in a query's code (comments, strings and IRIs blanked by :func:`kg.rdf.rq.scan`), not a
@@ -131,9 +135,10 @@ class MergedCopy:
     docs/scale.md). A query is answered from the copy when its default graph is exactly those graphs, no named
     graphs are given and its text has no ``GRAPH`` pattern (:func:`names_graphs`); any other (``FROM``, the
     protocol's dataset, ``GRAPH``, the validation report) from ``full``: the store itself, in memory where two
-    copies fit (:class:`MemoryCopy`), else on disk (4-11 times slower than from memory, as before the copy is made). The union is a set of triples, as the
-    merge of RDF graphs is: a triple in two of the graphs is one triple (there are none in a built store; the
-    test suite checks that every named query answers alike both ways)."""
+    copies fit (:class:`MemoryCopy`), else on disk (4-11 times slower than from memory, as before the copy is
+    made). The union is a set of triples, as the merge of RDF graphs is: a triple in two of the graphs is one
+    triple (there are none in a built store; the test suite checks that every named query answers alike both
+    ways)."""
 
     _DEFAULT = frozenset(DEFAULT_GRAPHS)
 
@@ -141,9 +146,7 @@ class MergedCopy:
         self.full = full
         self.merged = ox.Store()
         for g in DEFAULT_GRAPHS:
-            quads = full.quads_for_pattern(None, None, None, ox.NamedNode(g))
-            while chunk := list(islice(quads, COPY_CHUNK)):
-                self.merged.bulk_extend([ox.Quad(q.subject, q.predicate, q.object) for q in chunk])
+            _copy_quads(full.quads_for_pattern(None, None, None, ox.NamedNode(g)), self.merged, to_default_graph=True)
 
     def answers(self, text: str, kwargs: dict[str, Any]) -> bool:
         """Whether the copy answers ``text`` queried with ``kwargs`` (:meth:`pyoxigraph.Store.query`'s)."""
