@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import pyoxigraph as ox
 
-from kg.rdf.rq import scan
+from kg.rdf.rq import brace_pairs, scan
 
 __all__ = ["TermSpec", "bind_with_values", "bind_substitutions"]
 
@@ -77,27 +77,17 @@ def _value_points(text: str, names: tuple[str, ...]) -> tuple[int, ...]:
     # over a minute of CPU on the real graph; and in every branch of a UNION that uses one: Oxigraph evaluates
     # each branch over the whole graph before the join (the contacts query of one agreement took 2.3 s at 100k
     # synthetic triples)
-    close_of, open_of = _brace_pairs(code)
-    opens = [m.end() - 1 for m in re.finditer(r"\bMINUS\s*\{|\bOPTIONAL\s*\{|\{\s*SELECT\b[^{]*\{|\bUNION\s*\{",
-                                             code, re.I)]  # the group's own "{" (for a sub-select: its WHERE group)
+    close_of, open_of = brace_pairs(code)
+    opens = [m.end() - 1 for pattern in (r"\bMINUS\s*\{", r"\bOPTIONAL\s*\{", r"\{\s*SELECT\b[^{]*\{", r"\bUNION\s*\{")
+             for m in re.finditer(pattern, code, re.I)]  # the group's own "{" (for a sub-select: its WHERE group)
     opens += [open_of[m.start()] for m in re.finditer(r"\}\s*UNION\b", code, re.I) if m.start() in open_of]
     for open_at in opens:
+        if re.match(r"\{\s*SELECT\b", code[open_at:], re.I):
+            continue  # a branch that is a sub-select: its WHERE group takes the block (nothing may precede SELECT)
         end = close_of.get(open_at)
         if uses.search(text[where[open_at]:where[end] if end is not None else len(text)]):
             inserts.add(where[open_at])
     return tuple(sorted(inserts, reverse=True))
-
-
-def _brace_pairs(code: str) -> tuple[dict[int, int], dict[int, int]]:
-    """Each "{" offset of ``code`` → its "}", and each "}" → its "{" (one pass; unmatched braces are left out)."""
-    close_of: dict[int, int] = {}
-    stack: list[int] = []
-    for k, c in enumerate(code):
-        if c == "{":
-            stack.append(k)
-        elif c == "}" and stack:
-            close_of[stack.pop()] = k
-    return close_of, {v: k for k, v in close_of.items()}
 
 
 def _spec(term: Any) -> TermSpec:

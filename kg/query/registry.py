@@ -46,6 +46,7 @@ import pyoxigraph as ox
 
 from kg.query.terms import ParamError, check_term_text, needs_store, resolve_bindings
 from kg.query.binding import TermSpec, bind_with_values
+from kg.query.window import FIRST_WINDOW, candidates_query, has_window, next_window, place_window
 from kg.rdf.rq import HeaderError, read_header, scan
 from kg.rdf.namespaces import PREFIXES
 from kg.rdf.store import default_graph_nodes, open_store
@@ -403,9 +404,10 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
                 default_graph: Optional[Sequence[str]] = None) -> ResultPage:
     """Run a SELECT on a pyoxigraph store with bound variables; return rows offset..offset+limit.
 
-    A query with a page marker (:func:`place_page`) computes only the page's rows. IRI parameters given as
-    typed (``("term", ...)`` specs) are first resolved in the same default graph; a term that is not there
-    raises :class:`ParamError`."""
+    A query with a page marker (:func:`place_page`) computes only the page's rows; one with a window marker
+    (:mod:`kg.query.window`) reads only as many of its first candidate keys as the page needs. IRI parameters
+    given as typed (``("term", ...)`` specs) are first resolved in the same default graph; a term that is not
+    there raises :class:`ParamError`."""
     graphs = [ox.NamedNode(g) for g in default_graph] if default_graph is not None else default_graph_nodes()
     if needs_store(bindings):
         def select(q: str) -> list[dict[str, dict[str, Any]]]:
@@ -415,23 +417,36 @@ def select_page(store: Any, text: str, bindings: Mapping[str, TermSpec], limit: 
         bindings = resolve_bindings(select, bindings)
     written = text
     text, paged = place_page(text, limit, offset)
-    if paged:
-        offset_in_result = 0
-    else:
-        offset_in_result = offset
-    result = store.query(bind_with_values(text, bindings), default_graph=graphs)
-    if not isinstance(result, ox.QuerySolutions):
-        raise ValueError("a named query must be a SELECT query")
-    columns = [v.value for v in result.variables]
-    rows: list[dict[str, dict[str, str]]] = []
-    has_more = False
-    for i, sol in enumerate(result):
-        if i < offset_in_result:
-            continue
-        if len(rows) == limit:
-            has_more = True
+    offset_in_result = 0 if paged else offset
+    text = bind_with_values(text, bindings)
+    # a query with a window marker (kg.query.window): its first rows from its first candidate keys
+    candidates = None
+    if has_window(text):
+        counted = store.query(candidates_query(text), default_graph=graphs)
+        candidates = next((int(sol[0].value) for sol in counted if sol[0] is not None), 0)
+    window = FIRST_WINDOW
+    while True:
+        whole = candidates is None or window >= candidates
+        result = store.query(text if whole else place_window(text, window), default_graph=graphs)
+        if not isinstance(result, ox.QuerySolutions):
+            raise ValueError("a named query must be a SELECT query")
+        columns = [v.value for v in result.variables]
+        rows: list[dict[str, dict[str, str]]] = []
+        has_more = False
+        produced = 0
+        for sol in result:
+            produced += 1
+            if produced <= offset_in_result:
+                continue
+            if len(rows) == limit:
+                has_more = True
+                break
+            rows.append({c: term_to_json(v) for c, v in zip(columns, sol) if v is not None})  # in column order
+        if whole or has_more:
             break
-        rows.append({c: term_to_json(v) for c, v in zip(columns, sol) if v is not None})  # values in column order
+        # the window's rows end inside the page: read more candidates (the rows before the page are known to
+        # be there only when the page's own rows start)
+        window = next_window(window, produced + (offset if paged and produced else 0), offset + limit + 1)
     return ordered_lists(ResultPage(columns=columns, rows=rows, limit=limit, offset=offset, has_more=has_more,
                                     params={k: v[1] for k, v in bindings.items()}), written)
 

@@ -12,7 +12,8 @@ with such a header::
 
 Blank lines and plain ``#`` comments may come before it; the header ends at the first other line.
 
-:func:`scan` is the one lexer of SPARQL text: what is code, outside comments, strings and IRIs.
+:func:`scan` is the one lexer of SPARQL text: what is code, outside comments, strings and IRIs;
+:func:`brace_pairs` matches the braces of that code.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["HeaderError", "read_header", "read_folder", "scan"]
+__all__ = ["HeaderError", "read_header", "read_folder", "scan", "brace_pairs"]
 
 
 class HeaderError(ValueError):
@@ -97,3 +98,15 @@ def scan(text: str) -> list[tuple[int, str]]:
         out.append((i, c))
         i += 1
     return out
+
+
+def brace_pairs(code: str) -> tuple[dict[int, int], dict[int, int]]:
+    """Each "{" offset of ``code`` → its "}", and each "}" → its "{" (one pass; unmatched braces are left out)."""
+    close_of: dict[int, int] = {}
+    stack: list[int] = []
+    for k, c in enumerate(code):
+        if c == "{":
+            stack.append(k)
+        elif c == "}" and stack:
+            close_of[stack.pop()] = k
+    return close_of, {v: k for k, v in close_of.items()}

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from kg.query.registry import MAX_LIMIT, PAGE_MARKER, parse_named_query, run_named
+from kg.query.window import WINDOW_MARKER
 
 from _support import FIXTURES, QUERIES, header, load_fixture, normalise, query_names, read_expected, run
 
@@ -55,10 +56,12 @@ def test_header_and_parse(name: str) -> None:
         assert set(p) >= {"name", "type", "default", "description"}, f"{path}: incomplete param {p}"
         assert p["type"] in ALLOWED_TYPES, f"{path}: param {p['name']} has type {p['type']}"
         assert re.search(rf"\?{p['name']}\b", text), f"{path}: param {p['name']} is not a variable of the query"
-    # the only LIMIT allowed is kg.query.registry's page marker (LIMIT 1000000000000 # @page), at most once
+    # the only LIMITs allowed are kg.query.registry's page marker (LIMIT 1000000000000 # @page), at most once,
+    # and kg.query.window's window marker (LIMIT 1000000000000 # @window)
     body = text.split("\n#+", 1)[-1].split("PREFIX", 1)[-1]
     assert body.count(PAGE_MARKER) <= 1, f"{path}: more than one page marker"
-    assert not re.search(r"\bLIMIT\b|\bOFFSET\b", body.replace(PAGE_MARKER, "")), f"{path}: hard-coded LIMIT/OFFSET"
+    assert not re.search(r"\bLIMIT\b|\bOFFSET\b", body.replace(PAGE_MARKER, "").replace(WINDOW_MARKER, "")), \
+        f"{path}: hard-coded LIMIT/OFFSET"
     assert not _lone_not_exists(text), f"{path}: FILTER NOT EXISTS alone is slow on Oxigraph; use MINUS"
     ox.Store().query(text)  # parses and runs on an empty store
     assert (FIXTURES / name / "fixture.ttl").exists(), f"no fixture for {name}"

@@ -97,3 +97,13 @@ def test_contacts_agree_with_substitutions_for_every_agreement() -> None:
         assert ours == theirs, a
         compared += len(ours)
     assert compared >= 25
+
+
+def test_a_union_branch_that_is_a_sub_select_gets_the_block_in_its_where_group() -> None:
+    """Regression: the block went before the ``SELECT`` of a ``UNION { SELECT … }`` branch (``{ VALUES … SELECT``,
+    not SPARQL), and a sub-select right after ``UNION {`` or ``OPTIONAL {`` got none in its own group."""
+    text = bind_with_values("SELECT * WHERE { { ?s ?p ?o } UNION { SELECT ?s WHERE { ?s ?q ?x FILTER(!BOUND(?v)) } }"
+                            " OPTIONAL { SELECT ?s WHERE { ?s ?r ?v } } }", {"v": ("iri", "http://example.org/v", None)})
+    assert "{ VALUES (?v) { (<http://example.org/v>) }  SELECT" not in text
+    assert text.count("WHERE { VALUES (?v)") == 3  # the top group and both sub-selects' groups
+    assert ox.Store().query(text) is not None  # parses
