@@ -96,9 +96,17 @@ def test_paging_is_left_to_the_runner() -> None:
 def _lone_not_exists(text: str) -> bool:
     """A ``FILTER NOT EXISTS { … }`` that is the whole filter (MINUS does that job, faster on Oxigraph). One that
     is a term of a disjunction (``FILTER(NOT EXISTS { … } || EXISTS { … })``, "names none, or names this one")
-    has no MINUS form and is allowed."""
+    has no MINUS form and is allowed; so is one directly in an ``OPTIONAL`` group, which Oxigraph looks up for
+    each row it extends, where a ``MINUS`` there is evaluated over the whole graph first (agreement-overlaps'
+    leads, a page at 1M synthetic triples: 230 ms with ``FILTER NOT EXISTS``, 470 ms with ``MINUS``)."""
     code = re.sub(r"#[^\n]*", "", text).upper()
     for m in re.finditer(r"\bNOT\s+EXISTS\s*\{", code):
+        depth, k = 0, m.start()
+        while k > 0 and depth >= 0:  # the "{" of the group the filter is in
+            k -= 1
+            depth += {"}": 1, "{": -1}.get(code[k], 0)
+        if re.search(r"\bOPTIONAL\s*$", code[:k]):
+            continue
         depth, k = 0, m.end() - 1
         for k in range(m.end() - 1, len(code)):
             depth += {"{": 1, "}": -1}.get(code[k], 0)
@@ -113,3 +121,5 @@ def test_lone_not_exists_is_told_apart_from_a_disjunction() -> None:
     assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c FILTER NOT EXISTS { ?a ?d ?e } }")
     assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c FILTER(NOT EXISTS { ?a ?d ?e }) }")
     assert not _lone_not_exists("SELECT * WHERE { ?a ?b ?c FILTER(NOT EXISTS { ?a ?d ?e } || EXISTS { ?a ?f ?g }) }")
+    assert not _lone_not_exists("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?a ?d ?e FILTER NOT EXISTS { ?a ?d ?f } } }")
+    assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?a ?d ?e { ?a ?g ?h FILTER NOT EXISTS { ?a ?d ?f } } } }")
