@@ -68,6 +68,7 @@ ALL_ROWS = 1_000_000_000
 #: Request parameters with a meaning of their own; no query parameter may use these names.
 RESERVED = frozenset({"limit", "offset", "format", "output"})
 XSD = "http://www.w3.org/2001/XMLSchema#"
+_XSD_STRING = XSD + "string"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: A bound value ready to cross a process boundary: (kind, lexical value, datatype IRI or None).
@@ -358,6 +359,14 @@ def _to_ox(spec: TermSpec) -> Any:
 
 def term_to_json(term: Any) -> dict[str, Any]:
     """A pyoxigraph term as a SPARQL 1.1 JSON results binding."""
+    kind = type(term)  # the two kinds nearly every cell is, first (a 1,000-row page has ~20,000 cells: 9.5 -> 6.7 ms)
+    if kind is ox.NamedNode:
+        return {"type": "uri", "value": term.value}
+    if kind is ox.Literal and not term.language:
+        datatype = term.datatype.value
+        if datatype == _XSD_STRING:
+            return {"type": "literal", "value": term.value}
+        return {"type": "literal", "value": term.value, "datatype": datatype}
     if isinstance(term, ox.NamedNode):
         return {"type": "uri", "value": term.value}
     if isinstance(term, ox.BlankNode):

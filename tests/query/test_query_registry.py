@@ -123,3 +123,19 @@ def test_load_queries_reads_folder(tmp_path):
     (tmp_path / "sub" / "two.rq").write_text("SELECT * WHERE { ?s ?p ?o }\n")
     assert list(load_queries(tmp_path)) == ["one"]
     assert load_queries(tmp_path / "missing") == {}
+
+
+def test_term_to_json_writes_each_kind_of_term_as_sparql_json_results() -> None:
+    from kg.query.registry import term_to_json
+    xsd = "http://www.w3.org/2001/XMLSchema#"
+    assert term_to_json(ox.NamedNode("http://example.org/a")) == {"type": "uri", "value": "http://example.org/a"}
+    assert term_to_json(ox.Literal("x")) == {"type": "literal", "value": "x"}
+    assert term_to_json(ox.Literal("1", datatype=ox.NamedNode(xsd + "integer"))) == {
+        "type": "literal", "value": "1", "datatype": xsd + "integer"}
+    assert term_to_json(ox.Literal("chat", language="fr")) == {"type": "literal", "value": "chat", "xml:lang": "fr"}
+    assert term_to_json(ox.BlankNode("b1")) == {"type": "bnode", "value": "b1"}
+    t = term_to_json(ox.Triple(ox.NamedNode("http://example.org/s"), ox.NamedNode("http://example.org/p"),
+                               ox.Literal("o")))
+    assert t == {"type": "triple", "value": {"subject": {"type": "uri", "value": "http://example.org/s"},
+                                             "predicate": {"type": "uri", "value": "http://example.org/p"},
+                                             "object": {"type": "literal", "value": "o"}}}
