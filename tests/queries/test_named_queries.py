@@ -122,4 +122,5 @@ def test_lone_not_exists_is_told_apart_from_a_disjunction() -> None:
     assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c FILTER(NOT EXISTS { ?a ?d ?e }) }")
     assert not _lone_not_exists("SELECT * WHERE { ?a ?b ?c FILTER(NOT EXISTS { ?a ?d ?e } || EXISTS { ?a ?f ?g }) }")
     assert not _lone_not_exists("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?a ?d ?e FILTER NOT EXISTS { ?a ?d ?f } } }")
-    assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?a ?d ?e { ?a ?g ?h FILTER NOT EXISTS { ?a ?d ?f } } } }")
+    assert _lone_not_exists("SELECT * WHERE { ?a ?b ?c OPTIONAL { ?a ?d ?e"
+                            " { ?a ?g ?h FILTER NOT EXISTS { ?a ?d ?f } } } }")
