@@ -15,13 +15,14 @@ import logging
 import time
 from typing import Any, Callable, Iterable, Optional
 
+import orjson
 import pyoxigraph as ox
 
 from kg.api.cache import LruDict
 from kg.api.conneg import GRAPH_FORMATS, RESULT_FORMATS, NotAcceptable, UnknownFormat, negotiate
 from kg.api.cost import CostLimits, check_cost
 from kg.api.guard import QueryRefused, check_dataset_params, inspect_query
-from kg.query.registry import ParamError, select_page, term_to_json
+from kg.query.registry import ParamError, ResultPage, page_to_json, select_page, term_to_json
 from kg.rdf.namespaces import PREFIXES
 from kg.rdf.store import DEFAULT_GRAPHS
 
@@ -249,6 +250,15 @@ def run_named_job(store: Any, graphs: list[str], job: dict[str, Any]) -> dict[st
         return job_error(400, "bad parameter", str(exc))
     except ValueError as exc:
         return job_error(500, "named query is invalid", str(exc))
+    return named_answer(page, job)
+
+
+def named_answer(page: ResultPage, job: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of a named-query job: for ``"format": "json"`` the response body itself, encoded where the
+    page was made (a 1,000-row page's ~20,000 cells cost ~20 ms to pickle and unpickle between processes, its
+    JSON bytes ~2 ms to write), else the page, which the web process lays out as CSV, XLSX or HTML."""
+    if job.get("format") == "json":
+        return {"status": 200, "json": orjson.dumps(page_to_json(page, job.get("name", "")))}
     return {"status": 200, "page": page}
 
 

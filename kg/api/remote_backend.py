@@ -39,7 +39,7 @@ import pyoxigraph as ox
 from SPARQLWrapper import POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
-from kg.api.jobs import job_error, run_job
+from kg.api.jobs import job_error, named_answer, run_job
 from kg.query.remote import RemoteError, RemoteStore
 from kg.query.terms import ParamError
 from kg.rdf.store import DEFAULT_GRAPHS
@@ -232,7 +232,7 @@ def _run_named(dataset: RemoteDataset, graphs: list[str], job: dict[str, Any]) -
         return job_error(500, "named query is invalid", str(exc))
     except RemoteError as exc:
         raise RemoteUnavailable(str(exc)) from None
-    return {"status": 200, "page": page}
+    return named_answer(page, job)
 
 
 def remote_graph_counts(url: str, timeout: float = 120.0) -> dict[str, int]:
