@@ -47,22 +47,31 @@ def _startup() -> float:
     return _wall(["--help"])
 
 
-def bench_real(repeats: int = 3) -> dict[str, Any]:
+def bench_real(repeats: int = 3, baselines: bool = True) -> dict[str, Any]:
+    """Each command ``repeats`` times (the first check and the publications once); ``baselines``: also with the
+    reference engines and ``kg publish --jobs 1``."""
     out = Path(tempfile.mkdtemp(prefix="remit-bench-real-"))
     env = {**os.environ, "TMPDIR": str(out)}  # a fresh check cache: the first check computes "before"
     res: dict[str, Any] = {"startup": [_startup() for _ in range(repeats)]}
     res["build"] = [_wall(["build", "--force", "--out", str(out / "b")]) for _ in range(repeats)]
-    res["build-reference"] = [_wall(["build", "--force", "--reference", "--out", str(out / "r")])]
+    if baselines:
+        res["build-reference"] = [_wall(["build", "--force", "--reference", "--out", str(out / "r")])]
     res["check-first"] = [_wall(["check", EXAMPLE, "--format", "json"], env)]
     res["check"] = [_wall(["check", EXAMPLE, "--format", "json"], env) for _ in range(repeats)]
-    res["check-reference"] = [_wall(["check", EXAMPLE, "--format", "json", "--reference"], env)]
-    res["publish"] = [_wall([*PUBLISH, str(out / "site")])]
-    res["publish-1"] = [_wall([*PUBLISH, str(out / "site-1"), "--jobs", "1"])]
+    if baselines:
+        res["check-reference"] = [_wall(["check", EXAMPLE, "--format", "json", "--reference"], env)]
+    # the build made above, not the checkout's build/ (a fresh clone has none)
+    store = ["--store", str(out / "b" / "store")]
+    res["publish"] = [_wall([*PUBLISH, str(out / "site"), *store])]
+    if baselines:
+        res["publish-1"] = [_wall([*PUBLISH, str(out / "site-1"), *store, "--jobs", "1"])]
     return {k: {"median": statistics.median(v), "min": min(v), "max": max(v), "n": len(v)} for k, v in res.items()}
 
 
 def render_real(r: dict[str, Any]) -> str:
     def s(k: str) -> str:
+        if k not in r:
+            return "not run"
         x = r[k]
         return f"{x['median']:.2f} s" + (f" ({x['min']:.2f}–{x['max']:.2f}, n={x['n']})" if x["n"] > 1 else "")
 
@@ -74,7 +83,8 @@ def render_real(r: dict[str, Any]) -> str:
         f"{'met' if r['build']['median'] <= TARGETS['build'] else 'missed'} |",
         f"| `kg check {EXAMPLE}`, first (computes the graph without the draft too) | {s('check-first')} | | | |",
         f"| `kg check {EXAMPLE}` after start-up (wall − start-up) | {r['check']['median'] - up:.2f} s (wall {s('check')}) | "
-        f"{r['check-reference']['median'] - up:.2f} s (wall {s('check-reference')}) | ≤ {TARGETS['check']:.0f} s | "
+        + (f"{r['check-reference']['median'] - up:.2f} s (wall {s('check-reference')})" if "check-reference" in r
+         else "not run") + f" | ≤ {TARGETS['check']:.0f} s | "
         f"{'met' if r['check']['median'] - up <= TARGETS['check'] else 'missed'} |",
     ]
     if "publish" in r:
