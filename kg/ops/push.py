@@ -22,8 +22,8 @@ Blank nodes: the protocol has no way to send one blank node in two graphs, so a 
 in two graphs (a citation node in ``asserted`` that an inferred triple also mentions) becomes two blank
 nodes in the store. Queries over one graph, or over the union through IRIs, are unaffected; pages that show
 what hangs off such a node, and the dumps' blank-node labels, are not. With ``update_url`` (``kg push
---update URL``) the triples touching such nodes are sent in one SPARQL 1.1 ``INSERT DATA`` instead, and
-each node stays one node.
+--update URL``) the triples touching such nodes are sent in SPARQL 1.1 ``INSERT { … } WHERE {}`` requests
+instead, each node's triples in one request, and each node stays one node.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ import pyoxigraph as ox
 from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_META
 
 __all__ = ["PushError", "GraphPush", "PushResult", "push", "graph_store_url", "read_dataset", "dataset_version",
-           "shared_blank_nodes"]
+           "shared_blank_nodes", "insert_requests", "INSERT_TRIPLES"]
 
 _CHUNK_TRIPLES = 20_000
 
@@ -130,6 +130,55 @@ def shared_blank_nodes(graphs: dict[str, list[ox.Triple]]) -> set[ox.BlankNode]:
     return shared
 
 
+#: Most triples in one ``INSERT`` of :func:`insert_requests` (Virtuoso 7's SPARQL compiler ran out of memory on a
+#: template of ~5,000 lines: "SP030: … memory exhausted").
+INSERT_TRIPLES = 1000
+
+
+def insert_requests(graphs: dict[str, list[ox.Triple]], max_triples: int = INSERT_TRIPLES) -> list[bytes]:
+    """SPARQL 1.1 Updates that insert ``graphs``' triples, each ``INSERT { GRAPH <g> { … } … } WHERE { BIND(1 AS
+    ?one) }`` of about ``max_triples``, with every blank node's triples, in every graph, in one request (and two
+    nodes of one triple in the same one): the pattern has one solution, so a label is one new node across a
+    request's graphs, and a node split between two requests would become two. Requests in a fixed order.
+
+    Not ``INSERT DATA``, the same in SPARQL 1.1: Virtuoso 7 refuses a blank node in it ("SP031: … is not allowed
+    in a constant clause"); and not ``WHERE {}``, also one solution: Virtuoso 7 fails on it when the template has
+    two ``GRAPH`` blocks ("SR002: Function string_output_string needs a string output")."""
+    parent: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def root(node: ox.BlankNode) -> ox.BlankNode:
+        while (up := parent.get(node, node)) != node:
+            node = up
+        return node
+
+    for triples in graphs.values():
+        for t in triples:
+            if isinstance(t.subject, ox.BlankNode) and isinstance(t.object, ox.BlankNode):
+                a, b = root(t.subject), root(t.object)
+                if a != b:
+                    parent[max(a, b, key=str)] = min(a, b, key=str)
+    groups: dict[str, list[tuple[str, ox.Triple]]] = {}
+    for g, triples in sorted(graphs.items()):
+        for t in triples:
+            node = t.subject if isinstance(t.subject, ox.BlankNode) else t.object
+            key = str(root(node)) if isinstance(node, ox.BlankNode) else ""
+            groups.setdefault(key, []).append((g, t))
+    batches: list[list[tuple[str, ox.Triple]]] = []
+    for key in sorted(groups):
+        if not batches or (batches[-1] and len(batches[-1]) + len(groups[key]) > max_triples):
+            batches.append([])
+        batches[-1].extend(groups[key])
+    out = []
+    for batch in batches:
+        by_graph: dict[str, list[ox.Triple]] = {}
+        for g, t in batch:
+            by_graph.setdefault(g, []).append(t)
+        out.append(("INSERT {\n" + "".join(
+            f"GRAPH <{g}> {{\n" + ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode("utf-8") + "}\n"
+            for g, ts in sorted(by_graph.items())) + "} WHERE { BIND(1 AS ?one) }\n").encode("utf-8"))
+    return out
+
+
 def _touches(t: ox.Triple, nodes: set[ox.BlankNode]) -> bool:
     return (isinstance(t.subject, ox.BlankNode) and t.subject in nodes) or (
         isinstance(t.object, ox.BlankNode) and t.object in nodes)
@@ -208,8 +257,9 @@ def push(
     """PUT every named graph of ``dataset`` into ``graph_store``; verify counts through ``query_url``.
 
     With ``update_url`` (the store's SPARQL 1.1 Update endpoint), the triples that touch a blank node found in
-    more than one graph are left out of the PUTs and sent afterwards in one ``INSERT DATA`` with a ``GRAPH``
-    block per graph: one request, so each such node stays one node in every graph (:func:`shared_blank_nodes`).
+    more than one graph are left out of the PUTs and sent afterwards in ``INSERT … WHERE {}`` requests with a
+    ``GRAPH`` block per graph, each node's triples in one request, so each such node stays one node in every graph
+    (:func:`shared_blank_nodes`, :func:`insert_requests`).
 
     ``progress(graph, done, total)`` is called as triples are sent. Raises :class:`PushError` with the
     store's reply on any non-2xx answer, on a connection failure, or when a count read back differs.
@@ -269,17 +319,15 @@ def push(
             result.graphs.append(item)
         if any(later.values()):
             assert update_url is not None
-            text = ("INSERT DATA {\n" + "".join(
-                f"GRAPH <{g}> {{\n" + ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode("utf-8") + "}\n"
-                for g, ts in sorted(later.items()) if ts) + "}\n").encode("utf-8")
-            try:
-                r = client.post(update_url, content=text, auth=per_request, headers={
-                    "Content-Type": "application/sparql-update; charset=utf-8", "Content-Length": str(len(text))})
-            except httpx.HTTPError as exc:
-                raise PushError(f"{update_url}: cannot send the shared blank nodes (INSERT DATA): {exc}") from None
-            if not 200 <= r.status_code < 300:
-                raise PushError(f"{update_url}: the store refused the shared blank nodes (INSERT DATA): HTTP "
-                                f"{r.status_code} {r.reason_phrase}: {r.text.strip()[:500]}")
+            for i, text in enumerate(insert_requests(later)):
+                try:
+                    r = client.post(update_url, content=text, auth=per_request, headers={
+                        "Content-Type": "application/sparql-update; charset=utf-8", "Content-Length": str(len(text))})
+                except httpx.HTTPError as exc:
+                    raise PushError(f"{update_url}: cannot send the shared blank nodes (INSERT {i + 1}): {exc}") from None
+                if not 200 <= r.status_code < 300:
+                    raise PushError(f"{update_url}: the store refused the shared blank nodes (INSERT {i + 1}): HTTP "
+                                    f"{r.status_code} {r.reason_phrase}: {r.text.strip()[:500]}")
             for item in result.graphs:
                 item.triples += len(set(later.get(item.graph, [])))
                 if query_url:

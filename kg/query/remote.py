@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Optional
 from urllib.error import HTTPError, URLError
 
-from rdflib import Graph
+from rdflib import Graph, Literal, URIRef
 from SPARQLWrapper import JSON, N3, POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -566,6 +566,7 @@ def asserted_graph(store_url: str, timeout: float = 300.0) -> Any:
     store = RemoteStore(store_url, timeout=timeout)
     sw = store._client(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPH_ASSERTED}> {{ ?s ?p ?o }} }}", [])
     sw.setReturnFormat(N3)
+    sw.setOnlyConneg(True)  # by the Accept header alone: Virtuoso 7 answers SPARQLWrapper's format=n3 parameters 406
     sw.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
     try:
         res = sw.query()
@@ -577,6 +578,13 @@ def asserted_graph(store_url: str, timeout: float = 300.0) -> Any:
         raise RemoteError(f"{store_url}: cannot reach the store: {getattr(exc, 'reason', exc)}") from None
     g = Graph()
     g.parse(data=body, format="nt" if media == "application/n-triples" else "turtle")
+    if store.dialect != "standard":  # literals as SPARQL 1.1 gives them (adapt_value: Virtuoso's durations)
+        for s, p, o in list(g):
+            if isinstance(o, Literal) and o.datatype is not None:
+                value = adapt_value(str(o), str(o.datatype), store.dialect)
+                if value != str(o):
+                    g.remove((s, p, o))
+                    g.add((s, p, Literal(value, datatype=URIRef(str(o.datatype)))))
     if len(g) == 0:
         raise RemoteError(f"{store_url}: the graph <{GRAPH_ASSERTED}> is empty or missing; push a build first (kg push)")
     return g
