@@ -341,7 +341,7 @@ def push(
     dataset: Path = typer.Option(Path("build/remit.trig"), "--dataset", help="The built dataset to push."),
     user: Optional[str] = typer.Option(None, "--user", help="User name for HTTP basic auth (password: REMIT_STORE_PASSWORD)."),
     update: Optional[str] = typer.Option(None, "--update", help="SPARQL 1.1 Update endpoint: blank nodes found in "
-                                         "several graphs are sent there in one INSERT … WHERE {}, so each stays one node "
+                                         "several graphs are sent there in INSERT … WHERE requests, each node whole in one, so each stays one node "
                                          "(see docs/scale.md)."),
 ) -> None:
     """Load the built dataset into an external SPARQL 1.1 store: one HTTP PUT per named graph (replaces it)."""

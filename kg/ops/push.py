@@ -22,8 +22,8 @@ Blank nodes: the protocol has no way to send one blank node in two graphs, so a 
 in two graphs (a citation node in ``asserted`` that an inferred triple also mentions) becomes two blank
 nodes in the store. Queries over one graph, or over the union through IRIs, are unaffected; pages that show
 what hangs off such a node, and the dumps' blank-node labels, are not. With ``update_url`` (``kg push
---update URL``) the triples touching such nodes are sent in SPARQL 1.1 ``INSERT { … } WHERE {}`` requests
-instead, each node's triples in one request, and each node stays one node.
+--update URL``) the triples touching such nodes are sent in SPARQL 1.1 ``INSERT { … } WHERE { BIND(1 AS ?one) }``
+requests instead (:func:`insert_requests`), each node's triples in one request, and each node stays one node.
 """
 
 from __future__ import annotations
@@ -257,7 +257,7 @@ def push(
     """PUT every named graph of ``dataset`` into ``graph_store``; verify counts through ``query_url``.
 
     With ``update_url`` (the store's SPARQL 1.1 Update endpoint), the triples that touch a blank node found in
-    more than one graph are left out of the PUTs and sent afterwards in ``INSERT … WHERE {}`` requests with a
+    more than one graph are left out of the PUTs and sent afterwards in ``INSERT … WHERE`` requests with a
     ``GRAPH`` block per graph, each node's triples in one request, so each such node stays one node in every graph
     (:func:`shared_blank_nodes`, :func:`insert_requests`).
 

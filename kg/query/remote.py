@@ -419,7 +419,7 @@ def adapt_results(data: dict[str, Any], dialect: str) -> dict[str, Any]:
     """SPARQL JSON results from a store of ``dialect`` with every literal's lexical form as :func:`adapt_value`
     gives it (in place; returned for convenience). The one place results are adapted to an engine, as
     :func:`adapt_query` is for queries: :class:`RemoteStore` and the pages' store (:mod:`kg.api.remote_site`)
-    both read through it."""
+    both read through it (and :func:`asserted_graph` applies :func:`adapt_value` to its CONSTRUCT's literals)."""
     if dialect == "standard":
         return data
     for row in data.get("results", {}).get("bindings", []):

@@ -9,7 +9,7 @@ compared with fixed HTML).
 
 The real build has citation nodes (blank nodes) that an inferred triple also mentions. The Graph Store Protocol
 sends one graph per request, so each such node would become two blank nodes in the store (docs/scale.md); the
-push here uses ``--update`` (one ``INSERT … WHERE {}`` for the triples touching them), so the store holds the same
+push here uses ``--update`` (``INSERT … WHERE`` requests for the triples touching them), so the store holds the same
 dataset and every answer is the same: pages, RDF documents, VoID, the dumps' bytes and hashes, search, checks.
 """
 
