@@ -85,7 +85,11 @@ def test_health_answers_fast_during_runaway(server):
         if not still_running:
             continue
         assert other.status_code == 200
-        assert max(timings) < DEADLINE / 2, timings  # answered while the query ran, not after it
+        # answered while the query ran, not after it: still_running says the runaway had not answered when the
+        # probes had; a probe queued behind the runaway would have taken its whole deadline. (Not a speed target:
+        # until 2026-12-06 this said < DEADLINE / 2, which a loaded machine missed, running four test processes
+        # on two cores, with /health still answered before the runaway's end.)
+        assert max(timings) < DEADLINE, timings
         return
     pytest.fail(f"in {ATTEMPTS} attempts the runaway never stayed busy while /health was asked")
 

@@ -3,13 +3,16 @@ serious or critical, in Debian's headless Chromium over a real server on the rea
 
 axe is injected from node_modules/axe-core/axe.min.js into each page (the context bypasses the page's
 Content-Security-Policy so the injected script may run; the page's own headers are unchanged for people).
-A failure lists each rule id, its impact and the first target nodes. A full-page screenshot of each page is
-written to test-artifacts/a11y-*.png (git-ignored) for people to look at.
+A failure lists each rule id, its impact and the first target nodes. A screenshot of each page's first screen is
+written to test-artifacts/a11y-*.png (git-ignored) for people to look at; the whole page with
+``REMIT_A11Y_FULL_PAGE=1`` (full-page screenshots of the long pages, the ontology's above all, took about a sixth of
+this file's time on a two-core machine).
 """
 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any, Callable
 from urllib.parse import quote
 
@@ -20,6 +23,7 @@ from support.browser import ARTIFACTS
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING = {"serious", "critical"}
+FULL_PAGE = os.environ.get("REMIT_A11Y_FULL_PAGE") == "1"  # whole-page screenshots (slower), else the first screen
 
 # YASGUI, the query editor of /sparql (third-party, npm @zazuko/yasgui, served from node_modules), fails these
 # rules in its own markup: its tab list holds links rather than role=tab children (aria-required-children), its tabs
@@ -175,8 +179,8 @@ def test_page_at_a_phone_width_has_no_serious_or_critical_axe_violation(browser:
 
 def check_page(browser: Any, url: str, status: int, action: Callable[[Any], None] | None,
                third_party: tuple[str, tuple[str, ...]] | None, size: tuple[int, int], shot: str) -> None:
-    """Open ``url`` at ``size``, do ``action``, open every <details>, screenshot, run axe and assert nothing
-    serious or critical."""
+    """Open ``url`` at ``size``, do ``action``, open every <details>, screenshot (:data:`FULL_PAGE`), run axe on
+    the whole page and assert nothing serious or critical."""
     context = browser.new_context(viewport={"width": size[0], "height": size[1]}, bypass_csp=True)
     try:
         page = context.new_page()
@@ -186,7 +190,7 @@ def check_page(browser: Any, url: str, status: int, action: Callable[[Any], None
         if action:
             action(page)
         page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
-        page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
+        page.screenshot(path=str(ARTIFACTS / shot), full_page=FULL_PAGE)
         add_axe(page)
         if third_party is None:
             runs = [axe(page, {"include": [["html"]]})]
