@@ -3,12 +3,12 @@
 ``kg.pipeline.validate.run_shacl`` moves the ``sh:sparql`` constraints out of the shapes graph pyshacl sees and
 evaluates them on Oxigraph (rdflib's SPARQL engine made validation take minutes at 10k triples). The
 report must not change: these tests compare the whole report graph (focus node, path, value, source
-shape, source constraint, severity, messages) with pyshacl's on the real data and on every shape fixture.
+shape, source constraint, severity, messages) with pyshacl's on the real data (here) and on every shape fixture
+(tests/shapes/test_shape_fixtures.py, which reads the same pyshacl report as the shape tests).
 """
 
 from __future__ import annotations
 
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -18,14 +18,11 @@ from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from kg.pipeline.build import Layout
 from kg.pipeline.reason import infer_fast
-from kg.pipeline.load import load_files, load_turtle
+from kg.pipeline.load import load_files
 from kg.rdf.namespaces import RDF, SH
 from kg.pipeline.validate import _split_sparql, run_shacl
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "shapes"))
-
-from shapes_harness import expanded_ontology, fixture_paths  # noqa: E402
 
 
 @cache
@@ -64,22 +61,6 @@ def test_real_data_report_is_pyshacls() -> None:
     assert len(list(reference.subjects(RDF.type, SH.ValidationResult))) > 20
     assert any(reference.subjects(SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
     _same(fast, reference)
-
-
-FIXTURES = fixture_paths("valid") + fixture_paths("invalid")
-
-
-@pytest.mark.timeout(300)
-@pytest.mark.parametrize("fixture", FIXTURES, ids=[f"{p.parent.name}/{p.stem}" for p in FIXTURES])
-def test_shape_fixture_report_is_pyshacls(fixture: Path) -> None:
-    _, _, shapes = _project()
-    ontology = expanded_ontology()
-    data = load_turtle(fixture).graph
-    union = Graph()
-    for g in (ontology, data, infer_fast(ontology, data)):
-        for t in g:
-            union.add(t)
-    _same(run_shacl(union, shapes, ontology), run_shacl(union, shapes, ontology, sparql_on="pyshacl"))
 
 
 def test_a_constraint_that_cannot_move_stays_with_pyshacl() -> None:

@@ -27,7 +27,7 @@ from kg.pipeline.reason import inconsistencies, infer_fast
 
 __all__ = [
     "ROOT", "SHAPES_DIR", "FIXTURES_DIR", "Result", "ontology_graph", "expanded_ontology", "shapes_graph",
-    "node_shapes", "shape_family", "reasoned", "fast_refuses", "validate", "results_of", "expected_results", "fixture_paths",
+    "node_shapes", "shape_family", "reasoned", "fast_refuses", "validate", "fixture_report", "results_of", "expected_results", "fixture_paths",
 ]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,6 +111,21 @@ def validate(data: Graph) -> Graph:
     if not isinstance(report, Graph):  # pyshacl returns a ValidationFailure when a shape is malformed
         raise AssertionError(f"pyshacl could not run the shapes: {report}")
     return report
+
+
+@cache
+def fixture_report(fixture: Path) -> tuple[Graph, Graph]:
+    """A fixture file reasoned (:func:`reasoned`) and its pyshacl report (:func:`validate`), computed once per
+    process: the shape tests check the report's results and that ``kg build``'s validator gives the same report
+    (tests/shapes/test_shape_fixtures.py, one file, so one process). Read-only for callers."""
+    closed = reasoned(load_turtle(fixture).graph)
+    _, report, _ = pyshacl.validate(
+        closed, shacl_graph=shapes_graph(), inference="none", advanced=True, do_owl_imports=False,
+        abort_on_first=False, allow_warnings=False, allow_infos=False,
+    )
+    if not isinstance(report, Graph):
+        raise AssertionError(f"pyshacl could not run the shapes: {report}")
+    return closed, report
 
 
 def _result(g: Graph, r: Node) -> Result:

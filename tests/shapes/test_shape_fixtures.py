@@ -1,20 +1,25 @@
 """Each shape against its fixtures: ``tests/shapes/<NodeShape>/valid-*.ttl`` produce no result from the
 shape (or its property shapes); ``invalid-*.ttl`` produce exactly the results listed in the sidecar
-``invalid-*.expected.ttl``. Adding a fixture file adds a test."""
+``invalid-*.expected.ttl``. Adding a fixture file adds a test. And on every fixture ``kg build``'s validator
+(kg.pipeline.validate.run_shacl: SHACL-SPARQL constraints on Oxigraph) gives pyshacl's whole report, the
+reference (moved here from tests/pipeline/test_validate_sparql.py on 2026-12-06 so that both read one pyshacl
+report per fixture: :func:`shapes_harness.fixture_report`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from rdflib import Literal
+from rdflib import Graph, Literal
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kg.pipeline.load import load_turtle
+from kg.pipeline.validate import run_shacl
+
 from kg.rdf.namespaces import RSH, SH
 
 from shapes_harness import (
-    FIXTURES_DIR, expected_results, fixture_paths, node_shapes, results_of, shape_family,
-    shapes_graph, validate,
+    FIXTURES_DIR, expanded_ontology, expected_results, fixture_paths, fixture_report, node_shapes, results_of,
+    shape_family, shapes_graph,
 )
 
 
@@ -39,7 +44,7 @@ INVALID = fixture_paths("invalid")
 @pytest.mark.parametrize("fixture", VALID, ids=_ids(VALID))
 def test_valid_fixture_conforms(fixture: Path) -> None:
     shape = _shape_of(fixture)
-    report = validate(load_turtle(fixture).graph)
+    report = fixture_report(fixture)[1]
     got = results_of(report, shape_family(shape))
     assert not got, f"{fixture.relative_to(FIXTURES_DIR)} should conform to {shape.n3()} but got:\n{_show(got)}"
 
@@ -51,7 +56,7 @@ def test_invalid_fixture_gives_exactly_the_expected_results(fixture: Path) -> No
     assert sidecar.is_file(), f"{fixture.name} has no expectation {sidecar.name}"
     expected = expected_results(sidecar)
     assert expected, f"{sidecar.name} lists no results"
-    report = validate(load_turtle(fixture).graph)
+    report = fixture_report(fixture)[1]
     got = results_of(report, shape_family(shape))
     assert got == expected, (
         f"{fixture.relative_to(FIXTURES_DIR)} against {shape.n3()}\nexpected:\n{_show(expected)}\ngot:\n{_show(got)}"
@@ -98,3 +103,19 @@ def test_every_constraint_is_exercised_by_an_invalid_fixture() -> None:
             if (node, c) not in seen:
                 missing.append(f"{node.n3()} {c.n3()}")
     assert not missing, "constraints no invalid fixture exercises:\n" + "\n".join(sorted(missing))
+
+
+def _same(a: Graph, b: Graph) -> None:
+    if not isomorphic(a, b):
+        _, only_a, only_b = graph_diff(to_isomorphic(a), to_isomorphic(b))
+        pytest.fail("reports differ\nonly with Oxigraph:\n" + "\n".join(map(str, sorted(only_a)[:20]))
+                    + "\nonly with pyshacl:\n" + "\n".join(map(str, sorted(only_b)[:20])))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("fixture", VALID + INVALID, ids=_ids(VALID + INVALID))
+def test_shape_fixture_report_is_pyshacls(fixture: Path) -> None:
+    """kg.pipeline.validate.run_shacl (SHACL-SPARQL constraints evaluated on Oxigraph) gives exactly pyshacl's
+    report (every constraint in pyshacl) on the fixture reasoned as kg build reasons it."""
+    closed, reference = fixture_report(fixture)
+    _same(run_shacl(closed, shapes_graph(), expanded_ontology()), reference)
