@@ -48,14 +48,14 @@ HTML = {"Accept": "text/html"}
 #: fix makes one equal, that test fails and the entry (and the doc) must go.
 VIRTUOSO_NAMED_DIFFER: dict[str, str] = {
     "agreement-overlaps": "for an agreement: refused, SP031 sparp_gp_deprecate(): equiv replaces filter but under deprecation",
-    "party-functions": "for an agreement: refused, SQ156; for a body: no row",
+    "party-functions": "for a body: no row",
     "leads": "for a body: no row (COALESCE(sameTerm(?party, ?body), true) with ?body from the VALUES block)",
     "remit-matrix": "for a body: no row",
     "powers-without-agreement": "with no parameter 2 rows for 4 (not isolated)",
     "devolved-boundary": "for a body: as many rows, other values (not isolated)",
 }
 
-VIRTUOSO_PAGES_DIFFER = {"/id/body/cqc.html", "/id/setting/police-custody-merseyside.html"}
+VIRTUOSO_PAGES_DIFFER = {"/id/body/cqc.html"}
 
 
 class Pair:
