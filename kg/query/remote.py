@@ -331,6 +331,158 @@ def _values_branches_as_subselects(text: str) -> str:
     return text
 
 
+_CONCAT_CALL = re.compile(r"(?<![\w:?$])CONCAT\s*\(", re.I)
+
+
+def _never_unbound(arg: str) -> bool:
+    """Whether a ``CONCAT`` argument is a value in every row: a string literal, or a ``COALESCE`` whose last
+    argument is one (nothing of it is code but the call)."""
+    if _simple_literal(arg) or re.fullmatch(r"(\"[^\"\\\n]*\"|'[^'\\\n]*')(@[\w-]+)?", arg):
+        return True
+    m = re.match(r"COALESCE\s*\(", arg, re.I)
+    if not m:
+        return False
+    code = [i for i, _ in scan(arg)]
+    close = _matching(arg, code, m.end() - 1)
+    if close != len(arg) - 1:
+        return False
+    last = _arguments(arg, code, m.end() - 1, close)[-1]
+    return _never_unbound(arg[last[0]:last[1]].strip())
+
+
+def _guard_concat_arguments(text: str) -> str:
+    """``CONCAT(A, B, …)`` → ``IF(<every argument has a value>, CONCAT(A, B, …), ?remit_adapter_unbound)`` (Virtuoso).
+
+    In SPARQL 1.1 an argument that is an error (an unbound variable, ``STR`` of one) makes ``CONCAT`` an error,
+    which the lists' idiom ``COALESCE(CONCAT(STR(?x), " | "), "")`` and the address's ``COALESCE(CONCAT(STR(?a3),
+    ", "), "")`` turn into "". Virtuoso 7.2.5 takes a NULL argument as an empty string: ``CONCAT(STR(?unbound),
+    ", ")`` is ", " (and ``COALESCE`` keeps it), so an address read "Manchester, , M32 0RS, " and a signatory
+    "…, for CQC, " (``contacts``, ``agreements``). The guard is ``BOUND(?v)`` for an argument ``?v`` or
+    ``STR(?v)``, else ``COALESCE(STRLEN(A), -1) >= 0`` (Virtuoso's ``STRLEN`` of NULL is NULL; in SPARQL an
+    error, as it is for a non-string, where ``CONCAT`` is an error too); a string literal, or a ``COALESCE``
+    ending in one, needs none. With every argument a value the call is as written; otherwise an unbound variable
+    (SPARQL's error, Virtuoso's NULL). Nested calls are guarded innermost first."""
+    code0 = {i for i, _ in scan(text)}
+    starts = [m.start() for m in _CONCAT_CALL.finditer(text) if m.start() in code0]
+    for start in reversed(starts):  # a nested call starts after its parent: inner ones first, offsets before stay
+        code = [i for i, _ in scan(text)]
+        open_at = text.index("(", start)
+        close = _matching(text, code, open_at)
+        if close is None:
+            continue
+        guards: list[str] = []
+        for a, b in _arguments(text, code, open_at, close):
+            arg = text[a:b].strip()
+            if not arg or _never_unbound(arg):
+                continue
+            var = re.fullmatch(r"([?$]\w+)", arg) or re.fullmatch(r"STR\s*\(\s*([?$]\w+)\s*\)", arg, re.I)
+            guard = f"BOUND({var.group(1)})" if var else f"COALESCE(STRLEN({arg}), -1) >= 0"
+            if guard not in guards:
+                guards.append(guard)
+        if guards:
+            call = text[start:close + 1]
+            text = f"{text[:start]}IF({' && '.join(guards)}, {call}, {_UNBOUND}){text[close + 1:]}"
+    return text
+
+
+_SAME_TERM_DISJUNCTION = re.compile(_SAME_TERM + r"(?:\s*\|\|\s*" + _SAME_TERM + r")+", re.I)
+_SAME_TERM_ARGS = re.compile(r"sameTerm\(\s*([?$]\w+)\s*,\s*([?$]\w+)\s*\)", re.I)
+
+
+def _same_term_disjunctions(text: str) -> str:
+    """``sameTerm(?a, ?x) || sameTerm(?a, ?y)`` → ``IF(isIRI(?a), ?a = ?x, sameTerm(?a, ?x)) || IF(isIRI(?a), ?a = ?y,
+    sameTerm(?a, ?y))`` (Virtuoso; each call of a disjunction of ``sameTerm`` calls on two variables).
+
+    With ``?a`` bound by a ``VALUES`` block (a parameter given: ``unremade-agreements``' ``body``), Virtuoso 7.2.5
+    keeps no row for such a disjunction, not even where the first call alone is true: ``VALUES ?body { <cqc> } …
+    FILTER(sameTerm(?body, ?successor) || sameTerm(?body, ?predecessor))`` has no row, ``FILTER(sameTerm(?body,
+    ?successor))`` has CQC's. For an IRI ``?a``, ``?a = ?x`` is ``sameTerm(?a, ?x)`` in SPARQL 1.1 (RDFterm-equal:
+    true for the same term, false for any other, an error where ``?x`` is unbound, as ``sameTerm``), and Virtuoso
+    answers it right; any other ``?a`` keeps the call as written. (Runs after the optional-parameter idiom's
+    ``IF(BOUND(…) …, sameTerm(…) || …, true)``, so it rewrites the disjunction inside it.) Not done for one call
+    alone: ``IF(BOUND(?party) && BOUND(?body), sameTerm(?party, ?body), true)`` with ``?body`` from a ``VALUES``
+    block is wrong on Virtuoso too (``leads`` for a body has no row), but the ``isIRI`` form of it made ``leads``
+    pair areas with other agreements (docs/scale.md, not resolved)."""
+    code = {i for i, _ in scan(text)}
+    return _SAME_TERM_DISJUNCTION.sub(lambda m: _same_term_calls(m.group(0)) if m.start() in code else m.group(0), text)
+
+
+def _same_term_calls(text: str) -> str:
+    """Each ``sameTerm(?a, ?b)`` of ``text`` as ``IF(isIRI(?a), ?a = ?b, sameTerm(?a, ?b))`` (see
+    :func:`_same_term_disjunctions`)."""
+    return _SAME_TERM_ARGS.sub(lambda c: f"IF(isIRI({c.group(1)}), {c.group(1)} = {c.group(2)}, {c.group(0)})", text)
+
+
+_IF_CALL = re.compile(r"(?<![\w:?$])IF\s*\(", re.I)
+_VARIABLE_COMPARED = re.compile(r"\s*([?$]\w+)\s*(?:=|!=|<=|>=|<|>)\s*([^&|]+?)\s*", re.S)
+
+
+def _guard_if_comparisons(text: str) -> str:
+    """``IF(?v op E, A, B)`` → ``IF(BOUND(?v), IF(?v op E, A, B), ?v)`` (Virtuoso; ``op`` a comparison; ``E`` guarded
+    the same way, inside, when it is a variable).
+
+    In SPARQL 1.1 a comparison with an unbound variable is an error, and so is an ``IF`` on it: ``leads``' ``kind``,
+    ``IF(?kindOrder = 3, "lead assignment", IF(BOUND(?area), …, ""))``, is unbound for an agreement with no areas.
+    Virtuoso 7.2.5 makes the comparison false (no expression errors for unbound variables, as for ``sameTerm``) and
+    answers the ``else`` branch, "". With the variables bound the call is as written; otherwise the unbound
+    variable itself (SPARQL's error, Virtuoso's NULL): not ``?remit_adapter_unbound``, which Virtuoso refuses in a
+    grouped projection ("SP031: … used in the result set outside aggregate and not mentioned in GROUP BY"), where
+    ``?v`` is grouped already."""
+    code0 = {i for i, _ in scan(text)}
+    starts = [m.start() for m in _IF_CALL.finditer(text) if m.start() in code0]
+    for start in reversed(starts):
+        code = [i for i, _ in scan(text)]
+        open_at = text.index("(", start)
+        close = _matching(text, code, open_at)
+        if close is None:
+            continue
+        args = _arguments(text, code, open_at, close)
+        if len(args) != 3:
+            continue
+        cond = _VARIABLE_COMPARED.fullmatch(text[args[0][0]:args[0][1]])
+        if cond is None:
+            continue
+        names = [cond.group(1)] + ([cond.group(2)] if re.fullmatch(r"[?$]\w+", cond.group(2)) else [])
+        call = text[start:close + 1]
+        for name in reversed(names):
+            call = f"IF(BOUND({name}), {call}, {name})"
+        text = f"{text[:start]}{call}{text[close + 1:]}"
+    return text
+
+
+_VALUES_TERM = r'(?:<[^<>"{}|^`\\\s]*>|"(?:[^"\\\n]|\\.)*"(?:\^\^<[^<>\s]*>|@[A-Za-z]+(?:-[A-Za-z0-9]+)*)?|UNDEF)'
+_MINUS_VALUES = re.compile(r"(\bMINUS\s*\{)(\s*VALUES\s*(?:\(((?:\s*[?$]\w+)*)\s*\)\s*\{\s*\(((?:\s*" + _VALUES_TERM
+                           + r")*)\s*\)\s*\}|([?$]\w+)\s*\{\s*(" + _VALUES_TERM + r")\s*\}))", re.I)
+
+
+def _minus_values_as_binds(text: str) -> str:
+    """A one-row ``VALUES`` block that opens a ``MINUS`` group (how :func:`kg.query.binding.bind_with_values`
+    gives the group the parameters) → one ``BIND(term AS ?v)`` per variable (none for ``UNDEF``) (Virtuoso).
+
+    Virtuoso 7.2.5 removes nothing with such a ``MINUS`` when its block has two variables or more and the outer
+    group has a ``BIND``: ``SELECT ?s WHERE { VALUES (?f ?j) { (<f> <j>) } BIND(1 AS ?x) ?s a remit:SettingType
+    MINUS { VALUES (?f ?j) { (<f> <j>) } ?s … ?f … } }`` keeps every setting type (``gaps``: 20 rows for 9); with a
+    one-variable block, without the outer ``BIND``, or with ``BIND``s in the ``MINUS`` it answers right. At the
+    start of a group the two are the same solutions in SPARQL 1.1 (one row joined with the empty pattern, then
+    the rest of the group), and no variable is in scope there yet for ``BIND`` to clash with."""
+    code = {i for i, _ in scan(text)}
+
+    def binds(m: re.Match[str]) -> str:
+        if m.start() not in code:
+            return m.group(0)
+        if m.group(5):
+            names, terms = [m.group(5)], [m.group(6)]
+        else:
+            names = re.findall(r"[?$]\w+", m.group(3) or "")
+            terms = re.findall(_VALUES_TERM, m.group(4) or "")
+            if len(names) != len(terms):
+                return m.group(0)
+        return m.group(1) + " " + " ".join(f"BIND({t} AS {n})" for n, t in zip(names, terms)
+                                           if t.upper() != "UNDEF") + " "
+
+    return _MINUS_VALUES.sub(binds, text)
+
+
 def detect_dialect(endpoint: str, timeout: float = 10.0) -> str:
     """``"virtuoso"`` when the endpoint's HTTP ``Server`` header names Virtuoso, else ``"standard"`` (asked
     once per endpoint with ``ASK {}``; an unreachable store is ``"standard"`` and fails on its real query)."""
@@ -369,7 +521,11 @@ def adapt_query(text: str, dialect: str) -> str:
     it rewrites the calls inside it too). And a ``UNION`` branch that is a ``VALUES`` block alone is sent as a
     sub-select (:func:`_values_branches_as_subselects`). And a window sub-select (:mod:`kg.query.window`) is sent
     without its ``ORDER BY`` and marker, which mean nothing without a limit: with them, Virtuoso 7.2.5 sometimes
-    (by the plan it chose after a push) paired each part of ``agreement-overlaps`` with another pair's agreement."""
+    (by the plan it chose after a push) paired each part of ``agreement-overlaps`` with another pair's agreement.
+    And since 2026-12-06 (the real build): a disjunction of ``sameTerm`` calls (:func:`_same_term_disjunctions`), a
+    ``MINUS`` group opened by the parameters' ``VALUES`` block (:func:`_minus_values_as_binds`), ``IF`` on a
+    comparison with a variable (:func:`_guard_if_comparisons`) and ``CONCAT`` with an argument that may be unbound
+    (:func:`_guard_concat_arguments`) are sent in forms Virtuoso evaluates as SPARQL does."""
     if dialect != "virtuoso":
         return text
     code = {i for i, _ in scan(text)}
@@ -391,7 +547,10 @@ def adapt_query(text: str, dialect: str) -> str:
     text = _BIG_LIMIT.sub(capped, text)
     code = {i for i, _ in scan(text)}
     text = _COALESCE_SAME_TERMS.sub(guarded, text)
-    return _values_branches_as_subselects(_guard_substr_lengths(_rewrite_same_terms(text)))
+    text = _same_term_disjunctions(_rewrite_same_terms(text))
+    text = _minus_values_as_binds(text)
+    text = _guard_if_comparisons(text)
+    return _guard_concat_arguments(_values_branches_as_subselects(_guard_substr_lengths(text)))
 
 
 # --------------------------------------------------------------------------------------------- results

@@ -137,7 +137,9 @@ class Virtuoso:
 def virtuoso_ini(folder: Path, http_port: int, sql_port: int) -> str:
     """A virtuoso.ini for a throw-away database in ``folder``: Debian's default (/usr/share/virtuoso-opensource-7/
     virtuoso.ini in virtuoso-opensource-7) cut to what a test needs, both ports on loopback only, no plug-ins,
-    no VAD directory, and the SPARQL result cap and query-time limits lifted so no answer is silently cut."""
+    no VAD directory, and the SPARQL result cap and query-time limits lifted so no answer is silently cut. The
+    query memory pool is 1 GB (``MaxMemPoolSize``; Virtuoso's default, 400 MB, refused ``establishment`` now and
+    then with "SQ200: The memory pool size … reached the limit", by the plan it chose: docs/deploy.md)."""
     d = folder.resolve()
     return f"""[Database]
 DatabaseFile = {d}/virtuoso.db
@@ -169,6 +171,7 @@ NumberOfBuffers = 10000
 MaxDirtyBuffers = 6000
 ThreadsPerQuery = 2
 AsyncQueueMaxThreads = 4
+MaxMemPoolSize = 1000000000
 
 [HTTPServer]
 ServerPort = 127.0.0.1:{http_port}
