@@ -83,8 +83,10 @@ _SAME_TERM = r"sameTerm\(\s*[?$]\w+\s*,\s*[?$]\w+\s*\)"
 _COALESCE_SAME_TERMS = re.compile(r"\bCOALESCE\(\s*(" + _SAME_TERM + r"(?:\s*\|\|\s*" + _SAME_TERM + r")*)\s*,\s*true\s*\)",
                                   re.I)
 _BIG_LIMIT = re.compile(r"\bLIMIT\s+(\d{10,})", re.I)
-#: A window sub-select's order and marker (kg.query.window), left out for Virtuoso (see adapt_query)
-_WINDOW_ORDER = re.compile(r"\bORDER\s+BY\s+[?$]\w+\s+LIMIT\s+1000000000000[ \t]*#[ \t]*@window\b[^\n]*", re.I)
+#: A window or keys sub-select's order and "no limit" marker (kg.query.window, kg.query.registry.PAGE_MARKER), left
+#: out for Virtuoso (see adapt_query): the ORDER BY conditions hold no brace, so the match stays in one sub-select
+_SUBSELECT_ORDER = re.compile(
+    r"\bORDER\s+BY\b[^{}]*?\bLIMIT\s+1000000000000[ \t]*#[ \t]*@(?:window|page)\b[^\n]*", re.I)
 _VIRTUOSO_MAX_LIMIT = ALL_ROWS  # a LIMIT this large or larger is no limit
 _STRLEN = re.compile(r"\bSTRLEN\s*\(", re.I)
 _OPERATOR_BEFORE = re.compile(r"(<=|>=|!=|<|>|=)\s*$")
@@ -522,6 +524,9 @@ def adapt_query(text: str, dialect: str) -> str:
     sub-select (:func:`_values_branches_as_subselects`). And a window sub-select (:mod:`kg.query.window`) is sent
     without its ``ORDER BY`` and marker, which mean nothing without a limit: with them, Virtuoso 7.2.5 sometimes
     (by the plan it chose after a push) paired each part of ``agreement-overlaps`` with another pair's agreement.
+    So is a keys sub-select ending in the page marker (``ORDER BY … LIMIT 1000000000000 # @page``): the
+    remote page is the outer query's ``LIMIT``/``OFFSET``, and with the inner ``ORDER BY`` Virtuoso dropped, by
+    the plan it compiled, a whole (body, setting type, function, lead) key of ``powers-without-agreement``.
     And since 2026-12-06 (the real build): a disjunction of ``sameTerm`` calls (:func:`_same_term_disjunctions`), a
     ``MINUS`` group opened by the parameters' ``VALUES`` block (:func:`_minus_values_as_binds`), ``IF`` on a
     comparison with a variable (:func:`_guard_if_comparisons`) and ``CONCAT`` with an argument that may be unbound
@@ -539,11 +544,10 @@ def adapt_query(text: str, dialect: str) -> str:
     def capped(m: re.Match[str]) -> str:
         return m.group(0) if m.start() not in code or int(m.group(1)) < _VIRTUOSO_MAX_LIMIT else " "
 
-    window = _WINDOW_ORDER.search(text)
-    while window is not None and window.start() in code:
-        text = f"{text[:window.start()]} {text[window.end():]}"
-        code = {i for i, _ in scan(text)}
-        window = _WINDOW_ORDER.search(text)
+    ordered = [m for m in _SUBSELECT_ORDER.finditer(text) if m.start() in code]
+    for m in reversed(ordered):  # from the end, so the earlier matches' offsets still hold
+        text = f"{text[:m.start()]} {text[m.end():]}"
+    code = {i for i, _ in scan(text)}
     text = _BIG_LIMIT.sub(capped, text)
     code = {i for i, _ in scan(text)}
     text = _COALESCE_SAME_TERMS.sub(guarded, text)

@@ -7,7 +7,8 @@ Compared: the named queries (``queries/*.rq``), the QC queries (``queries/qc/*-v
   asserted, inferred and derived graphs (the validation report is left out);
 * ``fixture:<name>`` — each named query's fixture world (tests/queries/<name>/, loaded as its tests load it);
 * ``checks`` — the ontology with every QC fixture (tests/qc/*/data.ttl on the data of tests/qc/tree) and
-  every rule fixture (tests/revision/rules/*/fires.ttl) together, reasoned with owlrl, so the QC queries and rules have rows.
+  every rule fixture (tests/revision/rules/*/fires.ttl) together, reasoned as ``kg build`` reasons, so the QC queries and rules
+  have rows.
 
 Oxigraph runs each query the way Remit runs it (named queries through :mod:`kg.query.registry`, parameters bound by
 substitution, default graph = the union of :data:`kg.rdf.store.DEFAULT_GRAPHS`; QC queries and rules over the
@@ -34,11 +35,10 @@ from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
-import owlrl
 import pyoxigraph as ox
 import pytest
 import yaml
-from rdflib import Graph, Literal
+from rdflib import Graph
 
 from kg.query.registry import bind_params, parse_named_query, select_page, term_to_json
 from kg.query.terms import resolve_bindings
@@ -52,7 +52,6 @@ ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "queries"
 NAMED_FIXTURES = ROOT / "tests" / "queries"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-GRAPH_ASSERTED = "https://w3id.org/remit/id/graph/asserted"
 #: The dates the rule fixtures are written for (as tests/revision/test_rules.py runs them).
 RULE_DATES = {"asOf": "2025-01-01", "contactCutoff": "2022-01-01"}
 
@@ -143,25 +142,12 @@ def _served(quads) -> ox.Store:
 
 
 def _reasoned(files: list[Path]) -> ox.Store:
-    """Ontology and vocabularies with ``files``, expanded with owlrl (OWL 2 RL), in the asserted graph,
-    with the derived graph added (as tests/queries/_support.load_fixture does for one fixture)."""
-    support = _support()
+    """Ontology and vocabularies with ``files``, reasoned as ``kg build`` reasons, in the asserted graph, with the
+    derived graph added (tests/queries/_support.load_store, as for one named-query fixture)."""
     g = Graph()
-    for t in support._ontology():
-        g.add(t)
     for f in files:
         g.parse(f)
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(g)
-    clean = Graph()
-    for t in g:
-        if not isinstance(t[0], Literal):
-            clean.add(t)
-    store = ox.Store()
-    store.load(clean.serialize(format="nt"), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(GRAPH_ASSERTED))
-    from kg.pipeline.derive import derive, load_rules
-
-    derive(store, load_rules(QUERIES / "derive"))
-    return store
+    return _support().load_store(g)
 
 
 class Worlds:

@@ -1,8 +1,11 @@
 """Helpers for the named-query tests: load a fixture with the ontology under OWL 2 RL, run a query.
 
-A fixture is expanded together with the ontology and vocabularies by owlrl (OWL 2 RL), then loaded
-into an in-memory pyoxigraph store, the derive rules (``queries/derive``) add ``id:graph/derived`` as
-``kg build`` does, and the query runs over that union, as it does over the built store.
+A fixture (``world.ttl`` + the query folder's ``fixture.ttl``) is reasoned together with the expanded ontology and
+vocabularies as ``kg build`` reasons (tests/shapes/shapes_harness.reasoned: the default reasoner, owlrl where it
+refuses the data; that the two agree on every fixture is tests/oracle/test_fixture_reasoning.py; until 2026-12-06
+owlrl reasoned each fixture here, 1.3-4 s each), then loaded into an in-memory pyoxigraph store, the derive rules
+(``queries/derive``) add ``id:graph/derived`` as ``kg build`` does, and the query runs over that union, as it does
+over the built store.
 Parameters are bound the way the registry binds them: pyoxigraph ``substitutions``.
 """
 
@@ -11,10 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
 
-import owlrl
 import pyoxigraph as ox
 import yaml
 from rdflib import Graph, Literal
@@ -23,11 +26,15 @@ from kg.pipeline.derive import derive, load_rules
 from kg.rdf.namespaces import GRAPH_ASSERTED
 from kg.query.registry import MAX_LIMIT, parse_named_query, run_named
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shapes"))
+
+from shapes_harness import reasoned  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 QUERIES = ROOT / "queries"
 FIXTURES = Path(__file__).resolve().parent
 
-__all__ = ["ROOT", "QUERIES", "FIXTURES", "header", "query_names", "load_fixture", "run", "read_expected", "normalise"]
+__all__ = ["ROOT", "QUERIES", "FIXTURES", "header", "query_names", "fixture_data", "load_fixture", "load_store", "run", "read_expected", "normalise"]
 
 _HEADER_LINE = re.compile(r"^#\+ ?(.*)$")
 
@@ -47,29 +54,26 @@ def query_names() -> list[str]:
     return sorted(p.stem for p in QUERIES.glob("*.rq"))
 
 
-@lru_cache(maxsize=1)
-def _ontology() -> Graph:
-    """Ontology + vocabularies, expanded once per session."""
+def fixture_data(name: str) -> Graph:
+    """The asserted data of one query folder's fixture: ``world.ttl`` and its ``fixture.ttl``."""
     g = Graph()
-    g.parse(ROOT / "ontology" / "remit.ttl")
-    for p in sorted((ROOT / "ontology" / "vocab").glob("*.ttl")):
-        g.parse(p)
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(g)
+    g.parse(FIXTURES / "world.ttl")
+    g.parse(FIXTURES / name / "fixture.ttl")
     return g
 
 
 @lru_cache(maxsize=None)
 def load_fixture(name: str) -> ox.Store:
-    """The expanded fixture of one query folder, in an in-memory store."""
-    g = Graph()
-    for t in _ontology():
-        g.add(t)
-    g.parse(FIXTURES / "world.ttl")
-    g.parse(FIXTURES / name / "fixture.ttl")
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False, datatype_axioms=False).expand(g)
+    """The reasoned fixture of one query folder (:func:`load_store` of :func:`fixture_data`)."""
+    return load_store(fixture_data(name))
+
+
+def load_store(data: Graph) -> ox.Store:
+    """``data`` reasoned with the ontology (ontology, data and what the build infers) in the asserted graph of an
+    in-memory store, with the derived graph that ``kg build`` adds."""
     clean = Graph()
-    for t in g:
-        if not isinstance(t[0], Literal):  # owlrl types literals (not RDF); the build drops them too
+    for t in reasoned(data):
+        if not isinstance(t[0], Literal):  # owlrl (where the default reasoner refuses) types literals; the build drops them
             clean.add(t)
     store = ox.Store()
     # into the asserted graph, so the registry's default graph (ontology + asserted + inferred) sees it

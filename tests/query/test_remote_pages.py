@@ -31,6 +31,7 @@ import pytest
 
 from kg.ops.push import read_dataset, shared_blank_nodes
 from support.realbuild import ROOT, ensure_real_build
+from query.test_virtuoso import VIRTUOSO_UNSTABLE
 from support.servers import free_port, oxigraph_server, spawn_serve, terminate, virtuoso_server, wait_healthy
 
 pytestmark = pytest.mark.timeout(600)
@@ -51,7 +52,6 @@ VIRTUOSO_NAMED_DIFFER: dict[str, str] = {
     "party-functions": "for a body: no row",
     "leads": "for a body: no row (COALESCE(sameTerm(?party, ?body), true) with ?body from the VALUES block)",
     "remit-matrix": "for a body: no row",
-    "powers-without-agreement": "with no parameter 2 rows for 4 (not isolated)",
     "devolved-boundary": "for a body: as many rows, other values (not isolated)",
 }
 
@@ -313,6 +313,9 @@ def test_named_queries_are_the_same_over_the_store(pair: Pair) -> None:
                 {"rows": (len(local[2]), len(remote[2])), "embedded only": sorted(mine - theirs)[:1],
                  "store only": sorted(theirs - mine)[:1]})
     expected = VIRTUOSO_NAMED_DIFFER if pair.engine == "virtuoso" else {}
+    if pair.engine == "virtuoso":  # rows missing, none wrong or added, where Virtuoso's answer is not stable
+        differ = {k: v for k, v in differ.items()
+                  if not (k.split(" ", 1)[0] in VIRTUOSO_UNSTABLE and isinstance(v, dict) and not v["store only"])}
     assert {k: v for k, v in differ.items() if k.split(" ", 1)[0] not in expected} == {}
     still = {n for n in expected if any(k.split(" ", 1)[0] == n for k in differ)}
     assert still == set(expected), f"now the same on {pair.engine}: {set(expected) - still}: drop them here and in docs"

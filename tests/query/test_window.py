@@ -138,9 +138,15 @@ def test_windowed_pages_are_the_whole_querys_pages_on_the_real_data(name: str) -
 def test_virtuoso_gets_the_window_without_its_order() -> None:
     """Regression: with the window sub-select's ORDER BY (and no limit, which the adapter leaves out), Virtuoso
     7.2.5 sometimes paired the parts of agreement-overlaps with the wrong agreement (111 of 115 rows on a fresh
-    server); without it, the same rows as the embedded store. The page marker's ORDER BY stays."""
+    server); without it, the same rows as the embedded store. The page marker's ORDER BY goes too (the remote page
+    is the outer query's LIMIT): regression, with it Virtuoso dropped a whole key of powers-without-agreement (146
+    or 148 rows of 151 on the synthetic build, by the plan it compiled: about two query texts in five)."""
     text = adapt_query(QUERIES["agreement-overlaps"].text, "virtuoso")
     assert "@window" not in text and "ORDER BY ?ax" not in text
-    assert "ORDER BY ?agreement1 ?agreement2 ?part1 ?part2" in text
+    order = "ORDER BY ?agreement1 ?agreement2 ?part1 ?part2"
+    assert QUERIES["agreement-overlaps"].text.count(order) == 2 and text.count(order) == 1 and "@page" not in text
+    pwa = adapt_query(QUERIES["powers-without-agreement"].text, "virtuoso")
+    assert "ORDER BY ?ck1" not in pwa and "@page" not in pwa
+    assert pwa.rstrip().endswith("ORDER BY ?body ?settingType ?bodyFunction ?lead ?agreement ?area")  # the answer's order
     assert adapt_query(TEXT, "virtuoso").count("ORDER BY") == 1
     assert adapt_query(TEXT, "standard") == TEXT
