@@ -40,7 +40,7 @@ from SPARQLWrapper import POST, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed, SPARQLWrapperException
 
 from kg.api.jobs import job_error, named_answer, run_job
-from kg.query.remote import RemoteError, RemoteStore
+from kg.query.remote import RemoteError, RemoteStore, incomplete_answer
 from kg.query.terms import ParamError
 from kg.rdf.store import DEFAULT_GRAPHS
 from kg.settings import Settings
@@ -169,6 +169,10 @@ class RemoteDataset:
             raise RemoteUnavailable(f"{self.endpoint}: the store answered HTTP {exc.code}") from None
         except (URLError, OSError) as exc:
             raise RemoteUnavailable(f"{self.endpoint}: cannot reach the store: {getattr(exc, 'reason', exc)}") from None
+        incomplete = incomplete_answer(response.status, response.headers)
+        if incomplete is not None:
+            response.close()
+            raise RemoteUnavailable(f"{self.endpoint}: {incomplete}")
         self._response = response
         media = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         results_format = ox.QueryResultsFormat.from_media_type(media) if media else None

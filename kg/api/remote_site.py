@@ -43,7 +43,8 @@ from SPARQLWrapper.SPARQLExceptions import EndPointInternalError, QueryBadFormed
 
 from kg.api.errors import error_response
 from kg.query.binding import bind_substitutions
-from kg.query.remote import StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect
+from kg.query.remote import (StoreUnavailable, adapt_query, adapt_results, adapt_value, detect_dialect,
+                              incomplete_answer)
 from kg.rdf.namespaces import GRAPH_META
 from kg.rdf.rq import scan
 
@@ -123,6 +124,10 @@ class SiteStore:
             raise StoreUnavailable(f"{self.endpoint}: the store answered HTTP {exc.code}") from None
         except (URLError, socket.timeout, ConnectionError, OSError) as exc:
             raise StoreUnavailable(f"{self.endpoint}: cannot reach the store: {getattr(exc, 'reason', exc)}") from None
+        incomplete = incomplete_answer(response.status, response.headers)
+        if incomplete is not None:
+            response.close()
+            raise StoreUnavailable(f"{self.endpoint}: {incomplete}")
         media = (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         return response, media
 

@@ -41,7 +41,7 @@ from kg.rdf.namespaces import DATASET, DATASET_VERSION, GRAPH_ASSERTED, GRAPH_ME
 from kg.rdf.rq import scan
 from kg.rdf.store import DEFAULT_GRAPHS
 
-__all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "normalise_binding",
+__all__ = ["DIALECTS", "RemoteError", "RemoteStore", "StoreUnavailable", "adapt_query", "asserted_graph", "detect_dialect", "bind_with_values", "incomplete_answer", "normalise_binding",
            "run_named_remote", "run_named_query_remote", "unbound_variables", "adapt_results", "adapt_value"]
 
 
@@ -611,6 +611,19 @@ def normalise_binding(b: Mapping[str, Any]) -> dict[str, Any]:
     return dict(b)
 
 
+def incomplete_answer(status: int, headers: Any) -> Optional[str]:
+    """Why a store's answer is only part of the answer, or ``None`` when nothing says so: HTTP 206, or Virtuoso's
+    "anytime query" header ``X-SQL-State: S1TAT`` (a 200 whose rows are those found before a time limit: a
+    ``timeout`` parameter in the store's URL, or the server's ``ExecutionTimeout``). Remit serves no part of an
+    answer as if it were the whole (docs/scale.md, "Virtuoso")."""
+    state = (headers.get("X-SQL-State") or "").strip() if headers is not None else ""
+    if status != 206 and state.upper() != "S1TAT":
+        return None
+    return ("the store sent only part of the answer (HTTP %d%s): its time limit stopped the query; remove the "
+            "store's limit (Virtuoso: no timeout= in the store URL, ExecutionTimeout 0) and let Remit's deadline "
+            "(REMIT_QUERY_TIMEOUT) apply" % (status, f", X-SQL-State {state}" if state else ""))
+
+
 class RemoteStore:
     """A SPARQL 1.1 query endpoint holding a pushed Remit dataset."""
 
@@ -664,7 +677,12 @@ class RemoteStore:
 
     def _run(self, query: str, default_graph: Optional[Sequence[str]]) -> dict[str, Any]:
         try:
-            result = self._client(query, default_graph).queryAndConvert()
+            answer = self._client(query, default_graph).query()
+            incomplete = incomplete_answer(answer.response.status, answer.response.headers)
+            if incomplete is not None:
+                answer.response.close()
+                raise RemoteError(f"{self.endpoint}: {incomplete}")
+            result = answer.convert()
         except SPARQLWrapperException as exc:
             raise RemoteError(f"{self.endpoint}: the store rejected the query: {str(exc).strip()[:800]}") from None
         except (URLError, socket.timeout, ConnectionError, OSError) as exc:

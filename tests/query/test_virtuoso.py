@@ -176,6 +176,29 @@ def test_named_queries_match_the_embedded_store(built: Path, pushed: str) -> Non
         assert _compare(embedded, remote, registry["unremade-agreements"], {"body": body}) == "", body
 
 
+def test_an_answer_cut_by_the_stores_time_limit_is_an_error_not_rows(pushed: str) -> None:
+    """Virtuoso's "anytime query": with a time limit (here ``timeout=1000`` ms in the store's URL; a server's
+    ``ExecutionTimeout`` does the same) it answers HTTP 200 with the rows found so far and ``X-SQL-State: S1TAT``.
+    Regression: every reader of the store took those rows as the answer (a count of 0 here). Now each says the answer
+    is incomplete; a query within the limit answers as before."""
+    from kg.api.remote_backend import RemoteDataset, RemoteUnavailable
+    from kg.api.remote_site import SiteStore
+    from kg.query.remote import StoreUnavailable
+
+    limited = pushed + "?timeout=1000"
+    heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    raw = httpx.post(limited, data={"query": heavy}, headers={"Accept": "application/sparql-results+json"}, timeout=60)
+    assert raw.status_code == 200 and raw.headers.get("X-SQL-State") == "S1TAT"  # what Virtuoso does
+    with pytest.raises(RemoteError, match="only part of the answer"):
+        RemoteStore(limited).select(heavy)
+    with pytest.raises(StoreUnavailable, match="only part of the answer"):
+        SiteStore(limited).query(heavy)
+    with pytest.raises(RemoteUnavailable, match="only part of the answer"):
+        RemoteDataset(limited).query(heavy)
+    small = "SELECT (COUNT(*) AS ?n) WHERE { ?a a <https://w3id.org/remit/def/Agreement> }"
+    assert int(RemoteStore(limited).select(small)[1][0]["n"]["value"]) > 0
+
+
 @pytest.fixture(scope="module")
 def served(pushed: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """``kg serve --store`` on Virtuoso's /sparql."""
