@@ -183,7 +183,8 @@ def test_an_answer_cut_by_the_stores_time_limit_is_an_error_not_rows(pushed: str
     """Virtuoso's "anytime query": with a time limit (here ``timeout=1000`` ms in the store's URL; a server's
     ``ExecutionTimeout`` does the same) it answers HTTP 200 with the rows found so far and ``X-SQL-State: S1TAT``.
     Regression: every reader of the store took those rows as the answer (a count of 0 here). Now each says the answer
-    is incomplete; a query within the limit answers as before."""
+    is incomplete; a query within the limit answers as before. (Under load Virtuoso sometimes gives the same request
+    a 500 instead, "SR203: Async statement killed by SQLCancel": an error too, which each reader passes on.)"""
     from kg.api.remote_backend import RemoteDataset, RemoteUnavailable
     from kg.api.remote_site import SiteStore
     from kg.query.remote import StoreUnavailable
@@ -192,11 +193,12 @@ def test_an_answer_cut_by_the_stores_time_limit_is_an_error_not_rows(pushed: str
     heavy = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     raw = httpx.post(limited, data={"query": heavy}, headers={"Accept": "application/sparql-results+json"}, timeout=60)
     assert raw.status_code == 200 and raw.headers.get("X-SQL-State") == "S1TAT"  # what Virtuoso does
-    with pytest.raises(RemoteError, match="only part of the answer"):
+    cut = "only part of the answer|SR203: Async statement killed"
+    with pytest.raises(RemoteError, match=cut):
         RemoteStore(limited).select(heavy)
-    with pytest.raises(StoreUnavailable, match="only part of the answer"):
+    with pytest.raises(StoreUnavailable, match=cut):
         SiteStore(limited).query(heavy)
-    with pytest.raises(RemoteUnavailable, match="only part of the answer"):
+    with pytest.raises(RemoteUnavailable, match=cut):
         RemoteDataset(limited).query(heavy)
     small = "SELECT (COUNT(*) AS ?n) WHERE { ?a a <https://w3id.org/remit/def/Agreement> }"
     assert int(RemoteStore(limited).select(small)[1][0]["n"]["value"]) > 0
