@@ -547,7 +547,8 @@ def adapt_query(text: str, dialect: str) -> str:
     ordered = [m for m in _SUBSELECT_ORDER.finditer(text) if m.start() in code]
     for m in reversed(ordered):  # from the end, so the earlier matches' offsets still hold
         text = f"{text[:m.start()]} {text[m.end():]}"
-    code = {i for i, _ in scan(text)}
+    if ordered:  # the scan is Python, character by character: only again when the text changed
+        code = {i for i, _ in scan(text)}
     text = _BIG_LIMIT.sub(capped, text)
     code = {i for i, _ in scan(text)}
     text = _COALESCE_SAME_TERMS.sub(guarded, text)
